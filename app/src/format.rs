@@ -1,0 +1,67 @@
+//! Numbers as people read them. Used by the server render and the browser
+//! alike, so both produce the same text and hydration matches.
+
+/// Bytes in binary units: `512 B`, `1.5 KiB`, `3.2 GiB`.
+pub fn bytes(n: u64) -> String {
+    scaled(n as f64, "")
+}
+
+/// A byte rate: `0 B/s`, `12.0 KiB/s`.
+pub fn rate(bytes_per_s: f64) -> String {
+    scaled(bytes_per_s.max(0.0), "/s")
+}
+
+/// A percentage with one decimal: `12.3%`.
+pub fn percent(p: f64) -> String {
+    format!("{:.1}%", if p.is_finite() { p } else { 0.0 })
+}
+
+/// Operations per second: `0`, `12`, `1.2k`.
+pub fn per_second(n: f64) -> String {
+    if n >= 1000.0 {
+        format!("{:.1}k", n / 1000.0)
+    } else {
+        format!("{:.0}", n.max(0.0))
+    }
+}
+
+fn scaled(mut value: f64, suffix: &str) -> String {
+    const UNITS: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
+    if !value.is_finite() {
+        value = 0.0;
+    }
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{value:.0} B{suffix}")
+    } else {
+        format!("{value:.1} {}{suffix}", UNITS[unit])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bytes_pick_the_largest_whole_unit() {
+        assert_eq!(bytes(0), "0 B");
+        assert_eq!(bytes(1023), "1023 B");
+        assert_eq!(bytes(1536), "1.5 KiB");
+        assert_eq!(bytes(3 * 1024 * 1024 * 1024 + 200 * 1024 * 1024), "3.2 GiB");
+    }
+
+    #[test]
+    fn rates_and_percentages() {
+        assert_eq!(rate(2048.0), "2.0 KiB/s");
+        assert_eq!(rate(-5.0), "0 B/s");
+        assert_eq!(rate(f64::NAN), "0 B/s");
+        assert_eq!(percent(12.345), "12.3%");
+        assert_eq!(percent(f64::INFINITY), "0.0%");
+        assert_eq!(per_second(3.4), "3");
+        assert_eq!(per_second(1500.0), "1.5k");
+    }
+}

@@ -1,0 +1,240 @@
+//! The host sample: what one collector tick measured. These types are the
+//! wire format of `/ws` frames and of the snapshot server function, so they
+//! compile for both the server and the browser.
+
+use serde::{Deserialize, Serialize};
+
+/// One collector tick: every figure Vigil measured at `ts`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Sample {
+    /// Unix time in milliseconds when the sample was taken.
+    pub ts: i64,
+    pub cpu: Cpu,
+    pub load: Load,
+    pub memory: Memory,
+    /// Every real mounted filesystem.
+    pub disks: Vec<Disk>,
+    /// Every network interface.
+    pub net: Vec<NetIface>,
+    /// Vigil's own figures (the performance monitor).
+    pub vigil: SelfStats,
+}
+
+/// CPU usage in percent of one core's capacity (0..=100).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Cpu {
+    /// All cores together.
+    pub total: f32,
+    /// One entry per logical core.
+    pub cores: Vec<f32>,
+}
+
+/// Run-queue load averages.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Load {
+    pub one: f64,
+    pub five: f64,
+    pub fifteen: f64,
+}
+
+/// RAM and swap, in bytes.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Memory {
+    pub total: u64,
+    pub used: u64,
+    pub available: u64,
+    pub swap_total: u64,
+    pub swap_used: u64,
+    /// The processes holding the most resident memory, largest first.
+    pub top: Vec<ProcessMem>,
+}
+
+impl Memory {
+    /// Used RAM in percent of total; 0 when the total is unknown.
+    pub fn used_pct(&self) -> f64 {
+        pct(self.used, self.total)
+    }
+}
+
+/// One process in the memory top list.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ProcessMem {
+    pub pid: u32,
+    pub name: String,
+    /// Resident set size in bytes.
+    pub bytes: u64,
+}
+
+/// One mounted filesystem with the throughput of the device behind it.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Disk {
+    /// Block device, e.g. `vda` or `nvme0n1p2`.
+    pub device: String,
+    /// Mount point, e.g. `/`.
+    pub mount: String,
+    /// Filesystem type, e.g. `ext4`.
+    pub fs: String,
+    pub total: u64,
+    pub used: u64,
+    pub free: u64,
+    pub read_bps: f64,
+    pub write_bps: f64,
+    pub read_iops: f64,
+    pub write_iops: f64,
+}
+
+impl Disk {
+    /// Used space in percent of the filesystem size.
+    pub fn used_pct(&self) -> f64 {
+        pct(self.used, self.total)
+    }
+}
+
+/// Throughput of one network interface, in bytes per second.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct NetIface {
+    pub name: String,
+    pub rx_bps: f64,
+    pub tx_bps: f64,
+}
+
+/// Vigil watching itself.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct SelfStats {
+    /// Browsers (and other clients) connected to `/ws` right now.
+    pub ws_clients: u64,
+    /// Frames written to all clients per second over the last tick.
+    pub frames_per_s: f64,
+    /// Times since start that a client fell behind the broadcast and was told to resync.
+    pub lagged_total: u64,
+    /// Longest time a frame waited between publication and being written to a
+    /// client socket during the last tick, in milliseconds.
+    pub broadcast_lag_ms: f64,
+    /// How long the last collection took, in milliseconds.
+    pub collector_ms: f64,
+    /// Vigil's resident memory in bytes.
+    pub rss: u64,
+    /// Vigil's CPU usage in percent of one core.
+    pub cpu: f32,
+}
+
+/// The few numbers of a sample that the sparklines draw; a compact history
+/// entry so a snapshot with minutes of history stays small.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Point {
+    /// Unix time in milliseconds.
+    pub t: i64,
+    /// CPU total in percent.
+    pub cpu: f32,
+    /// RAM used in percent.
+    pub mem: f32,
+    /// Network bytes/s received, all interfaces but loopback.
+    pub rx: f64,
+    /// Network bytes/s sent, all interfaces but loopback.
+    pub tx: f64,
+    /// Disk bytes/s read, all disks.
+    pub rd: f64,
+    /// Disk bytes/s written, all disks.
+    pub wr: f64,
+}
+
+impl From<&Sample> for Point {
+    fn from(s: &Sample) -> Self {
+        let external = || s.net.iter().filter(|n| n.name != "lo");
+        Point {
+            t: s.ts,
+            cpu: s.cpu.total,
+            mem: s.memory.used_pct() as f32,
+            rx: external().map(|n| n.rx_bps).sum(),
+            tx: external().map(|n| n.tx_bps).sum(),
+            rd: s.disks.iter().map(|d| d.read_bps).sum(),
+            wr: s.disks.iter().map(|d| d.write_bps).sum(),
+        }
+    }
+}
+
+/// Everything a page needs to draw the current state: the latest sample, the
+/// recent history for sparklines, and the `seq` to resume the live stream from.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Snapshot {
+    /// Host name of the machine Vigil watches.
+    pub host: String,
+    /// Collector interval in milliseconds.
+    pub interval_ms: u64,
+    /// `seq` of the newest frame this snapshot includes.
+    pub seq: u64,
+    pub current: Sample,
+    /// Oldest first.
+    pub history: Vec<Point>,
+}
+
+fn pct(part: u64, whole: u64) -> f64 {
+    if whole == 0 {
+        0.0
+    } else {
+        part as f64 * 100.0 / whole as f64
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn point_sums_external_interfaces_and_all_disks() {
+        let s = Sample {
+            ts: 7,
+            net: vec![
+                NetIface {
+                    name: "lo".into(),
+                    rx_bps: 1000.0,
+                    tx_bps: 1000.0,
+                },
+                NetIface {
+                    name: "eth0".into(),
+                    rx_bps: 10.0,
+                    tx_bps: 20.0,
+                },
+                NetIface {
+                    name: "wlan0".into(),
+                    rx_bps: 1.0,
+                    tx_bps: 2.0,
+                },
+            ],
+            disks: vec![
+                Disk {
+                    read_bps: 5.0,
+                    write_bps: 6.0,
+                    ..Default::default()
+                },
+                Disk {
+                    read_bps: 1.0,
+                    write_bps: 1.0,
+                    ..Default::default()
+                },
+            ],
+            memory: Memory {
+                total: 200,
+                used: 50,
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let p = Point::from(&s);
+        assert_eq!((p.t, p.rx, p.tx, p.rd, p.wr), (7, 11.0, 22.0, 6.0, 7.0));
+        assert_eq!(p.mem, 25.0);
+    }
+
+    #[test]
+    fn percentages_of_an_unknown_total_are_zero() {
+        assert_eq!(Memory::default().used_pct(), 0.0);
+        assert_eq!(
+            Disk {
+                used: 5,
+                ..Default::default()
+            }
+            .used_pct(),
+            0.0
+        );
+    }
+}

@@ -1,0 +1,5 @@
+//! One module per page.
+
+mod overview;
+
+pub use overview::Overview;

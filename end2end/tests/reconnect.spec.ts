@@ -1,0 +1,49 @@
+import { expect, test } from '@playwright/test';
+import { expectNextSample, expectNoPageErrors, lastUpdateTs, openLiveOverview, watchErrors } from './dashboard';
+import { useVigilServer } from './server';
+
+const vigil = useVigilServer();
+
+test('page reconnects by itself after a server restart', async ({ page }, testInfo) => {
+  test.setTimeout(180_000);
+  const server = vigil();
+  // While the server is down the browser itself logs failed WebSocket
+  // connections as console errors; those are expected. Only uncaught
+  // exceptions (pageerror) fail this test.
+  const errors = watchErrors(page);
+
+  const ov = await openLiveOverview(page, server.url);
+  const beforeStop = await expectNextSample(ov, await lastUpdateTs(ov), 5_000, 'before restart');
+
+  const stopped = await server.stop();
+  if (stopped.killed) {
+    testInfo.annotations.push({ type: 'warning', description: 'server ignored SIGTERM for 10 s and was killed' });
+  }
+
+  await expect
+    .poll(() => ov.connection.getAttribute('data-state'), {
+      message: 'page should notice that the server went away',
+      timeout: 15_000,
+      intervals: [100, 250],
+    })
+    .toMatch(/^(connecting|disconnected)$/);
+
+  // The newest sample the page got before the server went away.
+  const shownWhileDown = await lastUpdateTs(ov);
+  const lastSeen = Number.isNaN(shownWhileDown) ? beforeStop : Math.max(shownWhileDown, beforeStop);
+
+  server.note('restarting on the same port');
+  await server.start();
+
+  // No reload: the page has to reconnect on its own.
+  await expect(ov.connection, 'page should reconnect without a reload').toHaveAttribute('data-state', 'connected', {
+    timeout: 30_000,
+  });
+
+  // Updates resume with samples from the new server process.
+  const resumed = await expectNextSample(ov, lastSeen, 10_000, 'after reconnect');
+  await expectNextSample(ov, resumed, 5_000, 'after reconnect, next tick');
+  await expect(ov.connection).toHaveAttribute('data-state', 'connected');
+
+  expectNoPageErrors(errors);
+});

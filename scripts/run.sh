@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Builds Vigil (release) and serves it on http://127.0.0.1:3000 with its
+# data under ./data. Extra arguments go to the binary, e.g. --config FILE.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+export PATH="$HOME/.cargo/bin:$PWD/node_modules/.bin:$PATH"
+cargo leptos build --release
+exec target/release/vigil "$@"

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Runs every check and test: formatting, clippy (server and WASM builds),
+# the Rust unit and integration tests, then the Playwright end-to-end tests
+# in Debian's Chromium against the release build.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+export PATH="$HOME/.cargo/bin:$PWD/node_modules/.bin:$PATH"
+
+step() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "clippy (server side)"
+cargo clippy -p app -p vigil --all-targets -- -D warnings
+step "clippy (browser side)"
+cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
+
+step "release build (server + WASM)"
+cargo leptos build --release
+
+step "Rust tests"
+cargo test -p app -p vigil
+
+step "end-to-end tests (Playwright, Chromium)"
+(cd end2end && npx playwright test)

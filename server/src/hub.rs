@@ -1,0 +1,438 @@
+//! The hub: the one broadcast every live frame goes through.
+//!
+//! The collector publishes a [`Sample`]; the hub gives it the next `seq`,
+//! serializes the frame once, keeps it in a replay ring (for `?since=SEQ`),
+//! and broadcasts the shared bytes to every client task. Snapshots for new
+//! clients are built from the latest sample and a compact history, and
+//! cached per `seq` so a burst of connects serializes once.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use app::live::protocol::HEARTBEAT_MS;
+use app::metrics::{Point, Sample, Snapshot};
+use axum::extract::ws::Utf8Bytes;
+use serde::Serialize;
+use tokio::sync::broadcast;
+
+/// One serialized frame, shared by every client.
+#[derive(Debug)]
+pub struct Frame {
+    pub seq: u64,
+    pub text: Utf8Bytes,
+    /// When it was published, to measure how long delivery took.
+    pub published: Instant,
+}
+
+pub type SharedFrame = Arc<Frame>;
+
+/// How a new subscription starts.
+#[derive(Debug)]
+pub enum Start {
+    /// A fresh client: a `snapshot` frame first.
+    Snapshot(Utf8Bytes),
+    /// A resuming client: the frames it missed, in order (maybe none).
+    Replay(Vec<SharedFrame>),
+    /// A resuming client whose frames are gone: one `resync` frame.
+    Resync(Utf8Bytes),
+}
+
+/// A client's view of the stream.
+pub struct Subscription {
+    pub start: Start,
+    /// `seq` of the last frame `start` covers; later frames come from `rx`.
+    pub seq: u64,
+    pub rx: broadcast::Receiver<SharedFrame>,
+}
+
+/// Hub tuning.
+#[derive(Clone, Debug)]
+pub struct HubOptions {
+    pub host: String,
+    pub interval: Duration,
+    /// How long frames stay replayable.
+    pub replay_window: Duration,
+    /// How many frames a slow client may fall behind before it must resync.
+    pub channel_capacity: usize,
+    /// Points of history a snapshot carries.
+    pub history_len: usize,
+    /// First `seq`; defaults to the boot time in ms, so that `seq` keeps
+    /// increasing across restarts and a client of an earlier run never
+    /// mistakes new frames for ones it has seen.
+    pub first_seq: u64,
+}
+
+impl HubOptions {
+    pub fn new(host: String, interval: Duration, replay_window: Duration) -> Self {
+        let boot_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(0);
+        HubOptions {
+            host,
+            interval,
+            replay_window,
+            channel_capacity: 64,
+            history_len: app::live::LiveData::DEFAULT_CAPACITY,
+            first_seq: boot_ms,
+        }
+    }
+}
+
+/// Counters the hub and client tasks keep about the live stream.
+#[derive(Debug, Default)]
+pub struct LiveStats {
+    pub clients: AtomicU64,
+    pub frames_sent: AtomicU64,
+    pub lagged: AtomicU64,
+    /// Longest publish-to-write delay since the collector last read it, in µs.
+    pub max_delay_us: AtomicU64,
+}
+
+impl LiveStats {
+    pub fn record_delay(&self, delay: Duration) {
+        self.max_delay_us.fetch_max(delay.as_micros() as u64, Ordering::Relaxed);
+    }
+}
+
+struct Ring {
+    seq: u64,
+    frames: VecDeque<SharedFrame>,
+    current: Option<Arc<Sample>>,
+    history: VecDeque<Point>,
+    last_publish: Instant,
+    /// The snapshot of `seq`, serialized, for new clients.
+    snapshot_cache: Option<(u64, Arc<Snapshot>)>,
+    snapshot_text: Option<(u64, Utf8Bytes, Utf8Bytes)>,
+}
+
+/// The live stream's single point of publication.
+pub struct Hub {
+    options: HubOptions,
+    tx: broadcast::Sender<SharedFrame>,
+    ring: Mutex<Ring>,
+    pub stats: LiveStats,
+}
+
+#[derive(Serialize)]
+struct Out<'a, T: Serialize> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    seq: u64,
+    data: &'a T,
+}
+
+#[derive(Serialize)]
+struct Heartbeat {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    seq: u64,
+    ts: i64,
+}
+
+fn to_text<T: Serialize>(value: &T) -> Utf8Bytes {
+    // Serializing plain structs of numbers and strings cannot fail.
+    serde_json::to_string(value).unwrap_or_default().into()
+}
+
+impl Hub {
+    pub fn new(options: HubOptions) -> Arc<Hub> {
+        let (tx, _) = broadcast::channel(options.channel_capacity.max(1));
+        let ring = Ring {
+            seq: options.first_seq,
+            frames: VecDeque::new(),
+            current: None,
+            history: VecDeque::new(),
+            last_publish: Instant::now(),
+            snapshot_cache: None,
+            snapshot_text: None,
+        };
+        Arc::new(Hub {
+            options,
+            tx,
+            ring: Mutex::new(ring),
+            stats: LiveStats::default(),
+        })
+    }
+
+    pub fn options(&self) -> &HubOptions {
+        &self.options
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Ring> {
+        // A panic while holding the lock leaves consistent data (every
+        // mutation is a push or pop), so keep serving.
+        self.ring.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Publishes one sample to every client; returns its `seq`.
+    pub fn publish_sample(&self, sample: Sample) -> u64 {
+        let mut ring = self.lock();
+        let seq = ring.seq + 1;
+        let text = to_text(&Out {
+            kind: "sample",
+            seq,
+            data: &sample,
+        });
+        ring.history.push_back(Point::from(&sample));
+        while ring.history.len() > self.options.history_len {
+            ring.history.pop_front();
+        }
+        ring.current = Some(Arc::new(sample));
+        self.push(&mut ring, seq, text);
+        seq
+    }
+
+    /// Publishes a heartbeat if nothing went out for [`HEARTBEAT_MS`].
+    pub fn heartbeat_if_idle(&self, now_ms: i64) -> Option<u64> {
+        let mut ring = self.lock();
+        if ring.last_publish.elapsed() < Duration::from_millis(HEARTBEAT_MS) {
+            return None;
+        }
+        let seq = ring.seq + 1;
+        let text = to_text(&Heartbeat {
+            kind: "heartbeat",
+            seq,
+            ts: now_ms,
+        });
+        self.push(&mut ring, seq, text);
+        Some(seq)
+    }
+
+    fn push(&self, ring: &mut Ring, seq: u64, text: Utf8Bytes) {
+        let now = Instant::now();
+        let frame = Arc::new(Frame {
+            seq,
+            text,
+            published: now,
+        });
+        ring.seq = seq;
+        ring.last_publish = now;
+        ring.frames.push_back(frame.clone());
+        let window = self.options.replay_window;
+        let cap = (window.as_millis() / self.options.interval.as_millis().max(1)) as usize + 16;
+        while ring.frames.len() > cap || ring.frames.front().is_some_and(|f| now - f.published > window) {
+            ring.frames.pop_front();
+        }
+        // No receivers is fine: nobody is watching.
+        let _ = self.tx.send(frame);
+    }
+
+    /// The newest `seq` published.
+    pub fn seq(&self) -> u64 {
+        self.lock().seq
+    }
+
+    /// The latest sample, if any was collected yet.
+    pub fn current(&self) -> Option<Arc<Sample>> {
+        self.lock().current.clone()
+    }
+
+    /// The current state for a page or a new client.
+    pub fn snapshot(&self) -> Arc<Snapshot> {
+        let mut ring = self.lock();
+        self.snapshot_locked(&mut ring)
+    }
+
+    fn snapshot_locked(&self, ring: &mut Ring) -> Arc<Snapshot> {
+        if let Some((seq, snap)) = &ring.snapshot_cache {
+            if *seq == ring.seq {
+                return snap.clone();
+            }
+        }
+        let snap = Arc::new(Snapshot {
+            host: self.options.host.clone(),
+            interval_ms: self.options.interval.as_millis() as u64,
+            seq: ring.seq,
+            current: ring.current.as_deref().cloned().unwrap_or_default(),
+            history: ring.history.iter().copied().collect(),
+        });
+        ring.snapshot_cache = Some((ring.seq, snap.clone()));
+        snap
+    }
+
+    /// The `snapshot` and `resync` frames for the current `seq`.
+    fn snapshot_frames(&self, ring: &mut Ring) -> (Utf8Bytes, Utf8Bytes) {
+        if let Some((seq, snapshot, resync)) = &ring.snapshot_text {
+            if *seq == ring.seq {
+                return (snapshot.clone(), resync.clone());
+            }
+        }
+        let snap = self.snapshot_locked(ring);
+        let seq = ring.seq;
+        let snapshot = to_text(&Out {
+            kind: "snapshot",
+            seq,
+            data: &*snap,
+        });
+        let resync = to_text(&Out {
+            kind: "resync",
+            seq,
+            data: &*snap,
+        });
+        ring.snapshot_text = Some((seq, snapshot.clone(), resync.clone()));
+        (snapshot, resync)
+    }
+
+    /// Subscribes a client. With `since`, replays the frames after it if the
+    /// ring still holds all of them, and otherwise starts with a resync.
+    pub fn subscribe(&self, since: Option<u64>) -> Subscription {
+        let mut ring = self.lock();
+        // Subscribing under the lock: no frame can slip between the replay
+        // (or snapshot) and the receiver.
+        let rx = self.tx.subscribe();
+        let seq = ring.seq;
+        let start = match since {
+            None => Start::Snapshot(self.snapshot_frames(&mut ring).0),
+            Some(s) if s == seq => Start::Replay(Vec::new()),
+            Some(s) if s < seq && ring.frames.front().is_some_and(|f| f.seq <= s + 1) => {
+                Start::Replay(ring.frames.iter().filter(|f| f.seq > s).cloned().collect())
+            }
+            Some(_) => Start::Resync(self.snapshot_frames(&mut ring).1),
+        };
+        Subscription { start, seq, rx }
+    }
+
+    /// A `resync` frame for a client that fell behind, and its `seq`.
+    pub fn resync(&self) -> (u64, Utf8Bytes) {
+        let mut ring = self.lock();
+        (ring.seq, self.snapshot_frames(&mut ring).1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use app::live::protocol::ServerFrame;
+
+    fn hub() -> Arc<Hub> {
+        let mut o = HubOptions::new("test".into(), Duration::from_secs(1), Duration::from_secs(60));
+        o.first_seq = 100;
+        o.channel_capacity = 4;
+        Hub::new(o)
+    }
+
+    fn sample(ts: i64) -> Sample {
+        Sample {
+            ts,
+            ..Default::default()
+        }
+    }
+
+    fn parse(text: &Utf8Bytes) -> ServerFrame {
+        serde_json::from_str(text.as_str()).expect("frames parse as the browser's ServerFrame")
+    }
+
+    #[test]
+    fn seq_increases_by_one_per_frame() {
+        let hub = hub();
+        assert_eq!(hub.publish_sample(sample(1)), 101);
+        assert_eq!(hub.publish_sample(sample(2)), 102);
+        assert_eq!(hub.seq(), 102);
+    }
+
+    #[test]
+    fn a_fresh_client_starts_with_a_snapshot_then_live_frames() {
+        let hub = hub();
+        hub.publish_sample(sample(1));
+        let mut sub = hub.subscribe(None);
+        let Start::Snapshot(text) = &sub.start else {
+            panic!("expected a snapshot")
+        };
+        match parse(text) {
+            ServerFrame::Snapshot { seq, data } => {
+                assert_eq!((seq, data.seq, data.current.ts, data.history.len()), (101, 101, 1, 1));
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        hub.publish_sample(sample(2));
+        let frame = sub.rx.try_recv().unwrap();
+        assert_eq!(frame.seq, 102);
+        assert!(matches!(parse(&frame.text), ServerFrame::Sample { seq: 102, .. }));
+    }
+
+    #[test]
+    fn resume_replays_exactly_the_missed_frames() {
+        let hub = hub();
+        for ts in 1..=5 {
+            hub.publish_sample(sample(ts));
+        }
+        let sub = hub.subscribe(Some(102));
+        let Start::Replay(frames) = sub.start else {
+            panic!("expected a replay")
+        };
+        assert_eq!(frames.iter().map(|f| f.seq).collect::<Vec<_>>(), vec![103, 104, 105]);
+        assert!(matches!(hub.subscribe(Some(105)).start, Start::Replay(f) if f.is_empty()));
+    }
+
+    #[test]
+    fn resume_from_too_far_back_or_another_run_resyncs() {
+        let hub = hub();
+        hub.publish_sample(sample(1));
+        assert!(
+            matches!(hub.subscribe(Some(5)).start, Start::Resync(_)),
+            "older than the ring"
+        );
+        assert!(
+            matches!(hub.subscribe(Some(10_000)).start, Start::Resync(_)),
+            "ahead of this run"
+        );
+        let Start::Resync(text) = hub.subscribe(Some(5)).start else {
+            unreachable!()
+        };
+        assert!(matches!(parse(&text), ServerFrame::Resync { seq: 101, .. }));
+    }
+
+    #[test]
+    fn the_ring_forgets_frames_beyond_the_window() {
+        let mut o = HubOptions::new("t".into(), Duration::from_secs(1), Duration::from_secs(4));
+        o.first_seq = 0;
+        let hub = Hub::new(o);
+        for ts in 0..100 {
+            hub.publish_sample(sample(ts));
+        }
+        // cap = window / interval + 16 = 20 frames.
+        assert!(matches!(hub.subscribe(Some(80)).start, Start::Replay(f) if f.len() == 20));
+        assert!(matches!(hub.subscribe(Some(70)).start, Start::Resync(_)));
+    }
+
+    #[test]
+    fn a_slow_receiver_lags_instead_of_buffering_forever() {
+        let hub = hub();
+        let mut sub = hub.subscribe(None);
+        for ts in 0..10 {
+            hub.publish_sample(sample(ts));
+        }
+        assert!(matches!(
+            sub.rx.try_recv(),
+            Err(broadcast::error::TryRecvError::Lagged(6))
+        ));
+    }
+
+    #[test]
+    fn snapshot_is_serialized_once_per_seq() {
+        let hub = hub();
+        hub.publish_sample(sample(1));
+        let (Start::Snapshot(a), Start::Snapshot(b)) = (hub.subscribe(None).start, hub.subscribe(None).start) else {
+            panic!()
+        };
+        assert_eq!(a.as_str().as_ptr(), b.as_str().as_ptr(), "same shared bytes");
+    }
+
+    #[test]
+    fn heartbeat_only_when_idle() {
+        let hub = hub();
+        assert_eq!(hub.heartbeat_if_idle(0), None);
+        hub.lock().last_publish -= Duration::from_millis(HEARTBEAT_MS + 1);
+        assert_eq!(hub.heartbeat_if_idle(7), Some(101));
+        let Start::Replay(frames) = hub.subscribe(Some(100)).start else {
+            panic!()
+        };
+        assert!(matches!(
+            parse(&frames[0].text),
+            ServerFrame::Heartbeat { seq: 101, ts: 7 }
+        ));
+    }
+}

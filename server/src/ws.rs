@@ -1,0 +1,361 @@
+//! `GET /ws`: the live WebSocket.
+//!
+//! Each client gets two tasks: a reader that checks what the client sends
+//! and keeps it counted as alive, and a writer that owns the socket's send
+//! half and forwards hub frames. The writer ends the connection, always with
+//! a close frame: on shutdown, on a protocol violation reported by the
+//! reader, when pings go unanswered, or when a send stalls.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use app::live::protocol::{ClientFrame, MAX_CLIENT_FRAME_BYTES};
+use axum::extract::ws::{close_code, CloseFrame, Message, Utf8Bytes, WebSocketUpgrade};
+use axum::extract::State;
+use axum::http::{header, HeaderMap, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use futures_util::{Sink, SinkExt, Stream, StreamExt};
+use tokio::sync::{broadcast, mpsc};
+use tokio_util::sync::CancellationToken;
+
+use crate::error::ApiError;
+use crate::hub::{Hub, Start};
+use crate::state::AppState;
+
+/// Tuning of one client connection.
+#[derive(Clone, Debug)]
+pub struct SocketOptions {
+    /// How often the server pings.
+    pub ping_every: Duration,
+    /// A client silent for this long (no pong, no frame) is dropped.
+    pub idle_timeout: Duration,
+    /// A send that takes longer than this means the client stopped reading.
+    pub write_timeout: Duration,
+}
+
+impl Default for SocketOptions {
+    fn default() -> Self {
+        SocketOptions {
+            ping_every: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(30),
+            write_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// The upgrade handler: checks the Origin and `since`, then hands the
+/// socket to [`serve_client`].
+pub async fn handler(
+    State(state): State<AppState>,
+    uri: Uri,
+    headers: HeaderMap,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    if let Err(origin) = check_origin(&headers, &state.allowed_origins) {
+        tracing::warn!(origin, "refused a WebSocket from a foreign origin");
+        return ApiError::new(StatusCode::FORBIDDEN, format!("origin {origin} is not allowed")).into_response();
+    }
+    let since = match parse_since(uri.query()) {
+        Ok(since) => since,
+        Err(message) => return ApiError::new(StatusCode::BAD_REQUEST, message).into_response(),
+    };
+    let hub = state.hub.clone();
+    let shutdown = state.shutdown.clone();
+    let options = state.socket.clone();
+    let tasks = state.tasks.clone();
+    upgrade
+        // Anything past the client-frame limit is refused by us with a close
+        // reason; this larger cap stops a huge frame before it is buffered.
+        .max_message_size(MAX_CLIENT_FRAME_BYTES * 16)
+        .max_frame_size(MAX_CLIENT_FRAME_BYTES * 16)
+        .on_upgrade(move |socket| {
+            let (sink, stream) = socket.split();
+            // Tracked, so shutdown waits for every close frame to go out.
+            tasks.track_future(serve_client(sink, stream, hub, since, options, shutdown))
+        })
+}
+
+/// `since` from the query string: absent, or an unsigned integer.
+fn parse_since(query: Option<&str>) -> Result<Option<u64>, String> {
+    let Some(query) = query else { return Ok(None) };
+    let mut since = None;
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        match key {
+            "since" => {
+                since = Some(
+                    value
+                        .parse::<u64>()
+                        .map_err(|_| format!("since must be a frame seq (an unsigned integer), got {value:?}"))?,
+                )
+            }
+            other => return Err(format!("unknown query parameter {other:?}; only since is accepted")),
+        }
+    }
+    Ok(since)
+}
+
+/// Browsers always send Origin on a WebSocket handshake; accept it only when
+/// it is the page's own host or configured. Clients without Origin (tools,
+/// scrapers, tests) are not browsers and are not subject to it.
+fn check_origin(headers: &HeaderMap, allowed: &[String]) -> Result<(), String> {
+    let Some(origin) = headers.get(header::ORIGIN) else {
+        return Ok(());
+    };
+    let origin = origin.to_str().map_err(|_| "(not text)".to_string())?;
+    if allowed
+        .iter()
+        .any(|a| a.trim_end_matches('/').eq_ignore_ascii_case(origin))
+    {
+        return Ok(());
+    }
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
+    let origin_uri: Result<Uri, _> = origin.parse();
+    match (origin_uri, host) {
+        (Ok(o), Some(host)) if o.scheme().is_some() => {
+            let default_port = if o.scheme_str() == Some("https") { 443 } else { 80 };
+            let origin_port = o.port_u16().unwrap_or(default_port);
+            let host_uri: Result<Uri, _> = format!("http://{host}").parse();
+            let same = host_uri.is_ok_and(|h| {
+                h.host()
+                    .is_some_and(|hh| o.host().is_some_and(|oh| oh.eq_ignore_ascii_case(hh)))
+                    && h.port_u16().unwrap_or(default_port) == origin_port
+            });
+            if same {
+                Ok(())
+            } else {
+                Err(origin.to_string())
+            }
+        }
+        _ => Err(origin.to_string()),
+    }
+}
+
+/// What the reader tells the writer.
+enum FromReader {
+    /// The client is alive (any frame, including pongs).
+    Alive,
+    /// The client broke the protocol: close with this frame.
+    Violation(CloseFrame),
+    /// The client closed or the connection failed.
+    Gone,
+}
+
+/// Serves one client until it leaves, breaks the protocol, or the server
+/// shuts down. Generic over the socket halves so tests can drive it with
+/// channels.
+pub async fn serve_client<W, R>(
+    mut sink: W,
+    stream: R,
+    hub: Arc<Hub>,
+    since: Option<u64>,
+    options: SocketOptions,
+    shutdown: CancellationToken,
+) where
+    W: Sink<Message> + Unpin + Send + 'static,
+    R: Stream<Item = Result<Message, axum::Error>> + Unpin + Send + 'static,
+{
+    hub.stats.clients.fetch_add(1, Ordering::Relaxed);
+    let (tx, mut from_reader) = mpsc::channel(8);
+    let reader = tokio::spawn(read_client(stream, tx));
+    let close = write_client(&mut sink, &hub, since, &options, &shutdown, &mut from_reader).await;
+    if let Some(frame) = close {
+        let _ = tokio::time::timeout(options.write_timeout, sink.send(Message::Close(Some(frame)))).await;
+    }
+    let _ = tokio::time::timeout(options.write_timeout, sink.close()).await;
+    reader.abort();
+    hub.stats.clients.fetch_sub(1, Ordering::Relaxed);
+}
+
+/// Forwards hub frames; returns the close frame to send, if any.
+async fn write_client<W>(
+    sink: &mut W,
+    hub: &Hub,
+    since: Option<u64>,
+    options: &SocketOptions,
+    shutdown: &CancellationToken,
+    from_reader: &mut mpsc::Receiver<FromReader>,
+) -> Option<CloseFrame>
+where
+    W: Sink<Message> + Unpin,
+{
+    let stalled = || close(close_code::POLICY, "client is not reading; reconnect to resume");
+    let wt = options.write_timeout;
+    let mut sub = hub.subscribe(since);
+    let mut last_seq = sub.seq;
+    let first = match std::mem::replace(&mut sub.start, Start::Replay(Vec::new())) {
+        Start::Snapshot(text) | Start::Resync(text) => vec![text],
+        Start::Replay(frames) => frames.iter().map(|f| f.text.clone()).collect(),
+    };
+    for text in first {
+        if !send_text(sink, text, wt).await {
+            return Some(stalled());
+        }
+        hub.stats.frames_sent.fetch_add(1, Ordering::Relaxed);
+    }
+
+    let mut ping = tokio::time::interval(options.ping_every);
+    ping.tick().await;
+    let mut last_heard = Instant::now();
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => {
+                return Some(close(close_code::AWAY, "server shutting down"));
+            }
+            msg = from_reader.recv() => match msg {
+                Some(FromReader::Alive) => last_heard = Instant::now(),
+                Some(FromReader::Violation(frame)) => return Some(frame),
+                Some(FromReader::Gone) | None => return None,
+            },
+            _ = ping.tick() => {
+                if last_heard.elapsed() > options.idle_timeout {
+                    return Some(close(close_code::AWAY, "no answer to pings"));
+                }
+                if tokio::time::timeout(options.write_timeout, sink.send(Message::Ping(Default::default()))).await.is_err() {
+                    return Some(stalled());
+                }
+            }
+            frame = sub.rx.recv() => match frame {
+                Ok(frame) if frame.seq <= last_seq => {}
+                Ok(frame) => {
+                    last_seq = frame.seq;
+                    if !send_text(sink, frame.text.clone(), wt).await {
+                        return Some(stalled());
+                    }
+                    hub.stats.frames_sent.fetch_add(1, Ordering::Relaxed);
+                    hub.stats.record_delay(frame.published.elapsed());
+                }
+                Err(broadcast::error::RecvError::Lagged(missed)) => {
+                    // Too slow to keep up: rather than buffer, send the
+                    // current state and carry on from there.
+                    hub.stats.lagged.fetch_add(1, Ordering::Relaxed);
+                    tracing::debug!(missed, "live client lagged; resyncing it");
+                    let (seq, text) = hub.resync();
+                    last_seq = seq;
+                    if !send_text(sink, text, wt).await {
+                        return Some(stalled());
+                    }
+                    hub.stats.frames_sent.fetch_add(1, Ordering::Relaxed);
+                }
+                Err(broadcast::error::RecvError::Closed) => {
+                    return Some(close(close_code::AWAY, "server shutting down"));
+                }
+            },
+        }
+    }
+}
+
+/// Sends one text frame; false when the send failed or stalled.
+async fn send_text<W: Sink<Message> + Unpin>(sink: &mut W, text: Utf8Bytes, timeout: Duration) -> bool {
+    matches!(
+        tokio::time::timeout(timeout, sink.send(Message::Text(text))).await,
+        Ok(Ok(()))
+    )
+}
+
+/// Reads client frames and reports liveness or the first violation.
+async fn read_client<R>(mut stream: R, tx: mpsc::Sender<FromReader>)
+where
+    R: Stream<Item = Result<Message, axum::Error>> + Unpin,
+{
+    while let Some(msg) = stream.next().await {
+        let report = match msg {
+            Ok(Message::Text(text)) => check_client_text(&text),
+            Ok(Message::Binary(_)) => {
+                FromReader::Violation(close(close_code::UNSUPPORTED, "binary frames are not accepted"))
+            }
+            Ok(Message::Ping(_) | Message::Pong(_)) => FromReader::Alive,
+            Ok(Message::Close(_)) => FromReader::Gone,
+            Err(err) => {
+                tracing::debug!(%err, "live client read failed");
+                FromReader::Violation(close(close_code::SIZE, "frame rejected (too large or malformed)"))
+            }
+        };
+        let end = !matches!(report, FromReader::Alive);
+        if tx.send(report).await.is_err() || end {
+            return;
+        }
+    }
+    let _ = tx.send(FromReader::Gone).await;
+}
+
+fn check_client_text(text: &str) -> FromReader {
+    if text.len() > MAX_CLIENT_FRAME_BYTES {
+        let reason = format!("frame too large: {} bytes, limit {MAX_CLIENT_FRAME_BYTES}", text.len());
+        return FromReader::Violation(close(close_code::SIZE, &reason));
+    }
+    match serde_json::from_str::<ClientFrame>(text) {
+        Ok(ClientFrame::Ping {}) => FromReader::Alive,
+        Err(_) => FromReader::Violation(close(
+            close_code::INVALID,
+            r#"malformed frame: expected {"type":"ping"}"#,
+        )),
+    }
+}
+
+fn close(code: u16, reason: &str) -> CloseFrame {
+    CloseFrame {
+        code,
+        reason: reason.into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    fn headers(origin: Option<&str>, host: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(header::HOST, HeaderValue::from_str(host).unwrap());
+        if let Some(o) = origin {
+            h.insert(header::ORIGIN, HeaderValue::from_str(o).unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn same_origin_and_no_origin_pass() {
+        assert!(check_origin(&headers(None, "127.0.0.1:3000"), &[]).is_ok());
+        assert!(check_origin(&headers(Some("http://127.0.0.1:3000"), "127.0.0.1:3000"), &[]).is_ok());
+        assert!(check_origin(&headers(Some("https://vigil.example"), "vigil.example"), &[]).is_ok());
+        assert!(check_origin(&headers(Some("http://Vigil.Example"), "vigil.example:80"), &[]).is_ok());
+    }
+
+    #[test]
+    fn foreign_origins_fail_unless_allowed() {
+        assert!(check_origin(&headers(Some("http://evil.example"), "127.0.0.1:3000"), &[]).is_err());
+        assert!(check_origin(&headers(Some("http://127.0.0.1:3001"), "127.0.0.1:3000"), &[]).is_err());
+        assert!(check_origin(&headers(Some("null"), "127.0.0.1:3000"), &[]).is_err());
+        let allowed = vec!["https://dash.example".to_string()];
+        assert!(check_origin(&headers(Some("https://dash.example"), "127.0.0.1:3000"), &allowed).is_ok());
+    }
+
+    #[test]
+    fn since_must_be_a_seq() {
+        assert_eq!(parse_since(None), Ok(None));
+        assert_eq!(parse_since(Some("since=42")), Ok(Some(42)));
+        assert!(parse_since(Some("since=-1")).unwrap_err().contains("unsigned integer"));
+        assert!(parse_since(Some("since=abc")).is_err());
+        assert!(parse_since(Some("foo=1"))
+            .unwrap_err()
+            .contains("unknown query parameter"));
+    }
+
+    #[test]
+    fn client_frames_are_checked() {
+        assert!(matches!(check_client_text(r#"{"type":"ping"}"#), FromReader::Alive));
+        match check_client_text("{oops") {
+            FromReader::Violation(f) => assert_eq!(f.code, close_code::INVALID),
+            _ => panic!("malformed text must be a violation"),
+        }
+        match check_client_text(&"x".repeat(MAX_CLIENT_FRAME_BYTES + 1)) {
+            FromReader::Violation(f) => {
+                assert_eq!(f.code, close_code::SIZE);
+                assert!(f.reason.as_str().contains("frame too large"));
+            }
+            _ => panic!("oversized text must be a violation"),
+        }
+    }
+}

@@ -1,0 +1,74 @@
+//! Shared test harness: a real Vigil on 127.0.0.1:0 and a real WebSocket client.
+#![allow(dead_code)]
+
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use serde_json::Value;
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+use vigil::config::Config;
+use vigil::{Options, Server};
+
+pub type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// A running server and the data dir it owns.
+pub struct TestServer {
+    pub server: Server,
+    pub data: tempfile::TempDir,
+}
+
+impl TestServer {
+    pub fn http(&self, path: &str) -> String {
+        format!("http://{}{}", self.server.addr, path)
+    }
+    pub fn ws_url(&self, query: &str) -> String {
+        format!("ws://{}/ws{}", self.server.addr, query)
+    }
+}
+
+/// Starts Vigil sampling every `interval_ms`.
+pub async fn start(interval_ms: u64) -> TestServer {
+    let data = tempfile::tempdir().expect("temp dir");
+    let mut config = Config::default();
+    config.collector.interval = Duration::from_millis(interval_ms);
+    let mut options = Options::new("127.0.0.1:0".parse().unwrap(), data.path().join("data"), config);
+    // No built front end in Rust tests: pages render, assets are absent.
+    options.site_root = Some(data.path().join("no-site"));
+    let server = Server::start(options).await.expect("server starts");
+    TestServer { server, data }
+}
+
+pub async fn connect(url: &str) -> Ws {
+    let (ws, _) = tokio_tungstenite::connect_async(url).await.expect("websocket connects");
+    ws
+}
+
+/// Next text frame as JSON, skipping pings; panics after 5 s.
+pub async fn next_json(ws: &mut Ws) -> Value {
+    loop {
+        match next_message(ws).await {
+            Message::Text(t) => return serde_json::from_str(t.as_str()).expect("frames are JSON"),
+            Message::Ping(_) | Message::Pong(_) => continue,
+            other => panic!("expected a text frame, got {other:?}"),
+        }
+    }
+}
+
+/// Next message of any kind; panics after 5 s or when the stream ends.
+pub async fn next_message(ws: &mut Ws) -> Message {
+    tokio::time::timeout(Duration::from_secs(5), ws.next())
+        .await
+        .expect("a frame within 5 s")
+        .expect("stream still open")
+        .expect("no protocol error")
+}
+
+pub fn seq(frame: &Value) -> u64 {
+    frame["seq"].as_u64().expect("every frame has a numeric seq")
+}
+
+pub fn kind(frame: &Value) -> &str {
+    frame["type"].as_str().expect("every frame has a type")
+}

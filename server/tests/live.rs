@@ -1,0 +1,186 @@
+//! The `/ws` contract against a real server and a real WebSocket client.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use futures_util::{SinkExt, StreamExt};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::Message;
+
+#[tokio::test]
+async fn a_new_client_gets_a_snapshot_then_consecutive_samples() {
+    let t = start(100).await;
+    let mut ws = connect(&t.ws_url("")).await;
+    let first = next_json(&mut ws).await;
+    assert_eq!(kind(&first), "snapshot");
+    assert!(
+        first["data"]["current"]["memory"]["total"].as_u64().unwrap() > 0,
+        "real values: {first}"
+    );
+    assert_eq!(first["data"]["seq"], first["seq"]);
+    let mut last = seq(&first);
+    for _ in 0..5 {
+        let frame = next_json(&mut ws).await;
+        assert_eq!(kind(&frame), "sample");
+        assert_eq!(seq(&frame), last + 1, "no gaps, no repeats");
+        assert!(frame["data"]["ts"].as_i64().unwrap() > 0);
+        last = seq(&frame);
+    }
+}
+
+#[tokio::test]
+async fn a_reconnecting_client_resumes_without_a_gap() {
+    let t = start(50).await;
+    let mut ws = connect(&t.ws_url("")).await;
+    let mut last = seq(&next_json(&mut ws).await);
+    for _ in 0..3 {
+        last = seq(&next_json(&mut ws).await);
+    }
+    ws.close(None).await.unwrap();
+    drop(ws);
+    // Frames keep flowing while the client is away.
+    tokio::time::sleep(Duration::from_millis(400)).await;
+
+    let mut ws = connect(&t.ws_url(&format!("?since={last}"))).await;
+    let mut replayed = 0;
+    for _ in 0..12 {
+        let frame = next_json(&mut ws).await;
+        assert_eq!(kind(&frame), "sample", "{frame}");
+        assert_eq!(seq(&frame), last + 1, "resume continues right after {last}");
+        last = seq(&frame);
+        replayed += 1;
+    }
+    assert_eq!(replayed, 12);
+}
+
+#[tokio::test]
+async fn resuming_from_frames_no_longer_held_sends_one_resync() {
+    let t = start(100).await;
+    let mut ws = connect(&t.ws_url("?since=1")).await;
+    let first = next_json(&mut ws).await;
+    assert_eq!(kind(&first), "resync");
+    assert!(first["data"]["current"]["cpu"]["cores"]
+        .as_array()
+        .is_some_and(|c| !c.is_empty()));
+    let next = next_json(&mut ws).await;
+    assert_eq!((kind(&next), seq(&next)), ("sample", seq(&first) + 1));
+}
+
+#[tokio::test]
+async fn a_bogus_since_is_a_json_error() {
+    let t = start(1000).await;
+    let res = reqwest::Client::new()
+        .get(t.http("/ws?since=yesterday"))
+        .header("connection", "upgrade")
+        .header("upgrade", "websocket")
+        .header("sec-websocket-version", "13")
+        .header("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ==")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert!(body["error"].as_str().unwrap().contains("since"), "{body}");
+}
+
+async fn expect_close(ws: &mut Ws, code: CloseCode, reason_part: &str) {
+    loop {
+        match next_message(ws).await {
+            Message::Close(Some(frame)) => {
+                assert_eq!(frame.code, code);
+                assert!(frame.reason.as_str().contains(reason_part), "reason: {}", frame.reason);
+                return;
+            }
+            Message::Close(None) => panic!("closed without a reason"),
+            _ => continue,
+        }
+    }
+}
+
+#[tokio::test]
+async fn bad_frames_are_refused_while_other_clients_keep_receiving() {
+    let t = start(50).await;
+    let mut watcher = connect(&t.ws_url("")).await;
+    let mut last = seq(&next_json(&mut watcher).await);
+
+    let mut malformed = connect(&t.ws_url("")).await;
+    malformed.send(Message::text("{not json")).await.unwrap();
+    expect_close(&mut malformed, CloseCode::Invalid, "malformed frame").await;
+
+    let mut oversized = connect(&t.ws_url("")).await;
+    oversized.send(Message::text("x".repeat(10_000))).await.unwrap();
+    expect_close(&mut oversized, CloseCode::Size, "too large").await;
+
+    let mut binary = connect(&t.ws_url("")).await;
+    binary.send(Message::binary(vec![0u8; 16])).await.unwrap();
+    expect_close(&mut binary, CloseCode::Unsupported, "binary").await;
+
+    // A valid ping is fine and does not end the connection.
+    let mut polite = connect(&t.ws_url("")).await;
+    polite.send(Message::text(r#"{"type":"ping"}"#)).await.unwrap();
+    assert_eq!(kind(&next_json(&mut polite).await), "snapshot");
+    assert_eq!(kind(&next_json(&mut polite).await), "sample");
+
+    for _ in 0..5 {
+        let frame = next_json(&mut watcher).await;
+        assert_eq!(seq(&frame), last + 1);
+        last = seq(&frame);
+    }
+    let health: serde_json::Value = reqwest::get(t.http("/healthz")).await.unwrap().json().await.unwrap();
+    assert_eq!(health["status"], "up", "{health}");
+}
+
+#[tokio::test]
+async fn a_foreign_origin_is_refused_and_the_own_origin_accepted() {
+    let t = start(1000).await;
+    let mut req = t.ws_url("").into_client_request().unwrap();
+    req.headers_mut()
+        .insert("origin", "http://evil.example".parse().unwrap());
+    match tokio_tungstenite::connect_async(req).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(res)) => assert_eq!(res.status(), 403),
+        other => panic!("expected 403, got {:?}", other.map(|(_, r)| r.status())),
+    }
+    let mut req = t.ws_url("").into_client_request().unwrap();
+    req.headers_mut()
+        .insert("origin", format!("http://{}", t.server.addr).parse().unwrap());
+    let (mut ws, _) = tokio_tungstenite::connect_async(req)
+        .await
+        .expect("own origin accepted");
+    assert_eq!(kind(&next_json(&mut ws).await), "snapshot");
+}
+
+#[tokio::test]
+async fn graceful_shutdown_sends_every_client_a_close_frame() {
+    let t = start(100).await;
+    let mut a = connect(&t.ws_url("")).await;
+    let mut b = connect(&t.ws_url("")).await;
+    next_json(&mut a).await;
+    next_json(&mut b).await;
+    t.server.shutdown();
+    expect_close(&mut a, CloseCode::Away, "shutting down").await;
+    expect_close(&mut b, CloseCode::Away, "shutting down").await;
+    let TestServer { server, data: _data } = t;
+    tokio::time::timeout(Duration::from_secs(10), server.wait())
+        .await
+        .expect("server stops within 10 s")
+        .expect("clean stop");
+}
+
+#[tokio::test]
+async fn a_client_that_never_reads_does_not_hold_up_the_others() {
+    let t = start(20).await;
+    // Connect a client and never read from it.
+    let idle = connect(&t.ws_url("")).await;
+    let mut active = connect(&t.ws_url("")).await;
+    let mut last = seq(&next_json(&mut active).await);
+    for _ in 0..20 {
+        let f = next_json(&mut active).await;
+        assert_eq!(seq(&f), last + 1);
+        last = seq(&f);
+    }
+    drop(idle);
+    let _ = active.next().await;
+}
