@@ -67,7 +67,7 @@ impl Backoff {
 
 impl Default for Backoff {
     fn default() -> Self {
-        Backoff::new(500.0, 30_000.0)
+        Backoff::new(500.0, 10_000.0)
     }
 }
 
