@@ -51,7 +51,10 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    runtime.block_on(run(Options::new(cli.bind, cli.data_dir, config)))
+    let code = runtime.block_on(run(Options::new(cli.bind, cli.data_dir, config)));
+    // Do not wait for leftover blocking work (e.g. precompressing assets).
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+    code
 }
 
 async fn run(options: Options) -> ExitCode {

@@ -81,6 +81,16 @@ impl Server {
             site_root,
             socket,
         } = options;
+        // Bind first: a taken port fails before anything else starts.
+        let listener = tokio::net::TcpListener::bind(bind)
+            .await
+            .map_err(|source| StartError::Bind { addr: bind, source })?;
+        let addr = listener
+            .local_addr()
+            .map_err(|source| StartError::Bind { addr: bind, source })?;
+        if !addr.ip().is_loopback() {
+            tracing::warn!(%addr, "listening beyond loopback: anyone who can reach this address sees host details");
+        }
         std::fs::create_dir_all(&data_dir).map_err(|source| StartError::DataDir {
             path: data_dir.clone(),
             source,
@@ -106,16 +116,6 @@ impl Server {
             });
         } else {
             tracing::warn!(root = %site_root.display(), "no built front end found: pages render but will not hydrate");
-        }
-
-        let listener = tokio::net::TcpListener::bind(bind)
-            .await
-            .map_err(|source| StartError::Bind { addr: bind, source })?;
-        let addr = listener
-            .local_addr()
-            .map_err(|source| StartError::Bind { addr: bind, source })?;
-        if !addr.ip().is_loopback() {
-            tracing::warn!(%addr, "listening beyond loopback: anyone who can reach this address sees host details");
         }
 
         let engine = Arc::new(VigilEngine {

@@ -3,7 +3,10 @@
 use std::process::Command;
 
 fn vigil() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_vigil"))
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_vigil"));
+    // No front end needed here.
+    cmd.env("LEPTOS_SITE_ROOT", "/nonexistent");
+    cmd
 }
 
 #[test]
