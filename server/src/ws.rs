@@ -201,9 +201,13 @@ where
     let mut ping = tokio::time::interval(options.ping_every);
     ping.tick().await;
     let mut last_heard = Instant::now();
+    // Registered once: re-creating it per frame would take the token's lock
+    // for every client on every tick.
+    let cancelled = shutdown.cancelled();
+    tokio::pin!(cancelled);
     loop {
         tokio::select! {
-            _ = shutdown.cancelled() => {
+            _ = &mut cancelled => {
                 return Some(close(close_code::AWAY, "server shutting down"));
             }
             msg = from_reader.recv() => match msg {
