@@ -25,7 +25,7 @@ pub mod pages;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, Link, Meta, MetaTags, Stylesheet, Title};
 use leptos_router::components::{Route, Router, Routes, A};
-use leptos_router::path;
+use leptos_router::{path, SsrMode};
 
 use live::{ConnState, ConnectionBadge, LiveStatus};
 
@@ -78,7 +78,9 @@ pub fn App() -> impl IntoView {
             </header>
             <main id="main">
                 <Routes fallback=NotFound>
-                    <Route path=path!("/") view=pages::Overview/>
+                    // Async: the server sends the page once its data is in, so the
+                    // first paint has real values even without JavaScript.
+                    <Route path=path!("/") view=pages::Overview ssr=SsrMode::Async/>
                 </Routes>
             </main>
         </Router>

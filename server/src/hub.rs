@@ -322,7 +322,7 @@ mod tests {
     }
 
     fn parse(text: &Utf8Bytes) -> ServerFrame {
-        serde_json::from_str(text.as_str()).expect("frames parse as the browser's ServerFrame")
+        app::live::protocol::parse_frame(text.as_str()).expect("frames parse as the browser parses them")
     }
 
     #[test]

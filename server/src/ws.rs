@@ -311,7 +311,106 @@ fn close(code: u16, reason: &str) -> CloseFrame {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::hub::HubOptions;
+    use app::live::protocol::ServerFrame;
+    use app::metrics::Sample;
     use axum::http::HeaderValue;
+    use tokio_util::sync::PollSender;
+
+    /// A hub whose broadcast holds only 4 frames, so lag is quick to provoke.
+    fn small_hub() -> Arc<Hub> {
+        let mut o = HubOptions::new("t".into(), Duration::from_secs(1), Duration::from_secs(60));
+        o.first_seq = 0;
+        o.channel_capacity = 4;
+        Hub::new(o)
+    }
+
+    fn publish(hub: &Hub, n: i64) {
+        for ts in 0..n {
+            hub.publish_sample(Sample {
+                ts,
+                ..Default::default()
+            });
+        }
+    }
+
+    /// The client's socket as channels: what the server writes arrives on
+    /// the receiver (capacity 1, so an unread client stalls the writer), and
+    /// the client sends nothing.
+    fn client(
+        hub: &Arc<Hub>,
+        options: SocketOptions,
+    ) -> (mpsc::Receiver<Message>, tokio::task::JoinHandle<()>, CancellationToken) {
+        let (tx, rx) = mpsc::channel(1);
+        let shutdown = CancellationToken::new();
+        let silent = futures_util::stream::pending::<Result<Message, axum::Error>>();
+        let task = tokio::spawn(serve_client(
+            PollSender::new(tx),
+            silent,
+            hub.clone(),
+            None,
+            options,
+            shutdown.clone(),
+        ));
+        (rx, task, shutdown)
+    }
+
+    fn frame(msg: Option<Message>) -> ServerFrame {
+        match msg {
+            Some(Message::Text(t)) => app::live::protocol::parse_frame(t.as_str()).unwrap(),
+            other => panic!("expected a text frame, got {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_client_that_falls_behind_is_resynced_not_buffered() {
+        let hub = small_hub();
+        publish(&hub, 1);
+        let (mut rx, _task, _shutdown) = client(&hub, SocketOptions::default());
+        assert!(matches!(frame(rx.recv().await), ServerFrame::Snapshot { seq: 1, .. }));
+        // The test runtime is single-threaded: all eleven frames go out
+        // before the writer runs again, more than the broadcast holds.
+        publish(&hub, 11);
+        assert!(matches!(frame(rx.recv().await), ServerFrame::Resync { seq: 12, .. }));
+        assert_eq!(hub.stats.lagged.load(Ordering::Relaxed), 1);
+        publish(&hub, 1);
+        assert!(
+            matches!(frame(rx.recv().await), ServerFrame::Sample { seq: 13, .. }),
+            "live again after the resync"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_client_that_stops_reading_is_dropped() {
+        let hub = small_hub();
+        let options = SocketOptions {
+            write_timeout: Duration::from_millis(200),
+            ..SocketOptions::default()
+        };
+        let (rx, task, _shutdown) = client(&hub, options);
+        // Never read: the snapshot fills the channel, the next frame stalls.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        publish(&hub, 3);
+        tokio::time::timeout(Duration::from_secs(5), task)
+            .await
+            .expect("stalled client dropped")
+            .unwrap();
+        assert_eq!(hub.stats.clients.load(Ordering::Relaxed), 0);
+        drop(rx);
+    }
+
+    #[tokio::test]
+    async fn shutdown_closes_with_going_away() {
+        let hub = small_hub();
+        let (mut rx, task, shutdown) = client(&hub, SocketOptions::default());
+        assert!(matches!(frame(rx.recv().await), ServerFrame::Snapshot { .. }));
+        shutdown.cancel();
+        match rx.recv().await {
+            Some(Message::Close(Some(f))) => assert_eq!(f.code, close_code::AWAY),
+            other => panic!("expected a close frame, got {other:?}"),
+        }
+        task.await.unwrap();
+    }
 
     fn headers(origin: Option<&str>, host: &str) -> HeaderMap {
         let mut h = HeaderMap::new();

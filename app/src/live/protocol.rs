@@ -24,8 +24,8 @@ pub const HEARTBEAT_MS: u64 = 5_000;
 /// Largest text frame a client may send; larger ones close the socket.
 pub const MAX_CLIENT_FRAME_BYTES: usize = 4 * 1024;
 
-/// A frame from the server, as the browser reads it.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// A frame from the server, as the browser reads it ([`parse_frame`]).
+#[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(tag = "type", rename_all = "lowercase")]
 pub enum ServerFrame {
     Snapshot { seq: u64, data: Snapshot },
@@ -43,6 +43,54 @@ impl ServerFrame {
             | ServerFrame::Resync { seq, .. } => *seq,
         }
     }
+}
+
+/// Parses a server frame in two steps, the envelope and then `data` by
+/// `type`. serde's internally tagged enums would buffer the whole frame and
+/// compile every payload struct's deserializer a second time, which the
+/// browser pays for in WASM size.
+pub fn parse_frame(text: &str) -> Result<ServerFrame, serde_json::Error> {
+    use serde::de::Error as _;
+
+    #[derive(Deserialize)]
+    struct Envelope<'a> {
+        #[serde(rename = "type", borrow)]
+        kind: std::borrow::Cow<'a, str>,
+        seq: u64,
+        #[serde(borrow, default)]
+        data: Option<&'a serde_json::value::RawValue>,
+        #[serde(default)]
+        ts: i64,
+    }
+
+    let env: Envelope = serde_json::from_str(text)?;
+    let seq = env.seq;
+    let data = || {
+        env.data
+            .map(|d| d.get())
+            .ok_or_else(|| serde_json::Error::missing_field("data"))
+    };
+    Ok(match env.kind.as_ref() {
+        "sample" => ServerFrame::Sample {
+            seq,
+            data: serde_json::from_str(data()?)?,
+        },
+        "snapshot" => ServerFrame::Snapshot {
+            seq,
+            data: serde_json::from_str(data()?)?,
+        },
+        "resync" => ServerFrame::Resync {
+            seq,
+            data: serde_json::from_str(data()?)?,
+        },
+        "heartbeat" => ServerFrame::Heartbeat { seq, ts: env.ts },
+        other => {
+            return Err(serde_json::Error::unknown_variant(
+                other,
+                &["snapshot", "sample", "heartbeat", "resync"],
+            ))
+        }
+    })
 }
 
 /// A frame from a client. Anything else is malformed and closes the socket.
@@ -153,8 +201,30 @@ mod tests {
     fn frames_use_type_and_seq_on_the_wire() {
         let json = serde_json::to_value(ServerFrame::Heartbeat { seq: 9, ts: 1 }).unwrap();
         assert_eq!(json, serde_json::json!({"type": "heartbeat", "seq": 9, "ts": 1}));
-        let back: ServerFrame = serde_json::from_value(serde_json::to_value(sample(3)).unwrap()).unwrap();
-        assert_eq!(back, sample(3));
+        for frame in [
+            sample(3),
+            ServerFrame::Heartbeat { seq: 4, ts: 5 },
+            ServerFrame::Resync {
+                seq: 6,
+                data: Snapshot::default(),
+            },
+        ] {
+            assert_eq!(parse_frame(&serde_json::to_string(&frame).unwrap()).unwrap(), frame);
+        }
+    }
+
+    #[test]
+    fn bad_frames_are_errors_not_panics() {
+        for text in [
+            "",
+            "{}",
+            "[]",
+            r#"{"type":"sample","seq":1}"#,
+            r#"{"type":"bogus","seq":1}"#,
+            r#"{"type":"sample","seq":-1,"data":{}}"#,
+        ] {
+            assert!(parse_frame(text).is_err(), "{text:?} should not parse");
+        }
     }
 
     #[test]

@@ -12,7 +12,7 @@ use leptos::task::spawn_local;
 use wasm_bindgen::{closure::Closure, JsCast};
 
 use super::machine::{Command, ConnState, Event, Machine};
-use super::protocol::{Applied, LiveData, ServerFrame};
+use super::protocol::{parse_frame, Applied, LiveData};
 
 type Events = mpsc::UnboundedSender<Event>;
 
@@ -102,7 +102,7 @@ async fn run_socket(url: &str, close: &mut oneshot::Receiver<()>, data: RwSignal
 }
 
 fn on_text(text: &str, data: RwSignal<LiveData>, tx: &Events) -> Option<()> {
-    let frame = match serde_json::from_str::<ServerFrame>(text) {
+    let frame = match parse_frame(text) {
         Ok(frame) => frame,
         Err(err) => {
             leptos::logging::warn!("live: ignoring a frame that does not parse: {err}");

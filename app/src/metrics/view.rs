@@ -65,7 +65,7 @@ fn CpuCard(data: RwSignal<LiveData>) -> impl IntoView {
         <section class="card" aria-labelledby="cpu-h">
             <h2 id="cpu-h">"CPU"</h2>
             <p class="big" data-testid="cpu-total">{total}</p>
-            <Sparkline points=spark testid="sparkline-cpu" label="CPU usage, last minutes"/>
+            <Sparkline points=spark testid="sparkline-cpu" label="CPU usage, recent"/>
             <div class="cores" aria-label="usage per core">{cores}</div>
             <dl class="facts">
                 <dt>"load 1 m"</dt><dd data-testid="load-1">{load(|d| d.current.load.one)}</dd>
@@ -108,7 +108,7 @@ fn MemoryCard(data: RwSignal<LiveData>) -> impl IntoView {
                 <span data-testid="mem-total">{mem(|d| format::bytes(d.current.memory.total))}</span>
             </p>
             <Meter pct=Signal::derive(used_pct) label="RAM used"/>
-            <Sparkline points=spark testid="sparkline-mem" label="RAM used, last minutes"/>
+            <Sparkline points=spark testid="sparkline-mem" label="RAM used, recent"/>
             <dl class="facts">
                 <dt>"available"</dt><dd>{mem(|d| format::bytes(d.current.memory.available))}</dd>
                 <dt>"swap"</dt>
@@ -149,8 +149,8 @@ fn NetworkCard(data: RwSignal<LiveData>) -> impl IntoView {
         <section class="card" aria-labelledby="net-h">
             <h2 id="net-h">"Network"</h2>
             <div class="sparks">
-                <Sparkline points=rx testid="sparkline-rx" label="received, last minutes"/>
-                <Sparkline points=tx testid="sparkline-tx" label="sent, last minutes"/>
+                <Sparkline points=rx testid="sparkline-rx" label="in, all interfaces but lo"/>
+                <Sparkline points=tx testid="sparkline-tx" label="out, all interfaces but lo"/>
             </div>
             <table class="table">
                 <thead><tr><th scope="col">"interface"</th><th scope="col" class="num">"in"</th><th scope="col" class="num">"out"</th></tr></thead>
@@ -189,7 +189,7 @@ fn StorageCard(data: RwSignal<LiveData>) -> impl IntoView {
     view! {
         <section class="card wide" aria-labelledby="disk-h">
             <h2 id="disk-h">"Storage"</h2>
-            <Sparkline points=io testid="sparkline-disk" label="disk throughput, last minutes"/>
+            <Sparkline points=io testid="sparkline-disk" label="disk read + write, recent"/>
             <div class="scroll">
                 <table class="table">
                     <thead><tr>
@@ -241,9 +241,12 @@ fn Meter(#[prop(into)] pct: Signal<f64>, label: &'static str) -> impl IntoView {
 #[component]
 pub fn Sparkline(#[prop(into)] points: Signal<String>, testid: &'static str, label: &'static str) -> impl IntoView {
     view! {
-        <svg class="spark" data-testid=testid viewBox=format!("0 0 {SPARK_W} {SPARK_H}") preserveAspectRatio="none" role="img" aria-label=label>
-            <polyline points=points vector-effect="non-scaling-stroke"/>
-        </svg>
+        <figure class="spark-fig">
+            <figcaption>{label}</figcaption>
+            <svg class="spark" data-testid=testid viewBox=format!("0 0 {SPARK_W} {SPARK_H}") preserveAspectRatio="none" role="img" aria-label=label>
+                <polyline points=points vector-effect="non-scaling-stroke"/>
+            </svg>
+        </figure>
     }
 }
 

@@ -53,7 +53,6 @@ pub struct HostCollector {
     top: Vec<ProcessMem>,
     last_process_scan: Option<Instant>,
     last_net: Instant,
-    last_duration: Duration,
 }
 
 impl HostCollector {
@@ -73,7 +72,6 @@ impl HostCollector {
             top: Vec::new(),
             last_process_scan: None,
             last_net: Instant::now(),
-            last_duration: Duration::ZERO,
         }
     }
 
@@ -100,9 +98,8 @@ impl HostCollector {
             memory,
             disks,
             net,
-            vigil: self.own(live),
+            vigil: self.own(live, started),
         };
-        self.last_duration = started.elapsed();
         sample
     }
 
@@ -204,7 +201,7 @@ impl HostCollector {
         net
     }
 
-    fn own(&mut self, live: LiveFigures) -> SelfStats {
+    fn own(&mut self, live: LiveFigures, started: Instant) -> SelfStats {
         self.system.refresh_processes_specifics(
             ProcessesToUpdate::Some(&[self.own_pid]),
             false,
@@ -220,7 +217,8 @@ impl HostCollector {
             frames_per_s: live.frames_per_s,
             lagged_total: live.lagged_total,
             broadcast_lag_ms: live.broadcast_lag_ms,
-            collector_ms: self.last_duration.as_secs_f64() * 1000.0,
+            // Everything but this last step: close enough, and known now.
+            collector_ms: started.elapsed().as_secs_f64() * 1000.0,
             rss,
             cpu,
         }
