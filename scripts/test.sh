@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every check and test: formatting, clippy (server and WASM builds),
-# the Rust unit and integration tests, then the Playwright end-to-end tests
-# in Debian's Chromium against the release build.
+# the load tool's tests, the Rust unit and integration tests, then the
+# Playwright end-to-end tests in Debian's Chromium against the release build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -11,11 +11,16 @@ step() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 
 step "cargo fmt --check"
 cargo fmt --all -- --check
+cargo fmt --manifest-path tools/loadgen/Cargo.toml -- --check
 
 step "clippy (server side)"
 cargo clippy -p app -p vigil --all-targets -- -D warnings
 step "clippy (browser side)"
 cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
+
+step "load tool: clippy and tests (tools/loadgen, its own workspace)"
+cargo clippy --manifest-path tools/loadgen/Cargo.toml --all-targets -- -D warnings
+cargo test --manifest-path tools/loadgen/Cargo.toml
 
 step "release build (server + WASM)"
 cargo leptos build --release

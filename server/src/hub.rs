@@ -302,16 +302,23 @@ impl Hub {
     }
 }
 
+/// A hub for tests: 1 s interval, 60 s replay, a broadcast of only 4 frames
+/// (so lag is quick to provoke), counting from `first_seq`.
+#[cfg(test)]
+pub(crate) fn test_hub(first_seq: u64) -> Arc<Hub> {
+    let mut o = HubOptions::new("test".into(), Duration::from_secs(1), Duration::from_secs(60));
+    o.first_seq = first_seq;
+    o.channel_capacity = 4;
+    Hub::new(o)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use app::live::protocol::ServerFrame;
 
     fn hub() -> Arc<Hub> {
-        let mut o = HubOptions::new("test".into(), Duration::from_secs(1), Duration::from_secs(60));
-        o.first_seq = 100;
-        o.channel_capacity = 4;
-        Hub::new(o)
+        test_hub(100)
     }
 
     fn sample(ts: i64) -> Sample {

@@ -311,18 +311,13 @@ fn close(code: u16, reason: &str) -> CloseFrame {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::hub::HubOptions;
     use app::live::protocol::ServerFrame;
     use app::metrics::Sample;
     use axum::http::HeaderValue;
     use tokio_util::sync::PollSender;
 
-    /// A hub whose broadcast holds only 4 frames, so lag is quick to provoke.
     fn small_hub() -> Arc<Hub> {
-        let mut o = HubOptions::new("t".into(), Duration::from_secs(1), Duration::from_secs(60));
-        o.first_seq = 0;
-        o.channel_capacity = 4;
-        Hub::new(o)
+        crate::hub::test_hub(0)
     }
 
     fn publish(hub: &Hub, n: i64) {

@@ -121,10 +121,9 @@ mod tests {
 
     #[test]
     fn parses_sample() {
-        let f = parse_frame(
-            r#"{"type":"sample","seq":42,"data":{"ts":1700000000123,"cpu":[1.5,2.0],"mem":{"used":1}}}"#,
-        )
-        .unwrap();
+        let f =
+            parse_frame(r#"{"type":"sample","seq":42,"data":{"ts":1700000000123,"cpu":[1.5,2.0],"mem":{"used":1}}}"#)
+                .unwrap();
         assert_eq!(f.kind, FrameKind::Sample);
         assert_eq!(f.seq, Some(42));
         assert_eq!(f.sample_ts_ms, Some(1_700_000_000_123.0));
@@ -132,10 +131,8 @@ mod tests {
 
     #[test]
     fn parses_other_kinds_and_ignores_payload() {
-        let f = parse_frame(
-            r#"{"seq":1,"data":{"ts":5,"history":[{"a":[1,2,{"b":"c\"d"}]}]},"type":"snapshot"}"#,
-        )
-        .unwrap();
+        let f =
+            parse_frame(r#"{"seq":1,"data":{"ts":5,"history":[{"a":[1,2,{"b":"c\"d"}]}]},"type":"snapshot"}"#).unwrap();
         assert_eq!(f.kind, FrameKind::Snapshot);
         assert_eq!(f.seq, Some(1));
         assert_eq!(f.sample_ts_ms, None);

@@ -24,10 +24,7 @@ pub fn parse_pid_target(s: &str) -> Result<PidTarget, String> {
     if label.is_empty() {
         return Err(format!("empty label in {s:?}"));
     }
-    let pid: u32 = pid
-        .trim()
-        .parse()
-        .map_err(|_| format!("invalid pid in {s:?}"))?;
+    let pid: u32 = pid.trim().parse().map_err(|_| format!("invalid pid in {s:?}"))?;
     if pid == 0 {
         return Err(format!("invalid pid in {s:?}"));
     }
@@ -139,8 +136,7 @@ fn summarize(
     ticks_per_sec: u64,
     error: Option<String>,
 ) -> ProcessUsage {
-    let cpu_percent = (window_secs > 0.0)
-        .then(|| procfs::cpu_percent(cpu_first, cpu_last, ticks_per_sec, window_secs));
+    let cpu_percent = (window_secs > 0.0).then(|| procfs::cpu_percent(cpu_first, cpu_last, ticks_per_sec, window_secs));
     ProcessUsage {
         label: target.label.clone(),
         pid: target.pid,
@@ -182,8 +178,7 @@ pub fn run(cfg: &IdleConfig) -> Result<IdleReport> {
     let ticks_per_sec = procfs::clock_ticks_per_sec();
     let mut tracks = Vec::with_capacity(cfg.targets.len());
     for t in &cfg.targets {
-        let stat = procfs::read_stat(t.pid)
-            .map_err(|e| anyhow::anyhow!("{} (pid {}): {e:#}", t.label, t.pid))?;
+        let stat = procfs::read_stat(t.pid).map_err(|e| anyhow::anyhow!("{} (pid {}): {e:#}", t.label, t.pid))?;
         let now = Instant::now();
         tracks.push(Track {
             target: t.clone(),
@@ -197,11 +192,7 @@ pub fn run(cfg: &IdleConfig) -> Result<IdleReport> {
         });
     }
     if cfg.progress {
-        let names: Vec<String> = cfg
-            .targets
-            .iter()
-            .map(|t| format!("{}={}", t.label, t.pid))
-            .collect();
+        let names: Vec<String> = cfg.targets.iter().map(|t| format!("{}={}", t.label, t.pid)).collect();
         eprintln!(
             "[vigil-load] sampling {} every {} for {}",
             names.join(", "),
@@ -229,10 +220,7 @@ pub fn run(cfg: &IdleConfig) -> Result<IdleReport> {
         }
     }
 
-    let processes: Vec<ProcessUsage> = tracks
-        .into_iter()
-        .map(|t| t.finish(ticks_per_sec))
-        .collect();
+    let processes: Vec<ProcessUsage> = tracks.into_iter().map(|t| t.finish(ticks_per_sec)).collect();
     Ok(IdleReport {
         seconds: start.elapsed().as_secs_f64(),
         interval_secs: cfg.interval.as_secs_f64(),

@@ -94,9 +94,7 @@ fn raise_nofile_limit() -> Option<u64> {
         Ok(limit) => Some(limit),
         Err(e) => {
             eprintln!("[vigil-load] warning: could not raise RLIMIT_NOFILE: {e}");
-            rlimit::getrlimit(rlimit::Resource::NOFILE)
-                .ok()
-                .map(|(soft, _)| soft)
+            rlimit::getrlimit(rlimit::Resource::NOFILE).ok().map(|(soft, _)| soft)
         }
     }
 }
@@ -145,12 +143,7 @@ fn run_ws(args: WsArgs) -> Result<ExitCode> {
     // Anything still running (there should be nothing) must not keep us alive.
     runtime.shutdown_timeout(Duration::from_secs(2));
 
-    emit(
-        &report,
-        args.json,
-        args.json_out.as_deref(),
-        ws::render_text,
-    )?;
+    emit(&report, args.json, args.json_out.as_deref(), ws::render_text)?;
     // Report what was measured, but let callers (scripts) know the run was cut short.
     Ok(if report.interrupted {
         ExitCode::from(EXIT_INTERRUPTED)
@@ -167,22 +160,12 @@ fn run_idle(args: IdleArgs) -> Result<ExitCode> {
         progress: true,
     };
     let report = idle::run(&cfg)?;
-    emit(
-        &report,
-        args.json,
-        args.json_out.as_deref(),
-        idle::render_text,
-    )?;
+    emit(&report, args.json, args.json_out.as_deref(), idle::render_text)?;
     Ok(ExitCode::SUCCESS)
 }
 
 /// Prints the report (text or JSON) and optionally saves the JSON form.
-fn emit<R: serde::Serialize>(
-    report: &R,
-    json: bool,
-    json_out: Option<&Path>,
-    render: fn(&R) -> String,
-) -> Result<()> {
+fn emit<R: serde::Serialize>(report: &R, json: bool, json_out: Option<&Path>, render: fn(&R) -> String) -> Result<()> {
     let encoded = serde_json::to_string(report)?;
     if json {
         println!("{encoded}");
@@ -190,8 +173,7 @@ fn emit<R: serde::Serialize>(
         print!("{}", render(report));
     }
     if let Some(path) = json_out {
-        std::fs::write(path, format!("{encoded}\n"))
-            .with_context(|| format!("writing {}", path.display()))?;
+        std::fs::write(path, format!("{encoded}\n")).with_context(|| format!("writing {}", path.display()))?;
     }
     Ok(())
 }
@@ -267,9 +249,6 @@ mod tests {
 
         assert!(Cli::try_parse_from(["vigil-load", "idle"]).is_err());
         assert!(Cli::try_parse_from(["vigil-load", "idle", "--pid", "nopid"]).is_err());
-        assert!(
-            Cli::try_parse_from(["vigil-load", "ws", "--clients", "1", "--duration", "soon"])
-                .is_err()
-        );
+        assert!(Cli::try_parse_from(["vigil-load", "ws", "--clients", "1", "--duration", "soon"]).is_err());
     }
 }

@@ -46,10 +46,7 @@ pub fn parse_stat(content: &str) -> Result<ProcStat> {
             .copied()
             .ok_or_else(|| anyhow!("stat: missing field {n}"))
     };
-    let state = field(3)?
-        .chars()
-        .next()
-        .ok_or_else(|| anyhow!("stat: empty state"))?;
+    let state = field(3)?.chars().next().ok_or_else(|| anyhow!("stat: empty state"))?;
     let utime = field(14)?.parse().context("stat: utime")?;
     let stime = field(15)?.parse().context("stat: stime")?;
     Ok(ProcStat {
@@ -106,12 +103,7 @@ pub fn clock_ticks_per_sec() -> u64 {
 }
 
 /// Percent of one core used between two readings `elapsed_secs` apart.
-pub fn cpu_percent(
-    before: CpuTicks,
-    after: CpuTicks,
-    ticks_per_sec: u64,
-    elapsed_secs: f64,
-) -> f64 {
+pub fn cpu_percent(before: CpuTicks, after: CpuTicks, ticks_per_sec: u64, elapsed_secs: f64) -> f64 {
     if elapsed_secs <= 0.0 || ticks_per_sec == 0 {
         return 0.0;
     }
@@ -136,13 +128,7 @@ mod tests {
         let s = parse_stat(PLAIN).unwrap();
         assert_eq!(s.comm, "vigil");
         assert_eq!(s.state, 'S');
-        assert_eq!(
-            s.cpu,
-            CpuTicks {
-                utime: 250,
-                stime: 75
-            }
-        );
+        assert_eq!(s.cpu, CpuTicks { utime: 250, stime: 75 });
         assert_eq!(s.cpu.total(), 325);
     }
 
@@ -153,13 +139,7 @@ mod tests {
         let s = parse_stat(content).unwrap();
         assert_eq!(s.comm, "my (weird) proc) 1");
         assert_eq!(s.state, 'R');
-        assert_eq!(
-            s.cpu,
-            CpuTicks {
-                utime: 9001,
-                stime: 42
-            }
-        );
+        assert_eq!(s.cpu, CpuTicks { utime: 9001, stime: 42 });
     }
 
     #[test]
@@ -184,23 +164,14 @@ mod tests {
     fn parses_vmrss() {
         let status = "Name:\tvigil\nState:\tS (sleeping)\nVmPeak:\t  20000 kB\nVmRSS:\t    5120 kB\nThreads:\t4\n";
         assert_eq!(parse_status_rss_kib(status), Some(5120));
-        assert_eq!(
-            parse_status_rss_kib("Name:\tkworker\nState:\tI (idle)\n"),
-            None
-        );
+        assert_eq!(parse_status_rss_kib("Name:\tkworker\nState:\tI (idle)\n"), None);
         assert_eq!(parse_status_rss_kib("VmRSS:\tgarbage kB\n"), None);
     }
 
     #[test]
     fn cpu_percent_math() {
-        let a = CpuTicks {
-            utime: 100,
-            stime: 0,
-        };
-        let b = CpuTicks {
-            utime: 150,
-            stime: 50,
-        };
+        let a = CpuTicks { utime: 100, stime: 0 };
+        let b = CpuTicks { utime: 150, stime: 50 };
         // 100 ticks at 100 Hz over 2 s = 0.5 s CPU per 2 s = 50 %.
         assert!((cpu_percent(a, b, 100, 2.0) - 50.0).abs() < 1e-9);
         assert_eq!(cpu_percent(b, a, 100, 2.0), 0.0);

@@ -16,19 +16,14 @@ pub struct Target {
 fn is_loopback_ip(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => v4.is_loopback(),
-        IpAddr::V6(v6) => {
-            v6.is_loopback() || v6.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback())
-        }
+        IpAddr::V6(v6) => v6.is_loopback() || v6.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback()),
     }
 }
 
 /// True if `host` (as written in a URL, IPv6 possibly in brackets) is
 /// 127.0.0.0/8, `localhost` or `::1`.
 pub fn is_loopback_host(host: &str) -> bool {
-    let bare = host
-        .strip_prefix('[')
-        .and_then(|h| h.strip_suffix(']'))
-        .unwrap_or(host);
+    let bare = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host);
     if bare.eq_ignore_ascii_case("localhost") || bare.eq_ignore_ascii_case("localhost.") {
         return true;
     }
@@ -38,9 +33,7 @@ pub fn is_loopback_host(host: &str) -> bool {
 /// Parses a WebSocket URL and refuses anything that is not `ws://` on a
 /// loopback host.
 pub fn parse_loopback_ws_url(url: &str) -> Result<Target> {
-    let uri: Uri = url
-        .parse()
-        .with_context(|| format!("invalid URL {url:?}"))?;
+    let uri: Uri = url.parse().with_context(|| format!("invalid URL {url:?}"))?;
     match uri.scheme_str() {
         Some("ws") => {}
         Some("wss") => bail!("wss:// is not supported; use ws:// against a local server"),
@@ -51,9 +44,7 @@ pub fn parse_loopback_ws_url(url: &str) -> Result<Target> {
         .with_context(|| format!("URL {url:?} has no host"))?
         .to_string();
     if !is_loopback_host(&host) {
-        bail!(
-            "refusing non-loopback target {host:?}: only 127.0.0.0/8, localhost and [::1] are allowed"
-        );
+        bail!("refusing non-loopback target {host:?}: only 127.0.0.0/8, localhost and [::1] are allowed");
     }
     Ok(Target {
         url: url.to_string(),
@@ -81,11 +72,7 @@ pub async fn resolve_loopback(target: &Target) -> Result<SocketAddr> {
         bail!("{bare} resolves to non-loopback address {bad}; refusing");
     }
     // Prefer IPv4 when both are present; matches what the server binds by default.
-    Ok(addrs
-        .iter()
-        .copied()
-        .find(SocketAddr::is_ipv4)
-        .unwrap_or(addrs[0]))
+    Ok(addrs.iter().copied().find(SocketAddr::is_ipv4).unwrap_or(addrs[0]))
 }
 
 #[cfg(test)]
@@ -130,10 +117,7 @@ mod tests {
             "127.0.0.1:3000/ws",
             "not a url",
         ] {
-            assert!(
-                parse_loopback_ws_url(url).is_err(),
-                "{url} should be refused"
-            );
+            assert!(parse_loopback_ws_url(url).is_err(), "{url} should be refused");
         }
     }
 

@@ -213,18 +213,10 @@ async fn client_task(id: usize, shared: Arc<Shared>, mut phase: watch::Receiver<
         if *phase.borrow() == Phase::Stop {
             Err("not attempted (stopped)".to_string())
         } else {
-            match tokio::time::timeout(
-                shared.connect_timeout,
-                connect_one(shared.addr, &shared.url),
-            )
-            .await
-            {
+            match tokio::time::timeout(shared.connect_timeout, connect_one(shared.addr, &shared.url)).await {
                 Ok(Ok(ws)) => Ok(ws),
                 Ok(Err(e)) => Err(format!("{e:#}")),
-                Err(_) => Err(format!(
-                    "connect timed out after {:?}",
-                    shared.connect_timeout
-                )),
+                Err(_) => Err(format!("connect timed out after {:?}", shared.connect_timeout)),
             }
         }
     };
@@ -468,18 +460,13 @@ pub async fn run(cfg: WsConfig) -> Result<WsReport> {
     .await;
     let unreported = n - per_client.len();
     let close_deadline = cfg.close_timeout + Duration::from_secs(5);
-    if tokio::time::timeout(close_deadline, async {
-        while tasks.join_next().await.is_some() {}
-    })
-    .await
-    .is_err()
+    if tokio::time::timeout(close_deadline, async { while tasks.join_next().await.is_some() {} })
+        .await
+        .is_err()
     {
         progress(
             cfg.progress,
-            format!(
-                "{} clients did not close in time; dropping them",
-                tasks.len()
-            ),
+            format!("{} clients did not close in time; dropping them", tasks.len()),
         );
         tasks.abort_all();
         while tasks.join_next().await.is_some() {}
@@ -526,9 +513,7 @@ pub async fn run(cfg: WsConfig) -> Result<WsReport> {
         None => None,
         Some(pid) => {
             let (rss, mut error) = match rss_task {
-                Some(t) => t
-                    .await
-                    .unwrap_or_else(|e| (Vec::new(), Some(e.to_string()))),
+                Some(t) => t.await.unwrap_or_else(|e| (Vec::new(), Some(e.to_string()))),
                 None => (Vec::new(), None),
             };
             let cpu_percent = match (server_cpu_start, server_cpu_end) {
@@ -552,9 +537,7 @@ pub async fn run(cfg: WsConfig) -> Result<WsReport> {
         }
     };
     let loadgen_cpu_percent = match (self_cpu_start, self_cpu_end) {
-        (Some(a), Some(b)) if duration_secs > 0.0 => {
-            Some(procfs::cpu_percent(a, b, ticks_per_sec, duration_secs))
-        }
+        (Some(a), Some(b)) if duration_secs > 0.0 => Some(procfs::cpu_percent(a, b, ticks_per_sec, duration_secs)),
         _ => None,
     };
     let samples_per_sec_per_client = if connected > 0 && duration_secs > 0.0 {
@@ -675,20 +658,12 @@ pub fn render_text(r: &WsReport) -> String {
             sv.rss_samples,
             sv.pid
         );
-        let _ = writeln!(
-            s,
-            "  server CPU         {}% of one core",
-            opt(sv.cpu_percent, 1)
-        );
+        let _ = writeln!(s, "  server CPU         {}% of one core", opt(sv.cpu_percent, 1));
         if let Some(e) = &sv.error {
             let _ = writeln!(s, "  server note        {e}");
         }
     }
-    let _ = writeln!(
-        s,
-        "  loadgen CPU        {}% of one core",
-        opt(r.loadgen_cpu_percent, 1)
-    );
+    let _ = writeln!(s, "  loadgen CPU        {}% of one core", opt(r.loadgen_cpu_percent, 1));
     s
 }
 

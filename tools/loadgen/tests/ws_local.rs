@@ -20,10 +20,7 @@ struct ServerBehaviour {
 }
 
 fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as u64
+    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as u64
 }
 
 async fn start_server(b: ServerBehaviour) -> std::net::SocketAddr {
@@ -39,9 +36,8 @@ async fn start_server(b: ServerBehaviour) -> std::net::SocketAddr {
                     return;
                 };
                 let mut seq = 0u64;
-                let snapshot = format!(
-                    r#"{{"type":"snapshot","seq":{seq},"data":{{"hosts":[{{"name":"x","cpu":[1,2,3]}}]}}}}"#
-                );
+                let snapshot =
+                    format!(r#"{{"type":"snapshot","seq":{seq},"data":{{"hosts":[{{"name":"x","cpu":[1,2,3]}}]}}}}"#);
                 if ws.send(Message::text(snapshot)).await.is_err() {
                     return;
                 }
@@ -176,10 +172,7 @@ async fn failed_connects_are_reported() {
     let report = run(cfg).await.unwrap();
     assert_eq!(report.connected, 0);
     assert_eq!(report.failed, 3);
-    assert_eq!(
-        report.connect_errors.iter().map(|e| e.count).sum::<u64>(),
-        3
-    );
+    assert_eq!(report.connect_errors.iter().map(|e| e.count).sum::<u64>(), 3);
     assert!(report.lag.is_none());
 }
 
