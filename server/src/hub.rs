@@ -103,8 +103,10 @@ struct Ring {
     current: Option<Arc<Sample>>,
     history: VecDeque<Point>,
     last_publish: Instant,
-    /// The snapshot of `seq`, serialized, for new clients.
+    /// The snapshot at `seq`, built once per `seq` for pages and clients.
     snapshot_cache: Option<(u64, Arc<Snapshot>)>,
+    /// Its `snapshot` and `resync` frames, serialized once per `seq` for
+    /// every client that connects or resyncs in between.
     snapshot_text: Option<(u64, Utf8Bytes, Utf8Bytes)>,
 }
 

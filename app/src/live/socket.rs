@@ -30,6 +30,13 @@ async fn run(data: RwSignal<LiveData>, state: RwSignal<ConnState>, tx: Events, m
     let mut close_current: Option<oneshot::Sender<()>> = None;
     let mut event = Some(Event::Start);
     while let Some(ev) = event {
+        // The page that owned the data is gone: stop for good.
+        if data.try_with_untracked(|_| ()).is_none() {
+            if let Some(close) = close_current.take() {
+                let _ = close.send(());
+            }
+            return;
+        }
         let command = machine.handle(ev, js_sys::Date::now(), js_sys::Math::random());
         if state.try_get_untracked() != Some(machine.state()) {
             state.try_set(machine.state());
@@ -38,7 +45,7 @@ async fn run(data: RwSignal<LiveData>, state: RwSignal<ConnState>, tx: Events, m
             Some(Command::Open) => {
                 let (close_tx, close_rx) = oneshot::channel();
                 close_current = Some(close_tx);
-                let since = data.try_with_untracked(|d| d.seq).unwrap_or_default();
+                let since = data.with_untracked(|d| d.seq);
                 spawn_local(connection(socket_url(since), close_rx, data, tx.clone()));
             }
             Some(Command::Close) => {
