@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use app::live::protocol::HEARTBEAT_MS;
-use app::metrics::{Point, Sample, Snapshot};
+use app::metrics::{Point, Sample, Snapshot, SystemInfo};
 use axum::extract::ws::Utf8Bytes;
 use serde::Serialize;
 use tokio::sync::broadcast;
@@ -51,6 +51,8 @@ pub struct Subscription {
 #[derive(Clone, Debug)]
 pub struct HubOptions {
     pub host: String,
+    /// What the host is, for snapshots.
+    pub system: SystemInfo,
     pub interval: Duration,
     /// How long frames stay replayable.
     pub replay_window: Duration,
@@ -72,6 +74,7 @@ impl HubOptions {
             .unwrap_or(0);
         HubOptions {
             host,
+            system: SystemInfo::default(),
             interval,
             replay_window,
             channel_capacity: 64,
@@ -246,6 +249,7 @@ impl Hub {
         }
         let snap = Arc::new(Snapshot {
             host: self.options.host.clone(),
+            system: self.options.system.clone(),
             interval_ms: self.options.interval.as_millis() as u64,
             seq: ring.seq,
             current: ring.current.as_deref().cloned().unwrap_or_default(),

@@ -102,6 +102,28 @@ impl Collector for SampleCollector {
                 .map(|c| (vec![("component", c.name.as_str()), ("status", c.status.as_str())], 1.0)),
         )?;
 
+        let sys = &engine.hub.options().system;
+        gauges(
+            &mut e,
+            "host_info",
+            "Always 1; the labels describe the host.",
+            [(
+                vec![
+                    ("os", sys.os.as_str()),
+                    ("kernel", sys.kernel.as_str()),
+                    ("arch", sys.arch.as_str()),
+                    ("cpu_model", sys.cpu_model.as_str()),
+                ],
+                1.0,
+            )],
+        )?;
+        gauge(
+            &mut e,
+            "host_boot_time_seconds",
+            "Unix time the host booted.",
+            sys.boot_time as f64,
+        )?;
+
         let Some(s) = engine.hub.current() else {
             return Ok(());
         };

@@ -100,8 +100,11 @@ impl Server {
 
         let host = sysinfo::System::host_name().unwrap_or_else(|| "localhost".into());
         let interval = config.collector.interval;
-        let hub = Hub::new(HubOptions::new(host, interval, config.live.replay_window));
-        let collector = collector::first_sample(HostCollector::new(config.collector.top_processes), &hub)
+        let host_collector = HostCollector::new(config.collector.top_processes);
+        let mut hub_options = HubOptions::new(host, interval, config.live.replay_window);
+        hub_options.system = host_collector.system_info();
+        let hub = Hub::new(hub_options);
+        let collector = collector::first_sample(host_collector, &hub)
             .await
             .map_err(StartError::Collector)?;
         tasks.spawn(collector::run(collector, hub.clone(), interval, shutdown.child_token()));

@@ -37,6 +37,8 @@ async fn metrics_are_prometheus_text() {
         "vigil_network_receive_bytes_per_second{interface=\"lo\"}",
         "# TYPE vigil_ws_frames_sent counter",
         "vigil_health_status{component=\"memory\",status=",
+        "vigil_host_info{os=",
+        "vigil_host_boot_time_seconds ",
         "# EOF",
     ] {
         assert!(text.contains(needle), "missing {needle:?} in:\n{text}");

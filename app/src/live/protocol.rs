@@ -15,7 +15,7 @@ use std::collections::VecDeque;
 
 use serde::{Deserialize, Serialize};
 
-use crate::metrics::{Point, Sample, Snapshot};
+use crate::metrics::{Point, Sample, Snapshot, SystemInfo};
 
 /// The server sends some frame at least this often, so a client that hears
 /// nothing for a few of these periods knows the link is dead.
@@ -106,6 +106,7 @@ pub enum ClientFrame {
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct LiveData {
     pub host: String,
+    pub system: SystemInfo,
     pub interval_ms: u64,
     /// The last frame applied; a resume asks for everything after it.
     pub seq: u64,
@@ -141,6 +142,7 @@ impl LiveData {
 
     fn reset(&mut self, s: Snapshot) {
         self.host = s.host;
+        self.system = s.system;
         self.interval_ms = s.interval_ms;
         self.seq = s.seq;
         self.current = s.current;

@@ -153,12 +153,42 @@ impl From<&Sample> for Point {
     }
 }
 
+/// What the machine is; read once when Vigil starts.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct SystemInfo {
+    /// Operating system, e.g. `Linux (Debian GNU/Linux 12)`.
+    pub os: String,
+    pub kernel: String,
+    /// CPU architecture, e.g. `x86_64`.
+    pub arch: String,
+    /// CPU model name.
+    pub cpu_model: String,
+    pub logical_cores: usize,
+    /// Unix time in seconds when the host booted.
+    pub boot_time: u64,
+}
+
+impl SystemInfo {
+    /// How long the host had been up at `ts_ms`, as `3 d 4 h`, `4 h 12 m` or `12 m`.
+    pub fn uptime_at(&self, ts_ms: i64) -> String {
+        let secs = (ts_ms / 1000 - self.boot_time as i64).max(0);
+        let (d, h, m) = (secs / 86_400, secs / 3600 % 24, secs / 60 % 60);
+        match (d, h) {
+            (0, 0) => format!("{m} m"),
+            (0, _) => format!("{h} h {m} m"),
+            _ => format!("{d} d {h} h"),
+        }
+    }
+}
+
 /// Everything a page needs to draw the current state: the latest sample, the
 /// recent history for sparklines, and the `seq` to resume the live stream from.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Snapshot {
     /// Host name of the machine Vigil watches.
     pub host: String,
+    #[serde(default)]
+    pub system: SystemInfo,
     /// Collector interval in milliseconds.
     pub interval_ms: u64,
     /// `seq` of the newest frame this snapshot includes.
@@ -223,6 +253,21 @@ mod tests {
         let p = Point::from(&s);
         assert_eq!((p.t, p.rx, p.tx, p.rd, p.wr), (7, 11.0, 22.0, 6.0, 7.0));
         assert_eq!(p.mem, 25.0);
+    }
+
+    #[test]
+    fn uptime_reads_like_a_person_would_say_it() {
+        let info = SystemInfo {
+            boot_time: 1_000,
+            ..Default::default()
+        };
+        assert_eq!(info.uptime_at(1_000_000 + 12 * 60_000), "12 m");
+        assert_eq!(info.uptime_at(1_000_000 + (4 * 3600 + 12 * 60) * 1000), "4 h 12 m");
+        assert_eq!(
+            info.uptime_at(1_000_000 + (3 * 86_400 + 4 * 3600 + 59) * 1000),
+            "3 d 4 h"
+        );
+        assert_eq!(info.uptime_at(0), "0 m", "a clock before boot is not negative");
     }
 
     #[test]

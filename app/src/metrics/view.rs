@@ -31,9 +31,23 @@ fn UpdateLine(data: RwSignal<LiveData>) -> impl IntoView {
     let seq = move || data.with(|d| d.seq);
     let host = move || data.with(|d| d.host.clone());
     let interval = move || data.with(|d| format!("every {:.0} s", d.interval_ms as f64 / 1000.0));
+    let system = move || {
+        data.with(|d| {
+            let s = &d.system;
+            format!(
+                "{} · kernel {} · {} × {} · up {}",
+                s.os,
+                s.kernel,
+                s.logical_cores,
+                s.cpu_model,
+                s.uptime_at(d.current.ts)
+            )
+        })
+    };
     view! {
         <p class="update-line">
             <span class="host">{host}</span>
+            " · " <span data-testid="system-info">{system}</span>
             " · sampled " {interval} " · last sample "
             <time data-testid="last-update" data-ts=ts data-seq=seq>
                 {move || clock_time(ts())}

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use app::metrics::{Cpu, Disk, Load, Memory, NetIface, ProcessMem, Sample, SelfStats};
+use app::metrics::{Cpu, Disk, Load, Memory, NetIface, ProcessMem, Sample, SelfStats, SystemInfo};
 use sysinfo::{Disks, Networks, Pid, ProcessRefreshKind, ProcessesToUpdate, RefreshKind, System};
 
 use super::disks::DiskIo;
@@ -72,6 +72,30 @@ impl HostCollector {
             top: Vec::new(),
             last_process_scan: None,
             last_net: Instant::now(),
+        }
+    }
+
+    /// What the host is (read from the OS; does not change while running).
+    pub fn system_info(&self) -> SystemInfo {
+        // "Debian GNU/Linux 12", "Ubuntu 24.04", else whatever the OS says.
+        let os = match (System::name(), System::os_version()) {
+            (Some(name), Some(version)) => format!("{name} {version}"),
+            (name, _) => name
+                .or_else(System::long_os_version)
+                .unwrap_or_else(|| std::env::consts::OS.to_string()),
+        };
+        SystemInfo {
+            os,
+            kernel: System::kernel_version().unwrap_or_default(),
+            arch: System::cpu_arch(),
+            cpu_model: self
+                .system
+                .cpus()
+                .first()
+                .map(|c| c.brand().trim().to_string())
+                .unwrap_or_default(),
+            logical_cores: self.system.cpus().len(),
+            boot_time: System::boot_time(),
         }
     }
 
@@ -270,5 +294,9 @@ mod tests {
             .all(|d| !VIRTUAL_FS.contains(&d.fs.as_str()) && d.total > 0));
         assert_eq!(s.vigil.ws_clients, 2);
         assert!(s.vigil.rss > 0, "own process found");
+        let info = c.system_info();
+        assert_eq!(info.logical_cores, s.cpu.cores.len());
+        assert!(!info.os.is_empty() && !info.kernel.is_empty() && !info.arch.is_empty());
+        assert!(info.boot_time > 1_000_000_000 && info.boot_time * 1000 < s.ts as u64);
     }
 }
