@@ -98,11 +98,19 @@ impl Server {
         let shutdown = CancellationToken::new();
         let tasks = TaskTracker::new();
 
-        let host = sysinfo::System::host_name().unwrap_or_else(|| "localhost".into());
         let interval = config.collector.interval;
-        let host_collector = HostCollector::new(config.collector.top_processes);
+        // Reading /proc is blocking: keep it off the async workers.
+        let top = config.collector.top_processes;
+        let (host_collector, host, system) = tokio::task::spawn_blocking(move || {
+            let collector = HostCollector::new(top);
+            let host = sysinfo::System::host_name().unwrap_or_else(|| "localhost".into());
+            let system = collector.system_info();
+            (collector, host, system)
+        })
+        .await
+        .map_err(|e| StartError::Collector(std::io::Error::other(e)))?;
         let mut hub_options = HubOptions::new(host, interval, config.live.replay_window);
-        hub_options.system = host_collector.system_info();
+        hub_options.system = system;
         let hub = Hub::new(hub_options);
         let collector = collector::first_sample(host_collector, &hub)
             .await
