@@ -6,18 +6,44 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use prometheus_client::collector::Collector;
-use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
+use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric};
 use prometheus_client::metrics::counter::ConstCounter;
+use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::ConstGauge;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::metrics::MetricType;
 use prometheus_client::registry::Registry;
 
 use crate::engine::VigilEngine;
 
+/// The route an HTTP request matched: a route pattern such as `/healthz`,
+/// or `(static)` for files and unknown paths (bounded label values).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RouteLabel {
+    pub route: String,
+}
+
+/// Request latency by route (the performance monitor's HTTP side).
+pub type HttpLatency = Family<RouteLabel, Histogram, fn() -> Histogram>;
+
+/// Latency buckets from 0.5 ms to about 4 s.
+fn latency_histogram() -> Histogram {
+    Histogram::new(exponential_buckets(0.0005, 2.0, 14))
+}
+
+pub fn http_latency() -> HttpLatency {
+    Family::new_with_constructor(latency_histogram)
+}
+
 /// Builds the registry served at `/metrics`.
-pub fn registry(engine: Arc<VigilEngine>) -> Registry {
+pub fn registry(engine: Arc<VigilEngine>, http: HttpLatency) -> Registry {
     let mut registry = Registry::with_prefix("vigil");
     registry.register_collector(Box::new(SampleCollector(engine)));
+    registry.register(
+        "http_request_duration_seconds",
+        "Time to answer an HTTP request, by route.",
+        http,
+    );
     registry
 }
 

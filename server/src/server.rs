@@ -9,8 +9,9 @@ use std::time::Duration;
 
 use app::engine::SharedEngine;
 use app::{shell, App};
-use axum::extract::State;
+use axum::extract::{MatchedPath, Request, State};
 use axum::http::{header, StatusCode};
+use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -141,9 +142,11 @@ impl Server {
             .site_addr(addr)
             .env(leptos::config::Env::PROD)
             .build();
+        let http_latency = prom::http_latency();
         let state = AppState {
             leptos_options,
-            registry: Arc::new(prom::registry(engine.clone())),
+            registry: Arc::new(prom::registry(engine.clone(), http_latency.clone())),
+            http_latency,
             engine,
             hub,
             allowed_origins: config.live.allowed_origins.clone().into(),
@@ -200,7 +203,25 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/ws", get(ws::handler))
         .merge(pages)
+        .layer(middleware::from_fn_with_state(state.clone(), record_latency))
         .with_state(state)
+}
+
+/// Records how long each request took to answer, by matched route.
+async fn record_latency(
+    State(state): State<AppState>,
+    matched: Option<MatchedPath>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let route = matched.map_or_else(|| "(static)".to_string(), |m| m.as_str().to_string());
+    let started = std::time::Instant::now();
+    let response = next.run(request).await;
+    state
+        .http_latency
+        .get_or_create(&prom::RouteLabel { route })
+        .observe(started.elapsed().as_secs_f64());
+    response
 }
 
 /// `GET /healthz`: the rollup; 503 when Vigil is down.

@@ -18,6 +18,8 @@ pub struct AppState {
     pub engine: Arc<VigilEngine>,
     pub hub: Arc<Hub>,
     pub registry: Arc<prometheus_client::registry::Registry>,
+    /// Filled by the latency middleware, encoded by `registry`.
+    pub http_latency: crate::prom::HttpLatency,
     pub allowed_origins: Arc<[String]>,
     pub socket: SocketOptions,
     /// Cancelled on SIGINT/SIGTERM.

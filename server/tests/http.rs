@@ -27,6 +27,7 @@ async fn healthz_reports_every_component() {
 #[tokio::test]
 async fn metrics_are_prometheus_text() {
     let t = start(1000).await;
+    assert_eq!(reqwest::get(t.http("/healthz")).await.unwrap().status(), 200);
     let res = reqwest::get(t.http("/metrics")).await.unwrap();
     assert_eq!(res.status(), 200);
     let text = res.text().await.unwrap();
@@ -39,6 +40,8 @@ async fn metrics_are_prometheus_text() {
         "vigil_health_status{component=\"memory\",status=",
         "vigil_host_info{os=",
         "vigil_host_boot_time_seconds ",
+        "# TYPE vigil_http_request_duration_seconds histogram",
+        "vigil_http_request_duration_seconds_count{route=\"/healthz\"} 1",
         "# EOF",
     ] {
         assert!(text.contains(needle), "missing {needle:?} in:\n{text}");
