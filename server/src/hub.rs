@@ -100,17 +100,22 @@ impl LiveStats {
     }
 }
 
+/// The snapshot of the current `seq` and its `snapshot`/`resync` frames,
+/// each built at most once however many pages and clients ask for them.
+#[derive(Default)]
+struct SnapshotCache {
+    snapshot: Option<Arc<Snapshot>>,
+    frames: Option<(Utf8Bytes, Utf8Bytes)>,
+}
+
 struct Ring {
     seq: u64,
     frames: VecDeque<SharedFrame>,
     current: Option<Arc<Sample>>,
     history: VecDeque<Point>,
     last_publish: Instant,
-    /// The snapshot at `seq`, built once per `seq` for pages and clients.
-    snapshot_cache: Option<(u64, Arc<Snapshot>)>,
-    /// Its `snapshot` and `resync` frames, serialized once per `seq` for
-    /// every client that connects or resyncs in between.
-    snapshot_text: Option<(u64, Utf8Bytes, Utf8Bytes)>,
+    /// What was built from the current `seq`; emptied by every publish.
+    cache: SnapshotCache,
 }
 
 /// The live stream's single point of publication.
@@ -151,8 +156,7 @@ impl Hub {
             current: None,
             history: VecDeque::new(),
             last_publish: Instant::now(),
-            snapshot_cache: None,
-            snapshot_text: None,
+            cache: SnapshotCache::default(),
         };
         Arc::new(Hub {
             options,
@@ -215,6 +219,7 @@ impl Hub {
         });
         ring.seq = seq;
         ring.last_publish = now;
+        ring.cache = SnapshotCache::default();
         ring.frames.push_back(frame.clone());
         let window = self.options.replay_window;
         let cap = (window.as_millis() / self.options.interval.as_millis().max(1)) as usize + 16;
@@ -242,10 +247,8 @@ impl Hub {
     }
 
     fn snapshot_locked(&self, ring: &mut Ring) -> Arc<Snapshot> {
-        if let Some((seq, snap)) = &ring.snapshot_cache {
-            if *seq == ring.seq {
-                return snap.clone();
-            }
+        if let Some(snap) = &ring.cache.snapshot {
+            return snap.clone();
         }
         let snap = Arc::new(Snapshot {
             host: self.options.host.clone(),
@@ -255,16 +258,14 @@ impl Hub {
             current: ring.current.as_deref().cloned().unwrap_or_default(),
             history: ring.history.iter().copied().collect(),
         });
-        ring.snapshot_cache = Some((ring.seq, snap.clone()));
+        ring.cache.snapshot = Some(snap.clone());
         snap
     }
 
     /// The `snapshot` and `resync` frames for the current `seq`.
     fn snapshot_frames(&self, ring: &mut Ring) -> (Utf8Bytes, Utf8Bytes) {
-        if let Some((seq, snapshot, resync)) = &ring.snapshot_text {
-            if *seq == ring.seq {
-                return (snapshot.clone(), resync.clone());
-            }
+        if let Some(frames) = &ring.cache.frames {
+            return frames.clone();
         }
         let snap = self.snapshot_locked(ring);
         let seq = ring.seq;
@@ -278,7 +279,7 @@ impl Hub {
             seq,
             data: &*snap,
         });
-        ring.snapshot_text = Some((seq, snapshot.clone(), resync.clone()));
+        ring.cache.frames = Some((snapshot.clone(), resync.clone()));
         (snapshot, resync)
     }
 

@@ -20,7 +20,7 @@ use tokio::sync::{broadcast, mpsc};
 use tokio_util::sync::CancellationToken;
 
 use crate::error::ApiError;
-use crate::hub::{Hub, Start};
+use crate::hub::{Hub, LiveStats, Start};
 use crate::state::AppState;
 
 /// Tuning of one client connection.
@@ -164,7 +164,7 @@ pub async fn serve_client<W, R>(
     let reader = tokio::spawn(read_client(stream, tx));
     let close = write_client(&mut sink, &hub, since, &options, &shutdown, &mut from_reader).await;
     if let Some(frame) = close {
-        let _ = tokio::time::timeout(options.write_timeout, sink.send(Message::Close(Some(frame)))).await;
+        send_within(&mut sink, Message::Close(Some(frame)), options.write_timeout).await;
     }
     let _ = tokio::time::timeout(options.write_timeout, sink.close()).await;
     reader.abort();
@@ -192,10 +192,9 @@ where
         Start::Replay(frames) => frames.iter().map(|f| f.text.clone()).collect(),
     };
     for text in first {
-        if !send_text(sink, text, wt).await {
+        if !send_frame(sink, text, wt, &hub.stats).await {
             return Some(stalled());
         }
-        hub.stats.frames_sent.fetch_add(1, Ordering::Relaxed);
     }
 
     let mut ping = tokio::time::interval(options.ping_every);
@@ -219,7 +218,7 @@ where
                 if last_heard.elapsed() > options.idle_timeout {
                     return Some(close(close_code::AWAY, "no answer to pings"));
                 }
-                if tokio::time::timeout(options.write_timeout, sink.send(Message::Ping(Default::default()))).await.is_err() {
+                if !send_within(sink, Message::Ping(Default::default()), wt).await {
                     return Some(stalled());
                 }
             }
@@ -227,10 +226,9 @@ where
                 Ok(frame) if frame.seq <= last_seq => {}
                 Ok(frame) => {
                     last_seq = frame.seq;
-                    if !send_text(sink, frame.text.clone(), wt).await {
+                    if !send_frame(sink, frame.text.clone(), wt, &hub.stats).await {
                         return Some(stalled());
                     }
-                    hub.stats.frames_sent.fetch_add(1, Ordering::Relaxed);
                     hub.stats.record_delay(frame.published.elapsed());
                 }
                 Err(broadcast::error::RecvError::Lagged(missed)) => {
@@ -240,10 +238,9 @@ where
                     tracing::debug!(missed, "live client lagged; resyncing it");
                     let (seq, text) = hub.resync();
                     last_seq = seq;
-                    if !send_text(sink, text, wt).await {
+                    if !send_frame(sink, text, wt, &hub.stats).await {
                         return Some(stalled());
                     }
-                    hub.stats.frames_sent.fetch_add(1, Ordering::Relaxed);
                 }
                 Err(broadcast::error::RecvError::Closed) => {
                     return Some(close(close_code::AWAY, "server shutting down"));
@@ -253,12 +250,23 @@ where
     }
 }
 
-/// Sends one text frame; false when the send failed or stalled.
-async fn send_text<W: Sink<Message> + Unpin>(sink: &mut W, text: Utf8Bytes, timeout: Duration) -> bool {
-    matches!(
-        tokio::time::timeout(timeout, sink.send(Message::Text(text))).await,
-        Ok(Ok(()))
-    )
+/// Sends one message within `timeout`; false when the send failed or stalled.
+async fn send_within<W: Sink<Message> + Unpin>(sink: &mut W, msg: Message, timeout: Duration) -> bool {
+    matches!(tokio::time::timeout(timeout, sink.send(msg)).await, Ok(Ok(())))
+}
+
+/// Sends one stream frame and counts it for the frames/s figure.
+async fn send_frame<W: Sink<Message> + Unpin>(
+    sink: &mut W,
+    text: Utf8Bytes,
+    timeout: Duration,
+    stats: &LiveStats,
+) -> bool {
+    let sent = send_within(sink, Message::Text(text), timeout).await;
+    if sent {
+        stats.frames_sent.fetch_add(1, Ordering::Relaxed);
+    }
+    sent
 }
 
 /// Reads client frames and reports liveness or the first violation.

@@ -139,9 +139,10 @@ fn MemoryCard(data: RwSignal<LiveData>) -> impl IntoView {
 
 #[component]
 fn NetworkCard(data: RwSignal<LiveData>) -> impl IntoView {
-    let peak = move |d: &LiveData| d.history.iter().map(|p| p.rx.max(p.tx)).fold(1.0, f64::max);
-    let rx = Memo::new(move |_| data.with(|d| spark_points(d.history.iter().map(|p| p.rx), Some(peak(d)))));
-    let tx = Memo::new(move |_| data.with(|d| spark_points(d.history.iter().map(|p| p.tx), Some(peak(d)))));
+    // One scale for both directions, so in and out compare at a glance.
+    let peak = Memo::new(move |_| data.with(|d| d.history.iter().map(|p| p.rx.max(p.tx)).fold(1.0, f64::max)));
+    let rx = Memo::new(move |_| data.with(|d| spark_points(d.history.iter().map(|p| p.rx), Some(peak.get()))));
+    let tx = Memo::new(move |_| data.with(|d| spark_points(d.history.iter().map(|p| p.tx), Some(peak.get()))));
     let rows = move || {
         data.with(|d| {
             d.current
