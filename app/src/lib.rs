@@ -4,18 +4,24 @@
 //!
 //! One folder per feature, each with its wire types, server functions and
 //! components:
-//! - [`metrics`]: host samples, the snapshot server function, the dashboard.
-//! - [`health`]: the health rollup types, its server function and chips.
-//! - [`live`]: the `/ws` protocol, the connection state machine and the
-//!   browser WebSocket client that keeps a page's signals current.
+//! - [`metrics`]: host samples and series, the metrics query trait and its
+//!   server functions, the dashboard cards.
+//! - [`health`]: the health rollup types, its query trait and server
+//!   function, and the status chips.
+//! - [`live`]: the `/ws` protocol, the connection state machine, the page's
+//!   live store and the browser WebSocket client that keeps it current.
 //! - [`pages`]: one module per route.
-//! - [`engine`]: the trait through which server functions reach the server.
+//! - [`error`]: the error every server function answers with.
+//!
+//! Server functions reach the engine through one small async trait per
+//! feature (`MetricsQuery`, `HealthQuery`), which the `vigil` crate
+//! implements and provides as Leptos context. No globals.
 //!
 //! Data flow: the server renders a page from [`metrics::get_snapshot`]; the
-//! browser hydrates it; [`live`] resumes the stream after the snapshot's `seq`
-//! and applies each frame to a signal that the components read.
+//! browser hydrates it; the app-wide live client resumes the stream after
+//! the snapshot's `seq` and applies each frame to the live store's signals.
 
-pub mod engine;
+pub mod error;
 pub mod format;
 pub mod health;
 pub mod live;
@@ -27,7 +33,7 @@ use leptos_meta::{provide_meta_context, Link, Meta, MetaTags, Stylesheet, Title}
 use leptos_router::components::{Route, Router, Routes, A};
 use leptos_router::{path, SsrMode};
 
-use live::{ConnState, ConnectionBadge, LiveStatus};
+use live::ConnectionBadge;
 
 /// The HTML document around the app, rendered by the server only.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -53,7 +59,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
-    provide_context(LiveStatus(RwSignal::new(ConnState::Connecting)));
+    // One live client per page load, whatever the route.
+    live::provide_live();
 
     // Marks the document once the WASM has taken over (tests and scripts wait for it).
     #[cfg(feature = "hydrate")]

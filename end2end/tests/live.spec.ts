@@ -74,3 +74,50 @@ test.describe('on a phone-sized screen', () => {
     expectNoConsoleErrors(errors);
   });
 });
+
+test('the connection badge is truthful on a page that does not exist', async ({ page }) => {
+  const errors = watchErrors(page);
+  const response = await page.goto(`${vigil().url}/no/such/page`);
+  expect(response?.status()).toBe(404);
+  await expect(page.locator('html')).toHaveAttribute('data-hydrated', 'true', { timeout: 30_000 });
+  await expect(page.getByTestId('connection-state')).toHaveAttribute('data-state', 'connected');
+  await expect(page.getByRole('heading', { name: 'Page not found' })).toBeVisible();
+  expectNoPageErrors(errors);
+  // The browser reports the 404 document itself; nothing else may fail.
+  expect(errors.consoleErrors.filter((e) => !e.includes('status of 404'))).toEqual([]);
+});
+
+test('health chips change live when a health frame arrives', async ({ page }) => {
+  const errors = watchErrors(page);
+  // Pass the real stream through, and after a few samples inject a health
+  // frame (as the server sends on a status change) marking memory down.
+  let injected = false;
+  await page.routeWebSocket(/\/ws(\?.*)?$/, (ws) => {
+    const server = ws.connectToServer();
+    let samples = 0;
+    server.onMessage((message) => {
+      ws.send(message);
+      if (typeof message !== 'string' || injected) return;
+      const frame = JSON.parse(message);
+      if (frame.type !== 'sample' || ++samples < 3) return;
+      injected = true;
+      ws.send(
+        JSON.stringify({
+          type: 'health',
+          seq: frame.seq + 1,
+          data: {
+            status: 'down',
+            ts: Date.now(),
+            components: [{ name: 'memory', status: 'down', reason: 'injected by the test' }],
+          },
+        }),
+      );
+    });
+  });
+  await openLiveOverview(page, vigil().url);
+  const chip = page.getByTestId('health-component').filter({ hasText: 'memory' });
+  await expect(page.getByTestId('health-status')).toHaveText('down', { timeout: 10_000 });
+  await expect(chip).toHaveAttribute('data-status', 'down');
+  await expect(chip).toContainText('injected by the test');
+  expectNoPageErrors(errors);
+});

@@ -13,6 +13,10 @@ test('page reconnects by itself after a server restart', async ({ page }, testIn
   const errors = watchErrors(page);
 
   const ov = await openLiveOverview(page, server.url);
+  // Survives only if the page is never reloaded.
+  await page.evaluate(() => {
+    (window as unknown as { __vigilMarker: string }).__vigilMarker = 'still the same page';
+  });
   const beforeStop = await expectNextSample(ov, await lastUpdateTs(ov), 5_000, 'before restart');
 
   const stopped = await server.stop();
@@ -44,6 +48,10 @@ test('page reconnects by itself after a server restart', async ({ page }, testIn
   const resumed = await expectNextSample(ov, lastSeen, 10_000, 'after reconnect');
   await expectNextSample(ov, resumed, 5_000, 'after reconnect, next tick');
   await expect(ov.connection).toHaveAttribute('data-state', 'connected');
+  expect(
+    await page.evaluate(() => (window as unknown as { __vigilMarker?: string }).__vigilMarker),
+    'the page reconnected without a reload',
+  ).toBe('still the same page');
 
   expectNoPageErrors(errors);
 });

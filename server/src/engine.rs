@@ -1,47 +1,56 @@
-//! The engine as the web app sees it: implements [`app::engine::Engine`] on
-//! top of the hub and the health rollup.
+//! The engine as the web app sees it: implements the app's per-feature
+//! query traits ([`MetricsQuery`], [`HealthQuery`]) over the hub, the sample
+//! bus and the health monitor. Provided to server functions as Leptos
+//! context by the router.
 
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use app::engine::Engine;
-use app::health::HealthReport;
-use app::metrics::Snapshot;
-use tokio_util::sync::CancellationToken;
+use app::health::{HealthError, HealthQuery, HealthReport};
+use app::metrics::{Latest, MetricsError, MetricsQuery, SeriesInfo, Snapshot};
 
-use crate::config::Thresholds;
-use crate::health;
-use crate::hub::Hub;
+use crate::bus::SampleBus;
+use crate::health::Monitor;
+use crate::live::Hub;
 
 /// Answers the app's queries from the live state.
-pub struct VigilEngine {
+pub struct Engine {
     pub hub: Arc<Hub>,
-    pub thresholds: Thresholds,
-    pub shutdown: CancellationToken,
+    pub bus: Arc<SampleBus>,
+    pub monitor: Arc<Monitor>,
 }
 
-impl VigilEngine {
-    pub fn health_report(&self) -> HealthReport {
-        let sample = self.hub.current();
-        health::rollup(
-            &health::Inputs {
-                now_ms: crate::collector::now_ms(),
-                interval: self.hub.options().interval,
-                sample: sample.as_deref(),
-                clients: self.hub.stats.clients.load(Ordering::Relaxed),
-                shutting_down: self.shutdown.is_cancelled(),
-            },
-            &self.thresholds,
-        )
+#[async_trait::async_trait]
+impl MetricsQuery for Engine {
+    async fn snapshot(&self) -> Result<Snapshot, MetricsError> {
+        Ok(Snapshot::clone(&self.hub.snapshot()))
+    }
+
+    async fn series(&self) -> Result<Vec<SeriesInfo>, MetricsError> {
+        let sample = self
+            .bus
+            .latest()
+            .ok_or_else(|| MetricsError::Unavailable("no sample collected yet".into()))?;
+        Ok(crate::catalog::series(&sample))
+    }
+
+    async fn latest(&self, series: &str) -> Result<Latest, MetricsError> {
+        let sample = self
+            .bus
+            .latest()
+            .ok_or_else(|| MetricsError::Unavailable("no sample collected yet".into()))?;
+        let value =
+            crate::catalog::value(&sample, series).ok_or_else(|| MetricsError::UnknownSeries(series.to_string()))?;
+        Ok(Latest {
+            series: series.to_string(),
+            ts: sample.ts,
+            value,
+        })
     }
 }
 
-impl Engine for VigilEngine {
-    fn snapshot(&self) -> Snapshot {
-        Snapshot::clone(&self.hub.snapshot())
-    }
-
-    fn health(&self) -> HealthReport {
-        self.health_report()
+#[async_trait::async_trait]
+impl HealthQuery for Engine {
+    async fn health(&self) -> Result<HealthReport, HealthError> {
+        Ok(self.monitor.report())
     }
 }

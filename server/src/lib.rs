@@ -1,30 +1,33 @@
-//! The Vigil server: collects host metrics, streams them live, and serves
-//! the Leptos app.
+//! The Vigil server: collects host metrics, streams them live, judges
+//! health, and serves the Leptos app.
 //!
-//! Parts, and how data moves between them:
-//! - [`collector`]: samples the host on a timer (sysinfo, procfs) on the
-//!   blocking pool and publishes each [`app::metrics::Sample`] to the hub.
-//! - [`hub`]: gives each frame its `seq`, serializes it once, keeps a replay
-//!   ring, and broadcasts the shared bytes.
-//! - [`ws`]: `GET /ws`, one reader and one writer task per client, fed by
-//!   the hub; resume with `?since=SEQ`, resync when a client falls behind.
-//! - [`health`]: the rollup behind `/healthz` and the health server function.
-//! - [`prom`]: `GET /metrics` in the Prometheus text format.
-//! - [`engine`]: implements the app's `Engine` trait over the hub and health,
-//!   provided to server functions as Leptos context.
-//! - [`server`]: wiring, the axum router, and graceful shutdown;
-//!   [`config`] is the TOML file; [`site`] finds and precompresses the front end.
+//! Parts, one folder or file each, and how data moves between them:
+//!
+//! ```text
+//! collect (timer, blocking pool) --Arc<Sample>--> bus --+--> live::hub --frames--> live::ws --> browsers
+//!                                                       +--> health::announce --health frames--> live::hub
+//!                                                       +--> (latest) --> http::prom, health::Monitor, engine
+//! browsers --server fns--> app (MetricsQuery, HealthQuery) --> engine --> hub / bus / monitor
+//! ```
+//!
+//! - [`app`]: the composition root: builds and wires everything, shutdown.
+//! - [`bus`]: the typed sample broadcast every collector tick goes through.
+//! - [`collect`]: host metrics (sysinfo, statvfs, procfs) on a timer.
+//! - [`catalog`]: every series Vigil keeps, declared once.
+//! - [`live`]: the hub (seq, replay ring, serialize once) and `/ws`.
+//! - [`health`]: the rollup and its announcements on the live stream.
+//! - [`engine`]: the app's query traits, implemented over the parts above.
+//! - [`http`]: the router, `/healthz`, `/metrics`, static files, errors.
+//! - [`config`]: the TOML file.
 
-pub mod collector;
+pub mod app;
+pub mod bus;
+pub mod catalog;
+pub mod collect;
 pub mod config;
 pub mod engine;
-pub mod error;
 pub mod health;
-pub mod hub;
-pub mod prom;
-pub mod server;
-pub mod site;
-pub mod state;
-pub mod ws;
+pub mod http;
+pub mod live;
 
-pub use server::{Options, Server, StartError};
+pub use app::{Options, Server, StartError};

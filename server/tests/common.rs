@@ -30,14 +30,36 @@ impl TestServer {
 
 /// Starts Vigil sampling every `interval_ms`.
 pub async fn start(interval_ms: u64) -> TestServer {
+    start_with(interval_ms, |_| {}).await
+}
+
+/// Starts Vigil sampling every `interval_ms`, with `tune` applied to its options.
+pub async fn start_with(interval_ms: u64, tune: impl FnOnce(&mut Options)) -> TestServer {
     let data = tempfile::tempdir().expect("temp dir");
     let mut config = Config::default();
     config.collector.interval = Duration::from_millis(interval_ms);
     let mut options = Options::new("127.0.0.1:0".parse().unwrap(), data.path().join("data"), config);
     // No built front end in Rust tests: pages render, assets are absent.
     options.site_root = Some(data.path().join("no-site"));
+    tune(&mut options);
     let server = Server::start(options).await.expect("server starts");
     TestServer { server, data }
+}
+
+/// The status of one component of a health report.
+pub fn component_status<'a>(report: &'a Value, name: &str) -> &'a str {
+    report["components"]
+        .as_array()
+        .and_then(|cs| cs.iter().find(|c| c["name"] == name))
+        .and_then(|c| c["status"].as_str())
+        .unwrap_or_else(|| panic!("no component {name:?} in {report}"))
+}
+
+/// A gauge's value from `/metrics` text, e.g. `vigil_ws_clients`.
+pub async fn scrape(t: &TestServer, name: &str) -> Option<f64> {
+    let text = reqwest::get(t.http("/metrics")).await.ok()?.text().await.ok()?;
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
 }
 
 pub async fn connect(url: &str) -> Ws {

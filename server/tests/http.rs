@@ -10,7 +10,10 @@ async fn healthz_reports_every_component() {
     let res = reqwest::get(t.http("/healthz")).await.unwrap();
     assert_eq!(res.status(), 200);
     let body: serde_json::Value = res.json().await.unwrap();
-    assert_eq!(body["status"], "up", "{body}");
+    // What the test controls: the live hub is up; memory and storage are
+    // this host's own business.
+    assert_eq!(component_status(&body, "websocket hub"), "up", "{body}");
+    assert!(["up", "degraded", "down"].contains(&body["status"].as_str().unwrap()));
     let names: Vec<&str> = body["components"]
         .as_array()
         .unwrap()
@@ -66,6 +69,66 @@ async fn the_api_serves_snapshot_and_health_as_json() {
         .await
         .unwrap();
     assert_eq!(health["components"].as_array().unwrap().len(), 4, "{health}");
+}
+
+#[tokio::test]
+async fn the_api_lists_every_series_from_the_catalog() {
+    let t = start(1000).await;
+    let res = reqwest::get(t.http("/api/v1/series")).await.unwrap();
+    assert_eq!(res.status(), 200);
+    let series: Vec<serde_json::Value> = res.json().await.unwrap();
+    let find = |name: &str| series.iter().find(|s| s["name"] == name);
+    let mem = find("memory_used_bytes").expect("memory_used_bytes listed");
+    assert_eq!(
+        (mem["unit"].as_str(), mem["kind"].as_str()),
+        (Some("bytes"), Some("gauge"))
+    );
+    assert!(find("load_average.1m").is_some());
+    assert!(find("network_receive_bytes_per_second.lo").is_some());
+    assert_eq!(find("ws_frames_sent_total").unwrap()["kind"], "counter");
+    let fs = series
+        .iter()
+        .find(|s| s["metric"] == "filesystem_used_percent")
+        .expect("a filesystem");
+    assert!(fs["labels"]["mount"].as_str().unwrap().starts_with('/'));
+    // Every listed series is also in /metrics, under the same metric name.
+    let text = reqwest::get(t.http("/metrics")).await.unwrap().text().await.unwrap();
+    for s in &series {
+        let metric = s["metric"].as_str().unwrap().trim_end_matches("_total");
+        assert!(
+            text.contains(&format!("# TYPE vigil_{metric} ")),
+            "{metric} not in /metrics"
+        );
+    }
+}
+
+/// Status and JSON body of a GET.
+async fn get_json(t: &TestServer, path: &str) -> (u16, serde_json::Value) {
+    let res = reqwest::get(t.http(path)).await.unwrap();
+    let status = res.status().as_u16();
+    let body = res.json().await.unwrap_or_else(|e| panic!("{path}: not JSON: {e}"));
+    (status, body)
+}
+
+#[tokio::test]
+async fn errors_are_json_with_a_fitting_status() {
+    let t = start(1000).await;
+    let (status, body) = get_json(&t, "/api/v1/latest?series=memory_total_bytes").await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body["value"].as_f64().unwrap() > 0.0, "{body}");
+
+    let (status, body) = get_json(&t, "/api/v1/latest?series=no_such_series").await;
+    assert_eq!(status, 404, "{body}");
+    assert!(body["error"].as_str().unwrap().contains("unknown series"), "{body}");
+
+    let (status, body) = get_json(&t, "/api/v1/latest").await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body["error"].as_str().unwrap().contains("series"), "{body}");
+
+    let res = reqwest::Client::new().delete(t.http("/healthz")).send().await.unwrap();
+    assert_eq!(res.status(), 405);
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert!(body["error"].as_str().is_some(), "{body}");
 }
 
 #[tokio::test]

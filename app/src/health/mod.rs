@@ -1,7 +1,8 @@
 //! Health rollup: one status per component (the live hub, the collectors,
 //! memory, each filesystem; later each outside check) and the worst of them
-//! as Vigil's own status. The server computes it (`vigil::health`); this module
-//! holds the wire types, the server function that returns it, and its cards.
+//! as Vigil's own status. The server computes it (`vigil::health`) and
+//! announces changes on the live stream as `health` frames; this module
+//! holds the wire types, the query trait and server function, and the panel.
 
 mod view;
 
@@ -61,10 +62,56 @@ impl HealthReport {
     }
 }
 
+/// Why a health query failed.
+#[derive(Debug, thiserror::Error)]
+pub enum HealthError {
+    /// The engine could not answer; the detail is logged.
+    #[error("health unavailable: {0}")]
+    Unavailable(String),
+}
+
+impl crate::error::PublicError for HealthError {
+    fn status(&self) -> u16 {
+        match self {
+            HealthError::Unavailable(_) => 503,
+        }
+    }
+
+    fn public_message(&self) -> String {
+        "health is unavailable right now".into()
+    }
+}
+
+#[cfg(feature = "ssr")]
+pub use ssr::*;
+
+#[cfg(feature = "ssr")]
+mod ssr {
+    use std::sync::Arc;
+
+    use leptos::prelude::use_context;
+
+    use super::*;
+
+    /// The health queries the server answers for the app.
+    #[async_trait::async_trait]
+    pub trait HealthQuery: Send + Sync + 'static {
+        /// The rollup as of now.
+        async fn health(&self) -> Result<HealthReport, HealthError>;
+    }
+
+    /// The health engine provided for this request.
+    pub fn use_health() -> Result<Arc<dyn HealthQuery>, HealthError> {
+        use_context::<Arc<dyn HealthQuery>>()
+            .ok_or_else(|| HealthError::Unavailable("no HealthQuery in the server function's context".into()))
+    }
+}
+
 /// The health rollup, also served as `GET /api/v1/health`.
 #[leptos::server(prefix = "/api/v1", endpoint = "health", input = leptos::server_fn::codec::GetUrl)]
-pub async fn get_health() -> Result<HealthReport, leptos::prelude::ServerFnError> {
-    Ok(crate::engine::use_engine()?.health())
+pub async fn get_health() -> Result<HealthReport, crate::error::ApiError> {
+    let health = use_health().map_err(crate::error::to_api)?;
+    health.health().await.map_err(crate::error::to_api)
 }
 
 #[cfg(test)]

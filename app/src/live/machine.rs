@@ -82,6 +82,9 @@ pub enum Event {
     Frame,
     /// The applied frames showed a gap; reconnect to resume after the last one.
     Gap,
+    /// A frame was unusable; start over with a fresh snapshot (at most once
+    /// per [`Machine::start_over_cooldown_ms`], so bad data cannot loop).
+    Corrupt,
     /// The socket closed or failed, for whatever reason.
     Closed,
     /// The scheduled retry is due.
@@ -97,8 +100,9 @@ pub enum Event {
 /// What the driver must do.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Command {
-    /// Open a socket, resuming after the last applied `seq`.
-    Open,
+    /// Open a socket: resuming after the last applied `seq`, or with
+    /// `fresh` for a new snapshot (no `since`).
+    Open { fresh: bool },
     /// Close the current socket.
     Close,
     /// Deliver [`Event::RetryDue`] after this many milliseconds.
@@ -117,6 +121,13 @@ pub struct Machine {
     socket: bool,
     /// A retry timer is pending.
     retry_pending: bool,
+    /// The next socket starts over with a fresh snapshot.
+    fresh_pending: bool,
+    /// When the client last started over after an unusable frame.
+    last_start_over_ms: Option<f64>,
+    /// Unusable frames within this long of the last start-over are skipped
+    /// without another one.
+    pub start_over_cooldown_ms: f64,
     /// No frame for this long on an open socket means the link is dead.
     pub heartbeat_timeout_ms: f64,
     /// A handshake that takes longer than this is abandoned.
@@ -138,6 +149,9 @@ impl Machine {
             last_activity_ms: 0.0,
             socket: false,
             retry_pending: false,
+            fresh_pending: false,
+            last_start_over_ms: None,
+            start_over_cooldown_ms: 300_000.0,
             heartbeat_timeout_ms: (3 * HEARTBEAT_MS) as f64,
             connect_timeout_ms: 10_000.0,
         }
@@ -188,12 +202,30 @@ impl Machine {
                 None
             }
             (Event::Gap, Connected) => self.close(),
+            (Event::Corrupt, Connected) => {
+                let recent = self
+                    .last_start_over_ms
+                    .is_some_and(|at| now_ms - at < self.start_over_cooldown_ms);
+                if recent {
+                    return None;
+                }
+                self.last_start_over_ms = Some(now_ms);
+                self.fresh_pending = true;
+                self.close()
+            }
             (Event::Tick, Connected) if now_ms - self.last_activity_ms > self.heartbeat_timeout_ms => self.close(),
             (Event::Tick, Connecting) if now_ms - self.last_activity_ms > self.connect_timeout_ms => self.close(),
             (Event::Closed, _) => {
                 self.socket = false;
                 self.state = Disconnected;
-                if self.hidden || self.retry_pending {
+                if self.hidden {
+                    return None;
+                }
+                if self.fresh_pending {
+                    // Starting over is not a failure: no backoff.
+                    return self.open(now_ms);
+                }
+                if self.retry_pending {
                     return None;
                 }
                 self.retry_pending = true;
@@ -207,7 +239,9 @@ impl Machine {
         self.state = ConnState::Connecting;
         self.socket = true;
         self.last_activity_ms = now_ms;
-        Some(Command::Open)
+        Some(Command::Open {
+            fresh: std::mem::take(&mut self.fresh_pending),
+        })
     }
 
     fn close(&mut self) -> Option<Command> {
@@ -219,6 +253,8 @@ impl Machine {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const OPEN: Command = Command::Open { fresh: false };
 
     /// A clock the test moves by hand, with the machine it drives.
     struct Harness {
@@ -269,7 +305,7 @@ mod tests {
     fn connects_then_goes_live() {
         let mut h = Harness::new();
         assert_eq!(h.state(), ConnState::Disconnected);
-        assert_eq!(h.send(Event::Start), Some(Command::Open));
+        assert_eq!(h.send(Event::Start), Some(OPEN));
         assert_eq!(h.state(), ConnState::Connecting);
         assert_eq!(h.send(Event::Opened), None);
         assert_eq!(h.state(), ConnState::Connected);
@@ -287,7 +323,7 @@ mod tests {
             }
             assert_eq!(h.state(), ConnState::Disconnected);
             h.now += delays.last().copied().unwrap_or_default();
-            assert_eq!(h.send(Event::RetryDue), Some(Command::Open));
+            assert_eq!(h.send(Event::RetryDue), Some(OPEN));
             assert_eq!(h.state(), ConnState::Connecting);
         }
         // unit = 0.5: half of 500, 1000, 2000, 4000.
@@ -339,7 +375,7 @@ mod tests {
         assert_eq!(h.send(Event::Closed), None, "no retry while hidden");
         assert_eq!(h.state(), ConnState::Disconnected);
         assert_eq!(h.advance(60_000.0), None);
-        assert_eq!(h.send(Event::Visible), Some(Command::Open));
+        assert_eq!(h.send(Event::Visible), Some(OPEN));
         assert_eq!(h.state(), ConnState::Connecting);
     }
 
@@ -350,7 +386,7 @@ mod tests {
         h.send(Event::Closed);
         // The tab becomes visible (opening a socket) before the retry fires.
         h.send(Event::Hidden);
-        assert_eq!(h.send(Event::Visible), Some(Command::Open));
+        assert_eq!(h.send(Event::Visible), Some(OPEN));
         assert_eq!(h.send(Event::RetryDue), None);
     }
 
@@ -361,6 +397,34 @@ mod tests {
         h.send(Event::Opened);
         assert_eq!(h.send(Event::Gap), Some(Command::Close));
         assert!(matches!(h.send(Event::Closed), Some(Command::RetryIn(_))));
+    }
+
+    #[test]
+    fn an_unusable_frame_starts_over_fresh_once_not_in_a_loop() {
+        let mut h = Harness::new();
+        h.send(Event::Start);
+        h.send(Event::Opened);
+        assert_eq!(h.send(Event::Corrupt), Some(Command::Close));
+        assert_eq!(
+            h.send(Event::Closed),
+            Some(Command::Open { fresh: true }),
+            "at once, without a since"
+        );
+        h.send(Event::Opened);
+        // The fresh snapshot's stream has bad data again: skip, do not reconnect.
+        for _ in 0..10 {
+            h.now += 1_000.0;
+            assert_eq!(h.send(Event::Corrupt), None);
+        }
+        assert_eq!(h.state(), ConnState::Connected);
+        // Much later a new problem may start over again, once.
+        h.now += 300_000.0;
+        assert_eq!(h.send(Event::Corrupt), Some(Command::Close));
+        assert_eq!(h.send(Event::Closed), Some(Command::Open { fresh: true }));
+        h.send(Event::Opened);
+        // An ordinary drop resumes with since, not fresh.
+        h.send(Event::Closed);
+        assert_eq!(h.send(Event::RetryDue), Some(OPEN));
     }
 
     #[test]

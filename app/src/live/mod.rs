@@ -1,48 +1,45 @@
 //! The live stream: the `/ws` wire protocol, the connection state machine,
-//! and (in the browser) the WebSocket driver that feeds a page's signals.
+//! the page's live data, and (in the browser) the WebSocket driver.
 //!
-//! Data flow in the browser: socket frame -> [`LiveData::apply`] on a signal
-//! -> `Memo`s in the page components -> DOM. Connection state: browser events
-//! -> [`machine::Machine`] -> the `connection-state` element.
+//! One live client per page load, owned by the app shell, so the connection
+//! badge is truthful on every route. Data flow in the browser: socket frame
+//! -> [`protocol::parse_frame`] -> [`protocol::Cursor::step`] ->
+//! [`LiveStore::apply`] (one signal per part) -> the components that read
+//! that part. Connection state: browser events -> [`machine::Machine`] ->
+//! `LiveStore::state` -> the `connection-state` badge.
 
 pub mod machine;
 pub mod protocol;
 #[cfg(feature = "hydrate")]
 mod socket;
+mod store;
 
 use leptos::prelude::*;
 
 pub use machine::ConnState;
-pub use protocol::LiveData;
+pub use store::{use_live, HostFacts, LiveStore};
 
-/// The connection state of the page's live client, provided by the app shell
-/// so that the header can show it whatever page is open.
-#[derive(Clone, Copy)]
-pub struct LiveStatus(pub RwSignal<ConnState>);
-
-/// Creates the page's live data from a snapshot and, in the browser, starts
-/// the client that keeps it current. The server renders the snapshot as is.
-pub fn use_live(snapshot: crate::metrics::Snapshot) -> RwSignal<LiveData> {
-    let data = RwSignal::new(LiveData::from_snapshot(snapshot));
+/// Creates the page's live store, provides it as context and, in the
+/// browser, starts the client that keeps it current.
+pub fn provide_live() -> LiveStore {
+    let store = LiveStore::new();
+    provide_context(store);
     #[cfg(feature = "hydrate")]
     {
-        let status = use_context::<LiveStatus>()
-            .map(|s| s.0)
-            .unwrap_or_else(|| RwSignal::new(ConnState::Connecting));
         // Effects run only in the browser, after hydration.
         Effect::new(move |started: Option<()>| {
             if started.is_none() {
-                socket::start(data, status);
+                socket::start(store);
             }
         });
     }
-    data
+    store
 }
 
 /// The live connection badge (`data-testid="connection-state"`).
 #[component]
 pub fn ConnectionBadge() -> impl IntoView {
-    let status = expect_context::<LiveStatus>().0;
+    let status = use_live().state;
     let word = move || status.get().as_str();
     view! {
         <span

@@ -5,17 +5,23 @@
 //!
 //! - `snapshot`: the first frame of a fresh connection (`GET /ws`).
 //! - `sample`: one collector tick; `seq` is the previous frame's plus one.
+//! - `health`: the health rollup, when a status changes (and every few
+//!   seconds while only the reasons change).
 //! - `heartbeat`: sent when no sample went out for [`HEARTBEAT_MS`].
 //! - `resync`: the server could not replay everything after the `since` the
 //!   client asked for, or the client fell behind; it carries a new snapshot.
 //!
 //! `GET /ws?since=SEQ` first replays every frame after `SEQ` still held.
+//!
+//! Clients skip frame types they do not know (their `seq` still counts), so
+//! a newer server can add types without breaking an older page.
 
 use std::collections::VecDeque;
 
 use serde::{Deserialize, Serialize};
 
-use crate::metrics::{Point, Sample, Snapshot, SystemInfo};
+use crate::health::HealthReport;
+use crate::metrics::{Point, Sample, Snapshot};
 
 /// The server sends some frame at least this often, so a client that hears
 /// nothing for a few of these periods knows the link is dead.
@@ -28,10 +34,34 @@ pub const MAX_CLIENT_FRAME_BYTES: usize = 4 * 1024;
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(tag = "type", rename_all = "lowercase")]
 pub enum ServerFrame {
-    Snapshot { seq: u64, data: Snapshot },
-    Sample { seq: u64, data: Sample },
-    Heartbeat { seq: u64, ts: i64 },
-    Resync { seq: u64, data: Snapshot },
+    Snapshot {
+        seq: u64,
+        data: Snapshot,
+    },
+    Sample {
+        seq: u64,
+        data: Sample,
+    },
+    /// The health rollup changed (or its reasons did, at most every few seconds).
+    Health {
+        seq: u64,
+        data: HealthReport,
+    },
+    Heartbeat {
+        seq: u64,
+        ts: i64,
+    },
+    Resync {
+        seq: u64,
+        data: Snapshot,
+    },
+    /// A type this client does not know, from a newer server: skipped, but
+    /// its `seq` counts, so it never looks like a gap.
+    #[serde(skip)]
+    Other {
+        seq: u64,
+        kind: String,
+    },
 }
 
 impl ServerFrame {
@@ -39,17 +69,36 @@ impl ServerFrame {
         match self {
             ServerFrame::Snapshot { seq, .. }
             | ServerFrame::Sample { seq, .. }
+            | ServerFrame::Health { seq, .. }
             | ServerFrame::Heartbeat { seq, .. }
-            | ServerFrame::Resync { seq, .. } => *seq,
+            | ServerFrame::Resync { seq, .. }
+            | ServerFrame::Other { seq, .. } => *seq,
         }
     }
 }
 
+/// A frame the client cannot use.
+#[derive(Debug, thiserror::Error)]
+pub enum FrameError {
+    /// Not a frame at all: not JSON, or without a `type` and `seq`.
+    #[error("not a frame: {0}")]
+    Envelope(serde_json::Error),
+    /// A known type whose `data` does not parse (a bug, or a server that
+    /// changed the payload): the frame's `seq` is known, its content is lost.
+    #[error("{kind} frame {seq} has unreadable data: {error}")]
+    Payload {
+        seq: u64,
+        kind: &'static str,
+        error: serde_json::Error,
+    },
+}
+
 /// Parses a server frame in two steps, the envelope and then `data` by
-/// `type`. serde's internally tagged enums would buffer the whole frame and
-/// compile every payload struct's deserializer a second time, which the
-/// browser pays for in WASM size.
-pub fn parse_frame(text: &str) -> Result<ServerFrame, serde_json::Error> {
+/// `type`, so that an unknown type is still a frame with a `seq`. serde's
+/// internally tagged enums would also buffer the whole frame and compile
+/// every payload's deserializer a second time, which the browser pays for
+/// in WASM size.
+pub fn parse_frame(text: &str) -> Result<ServerFrame, FrameError> {
     use serde::de::Error as _;
 
     #[derive(Deserialize)]
@@ -63,33 +112,43 @@ pub fn parse_frame(text: &str) -> Result<ServerFrame, serde_json::Error> {
         ts: i64,
     }
 
-    let env: Envelope = serde_json::from_str(text)?;
+    fn payload<T: serde::de::DeserializeOwned>(
+        seq: u64,
+        kind: &'static str,
+        data: Option<&serde_json::value::RawValue>,
+    ) -> Result<T, FrameError> {
+        let raw = data.ok_or_else(|| FrameError::Payload {
+            seq,
+            kind,
+            error: serde_json::Error::missing_field("data"),
+        })?;
+        serde_json::from_str(raw.get()).map_err(|error| FrameError::Payload { seq, kind, error })
+    }
+
+    let env: Envelope = serde_json::from_str(text).map_err(FrameError::Envelope)?;
     let seq = env.seq;
-    let data = || {
-        env.data
-            .map(|d| d.get())
-            .ok_or_else(|| serde_json::Error::missing_field("data"))
-    };
     Ok(match env.kind.as_ref() {
         "sample" => ServerFrame::Sample {
             seq,
-            data: serde_json::from_str(data()?)?,
+            data: payload(seq, "sample", env.data)?,
+        },
+        "health" => ServerFrame::Health {
+            seq,
+            data: payload(seq, "health", env.data)?,
         },
         "snapshot" => ServerFrame::Snapshot {
             seq,
-            data: serde_json::from_str(data()?)?,
+            data: payload(seq, "snapshot", env.data)?,
         },
         "resync" => ServerFrame::Resync {
             seq,
-            data: serde_json::from_str(data()?)?,
+            data: payload(seq, "resync", env.data)?,
         },
         "heartbeat" => ServerFrame::Heartbeat { seq, ts: env.ts },
-        other => {
-            return Err(serde_json::Error::unknown_variant(
-                other,
-                &["snapshot", "sample", "heartbeat", "resync"],
-            ))
-        }
+        other => ServerFrame::Other {
+            seq,
+            kind: other.to_string(),
+        },
     })
 }
 
@@ -101,80 +160,103 @@ pub enum ClientFrame {
     Ping {},
 }
 
-/// What the page shows: the latest sample plus the recent history, advanced
-/// frame by frame.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct LiveData {
-    pub host: String,
-    pub system: SystemInfo,
-    pub interval_ms: u64,
-    /// The last frame applied; a resume asks for everything after it.
+/// Where a client is in the stream: the `seq` of the last frame it used.
+/// It turns each parsed frame into a [`Step`] for the page's data, and is
+/// what a reconnect resumes from (`?since=seq`).
+///
+/// Every frame occupies one `seq`, usable or not: a frame of an unknown type
+/// or with unreadable data still moves the cursor, so that it is never
+/// mistaken for a gap (which would reconnect, get the same frame replayed,
+/// and loop).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Cursor {
     pub seq: u64,
-    pub current: Sample,
-    pub history: VecDeque<Point>,
-    /// How many points of history to keep.
+}
+
+/// What a frame means for the page.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Step {
+    /// Replace everything (a `snapshot` or `resync`).
+    Reset(Box<Snapshot>),
+    /// The next sample.
+    Sample(Sample),
+    /// The health rollup changed.
+    Health(HealthReport),
+    /// Nothing to draw: a heartbeat, a replayed frame, or a type this client
+    /// does not know.
+    Nothing,
+    /// Frames were missed: reconnect and resume after `seq`.
+    Gap,
+    /// The frame was unusable. The cursor moved past it; the page's data may
+    /// now be incomplete, so the client should start over with a fresh
+    /// snapshot (which the connection machine allows once in a while).
+    Corrupt,
+}
+
+impl Cursor {
+    /// Takes one frame in stream order.
+    pub fn step(&mut self, frame: Result<ServerFrame, FrameError>) -> Step {
+        let frame = match frame {
+            Ok(frame) => frame,
+            // The one after the last: frames on a connection are consecutive.
+            Err(FrameError::Envelope(_)) => {
+                self.seq += 1;
+                return Step::Corrupt;
+            }
+            Err(FrameError::Payload { seq, .. }) => return self.advance(seq, || Step::Corrupt),
+        };
+        match frame {
+            ServerFrame::Snapshot { seq, data } | ServerFrame::Resync { seq, data } => {
+                self.seq = seq;
+                Step::Reset(Box::new(data))
+            }
+            ServerFrame::Sample { seq, data } => self.advance(seq, || Step::Sample(data)),
+            ServerFrame::Health { seq, data } => self.advance(seq, || Step::Health(data)),
+            ServerFrame::Heartbeat { seq, .. } | ServerFrame::Other { seq, .. } => self.advance(seq, || Step::Nothing),
+        }
+    }
+
+    /// Moves to `seq` and takes `then` if it is the next one; an old `seq`
+    /// is a replay, a later one a gap.
+    fn advance(&mut self, seq: u64, then: impl FnOnce() -> Step) -> Step {
+        if seq <= self.seq {
+            Step::Nothing
+        } else if seq != self.seq + 1 {
+            Step::Gap
+        } else {
+            self.seq = seq;
+            then()
+        }
+    }
+}
+
+/// The recent history the sparklines draw, oldest first, bounded.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct History {
+    pub points: VecDeque<Point>,
     pub capacity: usize,
 }
 
-/// What applying a frame did.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Applied {
-    /// The data changed.
-    Updated,
-    /// A heartbeat or a frame already applied: nothing to redraw.
-    Unchanged,
-    /// Frames were missed (`seq` jumped); the client should resume from `seq`.
-    Gap,
-}
-
-impl LiveData {
-    /// Points of history kept by default: ten minutes at one sample a second.
+impl History {
+    /// Points kept by default: ten minutes at one sample a second.
     pub const DEFAULT_CAPACITY: usize = 600;
 
-    pub fn from_snapshot(snapshot: Snapshot) -> Self {
-        let mut data = LiveData {
+    pub fn new(points: impl IntoIterator<Item = Point>) -> Self {
+        let mut h = History {
+            points: VecDeque::new(),
             capacity: Self::DEFAULT_CAPACITY,
-            ..Default::default()
         };
-        data.reset(snapshot);
-        data
-    }
-
-    fn reset(&mut self, s: Snapshot) {
-        self.host = s.host;
-        self.system = s.system;
-        self.interval_ms = s.interval_ms;
-        self.seq = s.seq;
-        self.current = s.current;
-        let skip = s.history.len().saturating_sub(self.capacity);
-        self.history = s.history.into_iter().skip(skip).collect();
-    }
-
-    /// Applies one frame in stream order.
-    pub fn apply(&mut self, frame: ServerFrame) -> Applied {
-        match frame {
-            ServerFrame::Snapshot { data, .. } | ServerFrame::Resync { data, .. } => {
-                self.reset(data);
-                Applied::Updated
-            }
-            ServerFrame::Sample { seq, .. } | ServerFrame::Heartbeat { seq, .. } if seq <= self.seq => {
-                Applied::Unchanged
-            }
-            ServerFrame::Sample { seq, .. } | ServerFrame::Heartbeat { seq, .. } if seq != self.seq + 1 => Applied::Gap,
-            ServerFrame::Heartbeat { seq, .. } => {
-                self.seq = seq;
-                Applied::Unchanged
-            }
-            ServerFrame::Sample { seq, data } => {
-                self.seq = seq;
-                if self.history.len() >= self.capacity.max(1) {
-                    self.history.pop_front();
-                }
-                self.history.push_back(Point::from(&data));
-                self.current = data;
-                Applied::Updated
-            }
+        for p in points {
+            h.push(p);
         }
+        h
+    }
+
+    pub fn push(&mut self, point: Point) {
+        if self.points.len() >= self.capacity.max(1) {
+            self.points.pop_front();
+        }
+        self.points.push_back(point);
     }
 }
 
@@ -192,11 +274,12 @@ mod tests {
         }
     }
 
-    fn live_at(seq: u64) -> LiveData {
-        LiveData::from_snapshot(Snapshot {
-            seq,
-            ..Default::default()
-        })
+    fn text(frame: &ServerFrame) -> String {
+        serde_json::to_string(frame).unwrap()
+    }
+
+    fn at(seq: u64) -> Cursor {
+        Cursor { seq }
     }
 
     #[test]
@@ -210,23 +293,47 @@ mod tests {
                 seq: 6,
                 data: Snapshot::default(),
             },
+            ServerFrame::Health {
+                seq: 7,
+                data: HealthReport::from_components(1, vec![]),
+            },
         ] {
-            assert_eq!(parse_frame(&serde_json::to_string(&frame).unwrap()).unwrap(), frame);
+            assert_eq!(parse_frame(&text(&frame)).unwrap(), frame);
         }
     }
 
     #[test]
-    fn bad_frames_are_errors_not_panics() {
-        for text in [
+    fn unusable_frames_are_errors_not_panics() {
+        for bad in [
             "",
             "{}",
             "[]",
-            r#"{"type":"sample","seq":1}"#,
-            r#"{"type":"bogus","seq":1}"#,
             r#"{"type":"sample","seq":-1,"data":{}}"#,
+            r#"{"seq":3}"#,
         ] {
-            assert!(parse_frame(text).is_err(), "{text:?} should not parse");
+            assert!(matches!(parse_frame(bad), Err(FrameError::Envelope(_))), "{bad:?}");
         }
+        for bad in [
+            r#"{"type":"sample","seq":1}"#,
+            r#"{"type":"sample","seq":1,"data":{"cpu":{"total":null}}}"#,
+            r#"{"type":"health","seq":1,"data":[]}"#,
+        ] {
+            assert!(
+                matches!(parse_frame(bad), Err(FrameError::Payload { seq: 1, .. })),
+                "{bad:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_unknown_type_is_a_frame_with_a_seq() {
+        assert_eq!(
+            parse_frame(r#"{"type":"alert","seq":12,"data":{"x":1}}"#).unwrap(),
+            ServerFrame::Other {
+                seq: 12,
+                kind: "alert".into()
+            }
+        );
     }
 
     #[test]
@@ -241,58 +348,71 @@ mod tests {
     }
 
     #[test]
-    fn samples_in_order_extend_history() {
-        let mut live = live_at(10);
-        assert_eq!(live.apply(sample(11)), Applied::Updated);
-        assert_eq!(live.apply(sample(12)), Applied::Updated);
-        assert_eq!(live.seq, 12);
-        assert_eq!(live.current.ts, 12_000);
-        assert_eq!(
-            live.history.iter().map(|p| p.t).collect::<Vec<_>>(),
-            vec![11_000, 12_000]
+    fn samples_in_order_advance_and_replays_are_ignored() {
+        let mut c = at(10);
+        assert!(matches!(c.step(Ok(sample(11))), Step::Sample(s) if s.ts == 11_000));
+        assert_eq!(c.step(Ok(sample(11))), Step::Nothing, "replayed");
+        assert_eq!(c.step(Ok(sample(13))), Step::Gap);
+        assert_eq!(c.seq, 11, "a gap must not move the resume point");
+        assert_eq!(c.step(Ok(ServerFrame::Heartbeat { seq: 12, ts: 0 })), Step::Nothing);
+        assert!(matches!(c.step(Ok(sample(13))), Step::Sample(_)));
+        assert_eq!(c.seq, 13);
+    }
+
+    #[test]
+    fn a_frame_of_an_unknown_type_is_skipped_and_its_seq_counts() {
+        let mut c = at(10);
+        let unknown = parse_frame(r#"{"type":"from-the-future","seq":11}"#);
+        assert_eq!(c.step(unknown), Step::Nothing);
+        assert_eq!(c.seq, 11);
+        assert!(
+            matches!(c.step(Ok(sample(12))), Step::Sample(_)),
+            "the next frame is not a gap"
         );
     }
 
     #[test]
-    fn replayed_frames_are_ignored_and_gaps_reported() {
-        let mut live = live_at(10);
-        assert_eq!(live.apply(sample(10)), Applied::Unchanged);
-        assert_eq!(live.apply(sample(12)), Applied::Gap);
-        assert_eq!(live.seq, 10, "a gap must not move the resume point");
-        assert_eq!(
-            live.apply(ServerFrame::Heartbeat { seq: 11, ts: 0 }),
-            Applied::Unchanged
-        );
-        assert_eq!(live.seq, 11);
-        assert_eq!(live.apply(sample(12)), Applied::Updated);
+    fn a_known_frame_with_bad_data_moves_on_and_asks_to_start_over() {
+        let mut c = at(10);
+        // What NaN turns into on the wire.
+        let bad = parse_frame(r#"{"type":"sample","seq":11,"data":{"ts":1,"cpu":{"total":null,"cores":[]}}}"#);
+        assert_eq!(c.step(bad), Step::Corrupt);
+        assert_eq!(c.seq, 11);
+        assert!(matches!(c.step(Ok(sample(12))), Step::Sample(_)), "no gap after it");
+        // Not JSON at all: it takes the next seq.
+        assert_eq!(c.step(parse_frame("{garbage")), Step::Corrupt);
+        assert_eq!(c.seq, 13);
+        assert!(matches!(c.step(Ok(sample(14))), Step::Sample(_)));
+        // A bad frame that was already applied is just a replay.
+        let old = parse_frame(r#"{"type":"sample","seq":5,"data":{}}"#);
+        assert_eq!(c.step(old), Step::Nothing);
     }
 
     #[test]
-    fn history_is_bounded() {
-        let mut live = live_at(0);
-        live.capacity = 3;
-        for seq in 1..=5 {
-            live.apply(sample(seq));
-        }
-        assert_eq!(
-            live.history.iter().map(|p| p.t).collect::<Vec<_>>(),
-            vec![3000, 4000, 5000]
-        );
-    }
-
-    #[test]
-    fn resync_replaces_everything() {
-        let mut live = live_at(10);
-        live.apply(sample(11));
+    fn snapshot_and_resync_reset_the_cursor() {
+        let mut c = at(10);
         let snap = Snapshot {
             seq: 500,
             host: "h".into(),
             ..Default::default()
         };
-        assert_eq!(
-            live.apply(ServerFrame::Resync { seq: 500, data: snap }),
-            Applied::Updated
-        );
-        assert_eq!((live.seq, live.host.as_str(), live.history.len()), (500, "h", 0));
+        assert!(matches!(
+            c.step(Ok(ServerFrame::Resync { seq: 500, data: snap })),
+            Step::Reset(s) if s.host == "h"
+        ));
+        assert_eq!(c.seq, 500);
+    }
+
+    #[test]
+    fn history_is_bounded() {
+        let mut h = History::new([]);
+        h.capacity = 3;
+        for t in 1..=5 {
+            h.push(Point {
+                t,
+                ..Default::default()
+            });
+        }
+        assert_eq!(h.points.iter().map(|p| p.t).collect::<Vec<_>>(), vec![3, 4, 5]);
     }
 }

@@ -1,7 +1,7 @@
 //! The browser driver of the live client: owns the WebSocket (gloo-net), the
 //! timers and the page-visibility listener, and turns what happens into
 //! [`Event`]s for the [`Machine`], whose [`Command`]s it then carries out.
-//! Frames are applied to the page's [`LiveData`] signal as they arrive.
+//! Frames go through the [`Cursor`] into the app's [`LiveStore`].
 
 use futures::channel::{mpsc, oneshot};
 use futures::{FutureExt, SinkExt, StreamExt};
@@ -12,26 +12,28 @@ use leptos::task::spawn_local;
 use wasm_bindgen::{closure::Closure, JsCast};
 
 use super::machine::{Command, ConnState, Event, Machine};
-use super::protocol::{parse_frame, Applied, LiveData};
+use super::protocol::{parse_frame, Cursor, Step};
+use super::store::LiveStore;
 
 type Events = mpsc::UnboundedSender<Event>;
 
-/// Starts the live client for this page: connects, keeps `state` current and
-/// applies every frame to `data` until the page goes away.
-pub fn start(data: RwSignal<LiveData>, state: RwSignal<ConnState>) {
+/// Starts the page's live client: connects, keeps the connection state
+/// current and applies every frame to `store` until the page goes away.
+pub fn start(store: LiveStore) {
     let (tx, rx) = mpsc::unbounded();
     watch_visibility(tx.clone());
     spawn_local(tick(tx.clone()));
-    spawn_local(run(data, state, tx, rx));
+    spawn_local(run(store, tx, rx));
 }
 
-async fn run(data: RwSignal<LiveData>, state: RwSignal<ConnState>, tx: Events, mut rx: mpsc::UnboundedReceiver<Event>) {
+async fn run(store: LiveStore, tx: Events, mut rx: mpsc::UnboundedReceiver<Event>) {
+    let state: RwSignal<ConnState> = store.state;
     let mut machine = Machine::default();
     let mut close_current: Option<oneshot::Sender<()>> = None;
     let mut event = Some(Event::Start);
     while let Some(ev) = event {
         // The page that owned the data is gone: stop for good.
-        if data.try_with_untracked(|_| ()).is_none() {
+        if store.seq.try_with_untracked(|_| ()).is_none() {
             if let Some(close) = close_current.take() {
                 let _ = close.send(());
             }
@@ -42,11 +44,11 @@ async fn run(data: RwSignal<LiveData>, state: RwSignal<ConnState>, tx: Events, m
             state.try_set(machine.state());
         }
         match command {
-            Some(Command::Open) => {
+            Some(Command::Open { fresh }) => {
                 let (close_tx, close_rx) = oneshot::channel();
                 close_current = Some(close_tx);
-                let since = data.with_untracked(|d| d.seq);
-                spawn_local(connection(socket_url(since), close_rx, data, tx.clone()));
+                let since = if fresh { 0 } else { store.seq.get_untracked() };
+                spawn_local(connection(socket_url(since), close_rx, store, tx.clone()));
             }
             Some(Command::Close) => {
                 if let Some(close) = close_current.take() {
@@ -68,12 +70,12 @@ async fn run(data: RwSignal<LiveData>, state: RwSignal<ConnState>, tx: Events, m
 
 /// One socket's life: open, report `Opened`, apply frames until it closes
 /// (or the machine asks to close it), then report `Closed`.
-async fn connection(url: String, mut close: oneshot::Receiver<()>, data: RwSignal<LiveData>, tx: Events) {
-    let _ = run_socket(&url, &mut close, data, &tx).await;
+async fn connection(url: String, mut close: oneshot::Receiver<()>, store: LiveStore, tx: Events) {
+    let _ = run_socket(&url, &mut close, store, &tx).await;
     let _ = tx.unbounded_send(Event::Closed);
 }
 
-async fn run_socket(url: &str, close: &mut oneshot::Receiver<()>, data: RwSignal<LiveData>, tx: &Events) -> Option<()> {
+async fn run_socket(url: &str, close: &mut oneshot::Receiver<()>, store: LiveStore, tx: &Events) -> Option<()> {
     let ws = WebSocket::open(url).ok()?;
     // gloo-net has no "open" event: watch the ready state until the
     // handshake is done, or the machine gives up on it.
@@ -96,7 +98,7 @@ async fn run_socket(url: &str, close: &mut oneshot::Receiver<()>, data: RwSignal
     loop {
         futures::select! {
             msg = stream.next().fuse() => match msg {
-                Some(Ok(Message::Text(text))) => on_text(&text, data, tx)?,
+                Some(Ok(Message::Text(text))) => on_text(&text, store, tx)?,
                 Some(Ok(Message::Bytes(_))) => {}
                 Some(Err(_)) | None => return None,
             },
@@ -108,22 +110,29 @@ async fn run_socket(url: &str, close: &mut oneshot::Receiver<()>, data: RwSignal
     }
 }
 
-fn on_text(text: &str, data: RwSignal<LiveData>, tx: &Events) -> Option<()> {
-    let frame = match parse_frame(text) {
-        Ok(frame) => frame,
-        Err(err) => {
-            leptos::logging::warn!("live: ignoring a frame that does not parse: {err}");
-            return Some(());
-        }
-    };
+fn on_text(text: &str, store: LiveStore, tx: &Events) -> Option<()> {
+    let _timing = FrameTiming::start();
+    let parsed = parse_frame(text);
+    if let Err(err) = &parsed {
+        leptos::logging::warn!("live: skipping an unusable frame: {err}");
+    }
     // The page may be gone: stop the socket instead of writing into nothing.
-    let applied = data.try_maybe_update(|d| {
-        let applied = d.apply(frame);
-        (applied == Applied::Updated, applied)
-    })?;
+    let mut cursor = Cursor {
+        seq: store.seq.try_get_untracked()?,
+    };
+    let step = cursor.step(parsed);
+    let event = match step {
+        Step::Gap => Some(Event::Gap),
+        Step::Corrupt => Some(Event::Corrupt),
+        _ => None,
+    };
+    if !matches!(step, Step::Reset(_)) && cursor.seq != store.seq.get_untracked() {
+        store.seq.set(cursor.seq);
+    }
+    store.apply(step);
     tx.unbounded_send(Event::Frame).ok()?;
-    if applied == Applied::Gap {
-        tx.unbounded_send(Event::Gap).ok()?;
+    if let Some(event) = event {
+        tx.unbounded_send(event).ok()?;
     }
     Some(())
 }
@@ -165,4 +174,39 @@ fn watch_visibility(tx: Events) {
     });
     let _ = document.add_event_listener_with_callback("visibilitychange", on_change.as_ref().unchecked_ref());
     on_change.forget();
+}
+
+/// Measures applying one frame (`vigil-apply`: parsing and the signal
+/// updates) and the re-render it causes (`vigil-frame`: until the effects
+/// have run) as Performance entries, when the page sets `window.__vigilPerf`
+/// (the end-to-end perf test does). The measure ends in a zero-delay timer,
+/// which runs after the reactive updates have drained.
+struct FrameTiming(Option<web_sys::Performance>);
+
+impl FrameTiming {
+    fn start() -> Self {
+        let window = web_sys::window();
+        let on = window
+            .as_ref()
+            .and_then(|w| js_sys::Reflect::get(w, &"__vigilPerf".into()).ok())
+            .is_some_and(|v| v.is_truthy());
+        let perf = window.and_then(|w| w.performance()).filter(|_| on);
+        if let Some(p) = &perf {
+            let _ = p.mark("vigil-frame-start");
+        }
+        FrameTiming(perf)
+    }
+}
+
+impl Drop for FrameTiming {
+    fn drop(&mut self) {
+        if let Some(perf) = self.0.take() {
+            // What ran synchronously: parsing and the signal updates.
+            let _ = perf.measure_with_start_mark("vigil-apply", "vigil-frame-start");
+            spawn_local(async move {
+                TimeoutFuture::new(0).await;
+                let _ = perf.measure_with_start_mark("vigil-frame", "vigil-frame-start");
+            });
+        }
+    }
 }

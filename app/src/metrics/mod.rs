@@ -1,17 +1,97 @@
-//! Host metrics: the sample types, the snapshot server function and the
-//! overview cards that draw them.
+//! Host metrics: the sample types, the series the catalog lists, the
+//! server functions that answer metrics queries, and the overview cards.
+//!
+//! The server reaches its data through [`MetricsQuery`] (server only),
+//! which the `vigil` crate implements and provides as Leptos context.
 
+mod series;
 mod types;
 mod view;
 
+pub use series::*;
 pub use types::*;
 pub use view::{Dashboard, Sparkline};
 
 use leptos::prelude::*;
 
+use crate::error::ApiError;
+
+/// Why a metrics query failed.
+#[derive(Debug, thiserror::Error)]
+pub enum MetricsError {
+    #[error("unknown series {0:?}; GET /api/v1/series lists them")]
+    UnknownSeries(String),
+    #[error("{0}")]
+    InvalidArgument(String),
+    /// The engine could not answer (a wiring bug or a failing store); the
+    /// detail is logged, the client reads only that it is unavailable.
+    #[error("metrics unavailable: {0}")]
+    Unavailable(String),
+}
+
+impl crate::error::PublicError for MetricsError {
+    fn status(&self) -> u16 {
+        match self {
+            MetricsError::UnknownSeries(_) => 404,
+            MetricsError::InvalidArgument(_) => 400,
+            MetricsError::Unavailable(_) => 503,
+        }
+    }
+
+    fn public_message(&self) -> String {
+        match self {
+            MetricsError::Unavailable(_) => "metrics are unavailable right now".into(),
+            other => other.to_string(),
+        }
+    }
+}
+
+#[cfg(feature = "ssr")]
+pub use ssr::*;
+
+#[cfg(feature = "ssr")]
+mod ssr {
+    use std::sync::Arc;
+
+    use super::*;
+
+    /// The metrics queries the server answers for the app.
+    #[async_trait::async_trait]
+    pub trait MetricsQuery: Send + Sync + 'static {
+        /// The current sample, recent history, health and the live stream position.
+        async fn snapshot(&self) -> Result<Snapshot, MetricsError>;
+        /// Every series Vigil keeps right now.
+        async fn series(&self) -> Result<Vec<SeriesInfo>, MetricsError>;
+        /// The latest value of one series.
+        async fn latest(&self, series: &str) -> Result<Latest, MetricsError>;
+    }
+
+    /// The metrics engine provided for this request.
+    pub fn use_metrics() -> Result<Arc<dyn MetricsQuery>, MetricsError> {
+        use_context::<Arc<dyn MetricsQuery>>()
+            .ok_or_else(|| MetricsError::Unavailable("no MetricsQuery in the server function's context".into()))
+    }
+}
+
 /// The current sample, recent history and the live stream position. Used
 /// for the server render, and served as `GET /api/v1/snapshot`.
 #[server(prefix = "/api/v1", endpoint = "snapshot", input = leptos::server_fn::codec::GetUrl)]
-pub async fn get_snapshot() -> Result<Snapshot, ServerFnError> {
-    Ok(crate::engine::use_engine()?.snapshot())
+pub async fn get_snapshot() -> Result<Snapshot, ApiError> {
+    let metrics = use_metrics().map_err(crate::error::to_api)?;
+    metrics.snapshot().await.map_err(crate::error::to_api)
+}
+
+/// The latest value of one series: `GET /api/v1/latest?series=NAME`.
+#[server(prefix = "/api/v1", endpoint = "latest", input = leptos::server_fn::codec::GetUrl)]
+pub async fn get_latest(series: String) -> Result<Latest, ApiError> {
+    let metrics = use_metrics().map_err(crate::error::to_api)?;
+    metrics.latest(&series).await.map_err(crate::error::to_api)
+}
+
+/// Every series Vigil keeps, with its unit, kind and labels; served as
+/// `GET /api/v1/series`.
+#[server(prefix = "/api/v1", endpoint = "series", input = leptos::server_fn::codec::GetUrl)]
+pub async fn list_series() -> Result<Vec<SeriesInfo>, ApiError> {
+    let metrics = use_metrics().map_err(crate::error::to_api)?;
+    metrics.series().await.map_err(crate::error::to_api)
 }

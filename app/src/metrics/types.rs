@@ -66,6 +66,10 @@ pub struct ProcessMem {
 }
 
 /// One mounted filesystem with the throughput of the device behind it.
+///
+/// Space is counted as `df` counts it: `used` is size minus *free* blocks,
+/// `available` is what unprivileged users can still write, and `reserved`
+/// is the difference (blocks kept for root, often 5 % on ext4).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Disk {
     /// Block device, e.g. `vda` or `nvme0n1p2`.
@@ -74,9 +78,15 @@ pub struct Disk {
     pub mount: String,
     /// Filesystem type, e.g. `ext4`.
     pub fs: String,
+    /// Filesystem size in bytes.
     pub total: u64,
+    /// Bytes in use: size minus free blocks.
     pub used: u64,
-    pub free: u64,
+    /// Bytes an unprivileged user can still write.
+    pub available: u64,
+    /// Free bytes only root may write: free minus available.
+    #[serde(default)]
+    pub reserved: u64,
     pub read_bps: f64,
     pub write_bps: f64,
     pub read_iops: f64,
@@ -84,9 +94,10 @@ pub struct Disk {
 }
 
 impl Disk {
-    /// Used space in percent of the filesystem size.
+    /// Used space in percent, as `df` shows it: used / (used + available),
+    /// so space reserved for root does not count as used.
     pub fn used_pct(&self) -> f64 {
-        pct(self.used, self.total)
+        pct(self.used, self.used.saturating_add(self.available))
     }
 }
 
@@ -107,6 +118,9 @@ pub struct SelfStats {
     pub frames_per_s: f64,
     /// Times since start that a client fell behind the broadcast and was told to resync.
     pub lagged_total: u64,
+    /// Frames written to clients since start.
+    #[serde(default)]
+    pub frames_sent_total: u64,
     /// Longest time a frame waited between publication and being written to a
     /// client socket during the last tick, in milliseconds.
     pub broadcast_lag_ms: f64,
@@ -196,6 +210,43 @@ pub struct Snapshot {
     pub current: Sample,
     /// Oldest first.
     pub history: Vec<Point>,
+    /// The health rollup as last announced on the live stream.
+    #[serde(default)]
+    pub health: Option<crate::health::HealthReport>,
+}
+
+impl Sample {
+    /// Replaces every non-finite number (NaN, infinities) with 0. JSON has
+    /// no NaN: serde_json writes it as `null`, which a float field does not
+    /// read back, so one NaN from the OS would make the whole frame
+    /// unreadable. Collectors call this before publishing.
+    pub fn sanitize(&mut self) {
+        fn f32s<'a>(values: impl IntoIterator<Item = &'a mut f32>) {
+            for v in values {
+                if !v.is_finite() {
+                    *v = 0.0;
+                }
+            }
+        }
+        fn f64s<'a>(values: impl IntoIterator<Item = &'a mut f64>) {
+            for v in values {
+                if !v.is_finite() {
+                    *v = 0.0;
+                }
+            }
+        }
+        f32s([&mut self.cpu.total, &mut self.vigil.cpu]);
+        f32s(self.cpu.cores.iter_mut());
+        f64s([&mut self.load.one, &mut self.load.five, &mut self.load.fifteen]);
+        for d in &mut self.disks {
+            f64s([&mut d.read_bps, &mut d.write_bps, &mut d.read_iops, &mut d.write_iops]);
+        }
+        for n in &mut self.net {
+            f64s([&mut n.rx_bps, &mut n.tx_bps]);
+        }
+        let v = &mut self.vigil;
+        f64s([&mut v.frames_per_s, &mut v.broadcast_lag_ms, &mut v.collector_ms]);
+    }
 }
 
 fn pct(part: u64, whole: u64) -> f64 {
@@ -271,15 +322,46 @@ mod tests {
     }
 
     #[test]
+    fn a_sanitized_sample_survives_json() {
+        let mut s = Sample {
+            cpu: Cpu {
+                total: f32::NAN,
+                cores: vec![1.0, f32::INFINITY],
+            },
+            net: vec![NetIface {
+                name: "eth0".into(),
+                rx_bps: f64::NAN,
+                tx_bps: 2.0,
+            }],
+            ..Default::default()
+        };
+        let raw = serde_json::to_string(&s).unwrap();
+        assert!(
+            serde_json::from_str::<Sample>(&raw).is_err(),
+            "NaN is written as null and does not read back: {raw}"
+        );
+        s.sanitize();
+        let back: Sample = serde_json::from_str(&serde_json::to_string(&s).unwrap()).unwrap();
+        assert_eq!((back.cpu.total, back.cpu.cores.clone()), (0.0, vec![1.0, 0.0]));
+        assert_eq!((back.net[0].rx_bps, back.net[0].tx_bps), (0.0, 2.0));
+    }
+
+    #[test]
+    fn disk_percent_is_the_one_df_shows() {
+        // 100 GB filesystem, 20 GB used, 75 GB available, 5 GB reserved for root.
+        let d = Disk {
+            total: 100,
+            used: 20,
+            available: 75,
+            reserved: 5,
+            ..Default::default()
+        };
+        assert!((d.used_pct() - 21.05).abs() < 0.01, "{}", d.used_pct());
+    }
+
+    #[test]
     fn percentages_of_an_unknown_total_are_zero() {
         assert_eq!(Memory::default().used_pct(), 0.0);
-        assert_eq!(
-            Disk {
-                used: 5,
-                ..Default::default()
-            }
-            .used_pct(),
-            0.0
-        );
+        assert_eq!(Disk::default().used_pct(), 0.0);
     }
 }

@@ -1,10 +1,15 @@
-//! The overview dashboard: one card per resource, updated live.
+//! The overview dashboard: one card per resource, kept live by the app's
+//! [`LiveStore`]. Cards read only the signals they draw: the current sample,
+//! the history (sparklines) or the host facts. Lists are keyed (`<For>`),
+//! so a tick updates the text of existing rows instead of rebuilding them.
+
+use std::fmt::Write as _;
 
 use leptos::prelude::*;
 
-use super::Snapshot;
+use super::{Sample, Snapshot};
 use crate::format;
-use crate::live::{use_live, LiveData};
+use crate::live::{use_live, LiveStore};
 
 const SPARK_W: f64 = 120.0;
 const SPARK_H: f64 = 32.0;
@@ -12,35 +17,45 @@ const SPARK_H: f64 = 32.0;
 /// The overview's cards, seeded from `snapshot` and kept live.
 #[component]
 pub fn Dashboard(snapshot: Snapshot) -> impl IntoView {
-    let data = use_live(snapshot);
+    let live = use_live();
+    live.seed(snapshot);
     view! {
-        <UpdateLine data/>
+        <UpdateLine live/>
         <div class="grid">
-            <CpuCard data/>
-            <MemoryCard data/>
-            <NetworkCard data/>
-            <StorageCard data/>
-            <SelfCard data/>
+            <CpuCard live/>
+            <MemoryCard live/>
+            <NetworkCard live/>
+            <StorageCard live/>
+            <SelfCard live/>
         </div>
     }
 }
 
+/// A reactive text read from the current sample.
+fn text(live: LiveStore, f: fn(&Sample) -> String) -> impl Fn() -> String + Copy {
+    move || live.current.with(f)
+}
+
 #[component]
-fn UpdateLine(data: RwSignal<LiveData>) -> impl IntoView {
-    let ts = move || data.with(|d| d.current.ts);
-    let seq = move || data.with(|d| d.seq);
-    let host = move || data.with(|d| d.host.clone());
-    let interval = move || data.with(|d| format!("every {:.0} s", d.interval_ms as f64 / 1000.0));
+fn UpdateLine(live: LiveStore) -> impl IntoView {
+    let ts = move || live.current.with(|s| s.ts);
+    let seq = move || live.seq.get();
+    let host = move || live.facts.with(|f| f.host.clone());
+    let interval = move || {
+        live.facts
+            .with(|f| format!("every {:.0} s", f.interval_ms as f64 / 1000.0))
+    };
     let system = move || {
-        data.with(|d| {
-            let s = &d.system;
+        let ts = ts();
+        live.facts.with(|f| {
+            let s = &f.system;
             format!(
                 "{} · kernel {} · {} × {} · up {}",
                 s.os,
                 s.kernel,
                 s.logical_cores,
                 s.cpu_model,
-                s.uptime_at(d.current.ts)
+                s.uptime_at(ts)
             )
         })
     };
@@ -57,108 +72,129 @@ fn UpdateLine(data: RwSignal<LiveData>) -> impl IntoView {
 }
 
 #[component]
-fn CpuCard(data: RwSignal<LiveData>) -> impl IntoView {
-    let total = move || data.with(|d| format::percent(d.current.cpu.total as f64));
-    let spark = Memo::new(move |_| data.with(|d| spark_points(d.history.iter().map(|p| p.cpu as f64), Some(100.0))));
-    let load = move |f: fn(&LiveData) -> f64| move || data.with(|d| format!("{:.2}", f(d)));
-    let cores = move || {
-        data.with(|d| {
-            d.current
-                .cpu
-                .cores
-                .iter()
-                .enumerate()
-                .map(|(i, c)| {
-                    let title = format!("core {i}: {}", format::percent(*c as f64));
-                    view! { <span class="core" title=title.clone() aria-label=title style:height=format!("{:.0}%", c.clamp(0.0, 100.0))></span> }
-                })
-                .collect_view()
-        })
+fn CpuCard(live: LiveStore) -> impl IntoView {
+    let spark = Memo::new(move |_| {
+        live.history
+            .with(|h| spark_points(h.points.iter().map(|p| p.cpu as f64), Some(100.0)))
+    });
+    let cores = Memo::new(move |_| live.current.with(|s| s.cpu.cores.len()));
+    let core = move |i: usize| {
+        let pct = move || live.current.with(|s| s.cpu.cores.get(i).copied().unwrap_or_default());
+        let title = move || format!("core {i}: {}", format::percent(pct() as f64));
+        view! { <span class="core" title=title aria-label=title style:height=move || format!("{:.0}%", pct().clamp(0.0, 100.0))></span> }
     };
     view! {
         <section class="card" aria-labelledby="cpu-h">
             <h2 id="cpu-h">"CPU"</h2>
-            <p class="big" data-testid="cpu-total">{total}</p>
+            <p class="big" data-testid="cpu-total">{text(live, |s| format::percent(s.cpu.total as f64))}</p>
             <Sparkline points=spark testid="sparkline-cpu" label="CPU usage, recent"/>
-            <div class="cores" aria-label="usage per core">{cores}</div>
+            <div class="cores" aria-label="usage per core">
+                <For each=move || 0..cores.get() key=|i| *i children=core/>
+            </div>
             <dl class="facts">
-                <dt>"load 1 m"</dt><dd data-testid="load-1">{load(|d| d.current.load.one)}</dd>
-                <dt>"5 m"</dt><dd>{load(|d| d.current.load.five)}</dd>
-                <dt>"15 m"</dt><dd>{load(|d| d.current.load.fifteen)}</dd>
+                <dt>"load 1 m"</dt><dd data-testid="load-1">{text(live, |s| format!("{:.2}", s.load.one))}</dd>
+                <dt>"5 m"</dt><dd>{text(live, |s| format!("{:.2}", s.load.five))}</dd>
+                <dt>"15 m"</dt><dd>{text(live, |s| format!("{:.2}", s.load.fifteen))}</dd>
             </dl>
         </section>
     }
 }
 
 #[component]
-fn MemoryCard(data: RwSignal<LiveData>) -> impl IntoView {
-    let mem = move |f: fn(&LiveData) -> String| move || data.with(f);
-    let used_pct = move || data.with(|d| d.current.memory.used_pct());
-    let spark = Memo::new(move |_| data.with(|d| spark_points(d.history.iter().map(|p| p.mem as f64), Some(100.0))));
-    let top = move || {
-        data.with(|d| {
-            d.current
-                .memory
-                .top
-                .iter()
-                .map(|p| {
-                    view! {
-                        <tr>
-                            <td class="name" title=p.name.clone()>{p.name.clone()}</td>
-                            <td class="num">{p.pid}</td>
-                            <td class="num">{format::bytes(p.bytes)}</td>
-                        </tr>
-                    }
-                })
-                .collect_view()
-        })
+fn MemoryCard(live: LiveStore) -> impl IntoView {
+    let used_pct = move || live.current.with(|s| s.memory.used_pct());
+    let spark = Memo::new(move |_| {
+        live.history
+            .with(|h| spark_points(h.points.iter().map(|p| p.mem as f64), Some(100.0)))
+    });
+    let pids = Memo::new(move |_| {
+        live.current
+            .with(|s| s.memory.top.iter().map(|p| p.pid).collect::<Vec<_>>())
+    });
+    let row = move |pid: u32| {
+        let name = move || {
+            live.current.with(|s| {
+                s.memory
+                    .top
+                    .iter()
+                    .find(|p| p.pid == pid)
+                    .map(|p| p.name.clone())
+                    .unwrap_or_default()
+            })
+        };
+        let bytes = move || {
+            live.current
+                .with(|s| format::bytes(s.memory.top.iter().find(|p| p.pid == pid).map_or(0, |p| p.bytes)))
+        };
+        view! {
+            <tr>
+                <td class="name" title=name>{name}</td>
+                <td class="num">{pid}</td>
+                <td class="num">{bytes}</td>
+            </tr>
+        }
     };
     view! {
         <section class="card" aria-labelledby="mem-h">
             <h2 id="mem-h">"Memory"</h2>
             <p class="big">
-                <span data-testid="mem-used">{mem(|d| format::bytes(d.current.memory.used))}</span>
+                <span data-testid="mem-used">{text(live, |s| format::bytes(s.memory.used))}</span>
                 <span class="of">" of "</span>
-                <span data-testid="mem-total">{mem(|d| format::bytes(d.current.memory.total))}</span>
+                <span data-testid="mem-total">{text(live, |s| format::bytes(s.memory.total))}</span>
             </p>
             <Meter pct=Signal::derive(used_pct) label="RAM used"/>
             <Sparkline points=spark testid="sparkline-mem" label="RAM used, recent"/>
             <dl class="facts">
-                <dt>"available"</dt><dd>{mem(|d| format::bytes(d.current.memory.available))}</dd>
+                <dt>"available"</dt><dd>{text(live, |s| format::bytes(s.memory.available))}</dd>
                 <dt>"swap"</dt>
-                <dd>{mem(|d| format!("{} of {}", format::bytes(d.current.memory.swap_used), format::bytes(d.current.memory.swap_total)))}</dd>
+                <dd>{text(live, |s| format!("{} of {}", format::bytes(s.memory.swap_used), format::bytes(s.memory.swap_total)))}</dd>
             </dl>
             <table class="table">
                 <caption>"Top processes by memory"</caption>
                 <thead><tr><th scope="col">"process"</th><th scope="col" class="num">"pid"</th><th scope="col" class="num">"resident"</th></tr></thead>
-                <tbody>{top}</tbody>
+                <tbody><For each=move || pids.get() key=|pid| *pid children=row/></tbody>
             </table>
         </section>
     }
 }
 
 #[component]
-fn NetworkCard(data: RwSignal<LiveData>) -> impl IntoView {
+fn NetworkCard(live: LiveStore) -> impl IntoView {
     // One scale for both directions, so in and out compare at a glance.
-    let peak = Memo::new(move |_| data.with(|d| d.history.iter().map(|p| p.rx.max(p.tx)).fold(1.0, f64::max)));
-    let rx = Memo::new(move |_| data.with(|d| spark_points(d.history.iter().map(|p| p.rx), Some(peak.get()))));
-    let tx = Memo::new(move |_| data.with(|d| spark_points(d.history.iter().map(|p| p.tx), Some(peak.get()))));
-    let rows = move || {
-        data.with(|d| {
-            d.current
-                .net
-                .iter()
-                .map(|n| {
-                    view! {
-                        <tr data-testid="net-row">
-                            <th scope="row">{n.name.clone()}</th>
-                            <td class="num">{format::rate(n.rx_bps)}</td>
-                            <td class="num">{format::rate(n.tx_bps)}</td>
-                        </tr>
-                    }
+    let peak = Memo::new(move |_| {
+        live.history
+            .with(|h| h.points.iter().map(|p| p.rx.max(p.tx)).fold(1.0, f64::max))
+    });
+    let rx = Memo::new(move |_| {
+        live.history
+            .with(|h| spark_points(h.points.iter().map(|p| p.rx), Some(peak.get())))
+    });
+    let tx = Memo::new(move |_| {
+        live.history
+            .with(|h| spark_points(h.points.iter().map(|p| p.tx), Some(peak.get())))
+    });
+    let names = Memo::new(move |_| {
+        live.current
+            .with(|s| s.net.iter().map(|n| n.name.clone()).collect::<Vec<_>>())
+    });
+    let row = move |name: String| {
+        let key = name.clone();
+        let rate = move |rx: bool| {
+            let key = key.clone();
+            move || {
+                live.current.with(|s| {
+                    let n = s.net.iter().find(|n| n.name == key);
+                    format::rate(n.map_or(0.0, |n| if rx { n.rx_bps } else { n.tx_bps }))
                 })
-                .collect_view()
-        })
+            }
+        };
+        view! {
+            <tr data-testid="net-row">
+                <th scope="row">{name}</th>
+                <td class="num">{rate(true)}</td>
+                <td class="num">{rate(false)}</td>
+            </tr>
+        }
     };
     view! {
         <section class="card" aria-labelledby="net-h">
@@ -169,37 +205,49 @@ fn NetworkCard(data: RwSignal<LiveData>) -> impl IntoView {
             </div>
             <table class="table">
                 <thead><tr><th scope="col">"interface"</th><th scope="col" class="num">"in"</th><th scope="col" class="num">"out"</th></tr></thead>
-                <tbody>{rows}</tbody>
+                <tbody><For each=move || names.get() key=|n| n.clone() children=row/></tbody>
             </table>
         </section>
     }
 }
 
 #[component]
-fn StorageCard(data: RwSignal<LiveData>) -> impl IntoView {
-    let io = Memo::new(move |_| data.with(|d| spark_points(d.history.iter().map(|p| p.rd + p.wr), None)));
-    let rows = move || {
-        data.with(|d| {
-            d.current
-                .disks
-                .iter()
-                .map(|disk| {
-                    let pct = disk.used_pct();
-                    view! {
-                        <tr data-testid="disk-row">
-                            <th scope="row" title=format!("{} ({})", disk.device, disk.fs)>{disk.mount.clone()}</th>
-                            <td class="num">
-                                {format::percent(pct)}
-                                <Meter pct=Signal::stored(pct) label="used"/>
-                            </td>
-                            <td class="num">{format::bytes(disk.free)}</td>
-                            <td class="num">{format::rate(disk.read_bps)}<br/><small>{format::per_second(disk.read_iops)} " op/s"</small></td>
-                            <td class="num">{format::rate(disk.write_bps)}<br/><small>{format::per_second(disk.write_iops)} " op/s"</small></td>
-                        </tr>
-                    }
-                })
-                .collect_view()
-        })
+fn StorageCard(live: LiveStore) -> impl IntoView {
+    let io = Memo::new(move |_| {
+        live.history
+            .with(|h| spark_points(h.points.iter().map(|p| p.rd + p.wr), None))
+    });
+    let mounts = Memo::new(move |_| {
+        live.current
+            .with(|s| s.disks.iter().map(|d| d.mount.clone()).collect::<Vec<_>>())
+    });
+    let row = move |mount: String| {
+        let m = mount.clone();
+        let disk = move |f: fn(&super::Disk) -> String| {
+            let m = m.clone();
+            move || {
+                live.current
+                    .with(|s| s.disks.iter().find(|d| d.mount == m).map(f).unwrap_or_default())
+            }
+        };
+        let m = mount.clone();
+        let pct = Signal::derive(move || {
+            live.current
+                .with(|s| s.disks.iter().find(|d| d.mount == m).map_or(0.0, |d| d.used_pct()))
+        });
+        view! {
+            <tr data-testid="disk-row">
+                <th scope="row" title=disk(|d| format!("{} ({})", d.device, d.fs))>{mount}</th>
+                <td class="num">
+                    <span data-testid="disk-used-pct">{move || format::percent(pct.get())}</span>
+                    <Meter pct label="used"/>
+                </td>
+                <td class="num" data-testid="disk-available">{disk(|d| format::bytes(d.available))}</td>
+                <td class="num">{disk(|d| format::bytes(d.reserved))}</td>
+                <td class="num">{disk(|d| format::rate(d.read_bps))}<br/><small>{disk(|d| format::per_second(d.read_iops))} " op/s"</small></td>
+                <td class="num">{disk(|d| format::rate(d.write_bps))}<br/><small>{disk(|d| format::per_second(d.write_iops))} " op/s"</small></td>
+            </tr>
+        }
     };
     view! {
         <section class="card wide" aria-labelledby="disk-h">
@@ -208,10 +256,11 @@ fn StorageCard(data: RwSignal<LiveData>) -> impl IntoView {
             <div class="scroll">
                 <table class="table">
                     <thead><tr>
-                        <th scope="col">"mount"</th><th scope="col" class="num">"used"</th><th scope="col" class="num">"free"</th>
+                        <th scope="col">"mount"</th><th scope="col" class="num">"used"</th><th scope="col" class="num">"available"</th>
+                        <th scope="col" class="num" title="free space only root may use">"reserved"</th>
                         <th scope="col" class="num">"read"</th><th scope="col" class="num">"write"</th>
                     </tr></thead>
-                    <tbody>{rows}</tbody>
+                    <tbody><For each=move || mounts.get() key=|m| m.clone() children=row/></tbody>
                 </table>
             </div>
         </section>
@@ -219,19 +268,18 @@ fn StorageCard(data: RwSignal<LiveData>) -> impl IntoView {
 }
 
 #[component]
-fn SelfCard(data: RwSignal<LiveData>) -> impl IntoView {
-    let v = move |f: fn(&LiveData) -> String| move || data.with(f);
+fn SelfCard(live: LiveStore) -> impl IntoView {
     view! {
         <section class="card" aria-labelledby="self-h">
             <h2 id="self-h">"Vigil"</h2>
             <dl class="facts">
-                <dt>"live clients"</dt><dd data-testid="ws-clients">{v(|d| d.current.vigil.ws_clients.to_string())}</dd>
-                <dt>"frames sent"</dt><dd>{v(|d| format!("{}/s", format::per_second(d.current.vigil.frames_per_s)))}</dd>
-                <dt>"broadcast lag"</dt><dd>{v(|d| format!("{:.1} ms", d.current.vigil.broadcast_lag_ms))}</dd>
-                <dt>"clients resynced"</dt><dd>{v(|d| d.current.vigil.lagged_total.to_string())}</dd>
-                <dt>"collector"</dt><dd>{v(|d| format!("{:.1} ms", d.current.vigil.collector_ms))}</dd>
-                <dt>"memory"</dt><dd>{v(|d| format::bytes(d.current.vigil.rss))}</dd>
-                <dt>"cpu"</dt><dd>{v(|d| format::percent(d.current.vigil.cpu as f64))}</dd>
+                <dt>"live clients"</dt><dd data-testid="ws-clients">{text(live, |s| s.vigil.ws_clients.to_string())}</dd>
+                <dt>"frames sent"</dt><dd>{text(live, |s| format!("{}/s", format::per_second(s.vigil.frames_per_s)))}</dd>
+                <dt>"broadcast lag"</dt><dd>{text(live, |s| format!("{:.1} ms", s.vigil.broadcast_lag_ms))}</dd>
+                <dt>"clients resynced"</dt><dd>{text(live, |s| s.vigil.lagged_total.to_string())}</dd>
+                <dt>"collector"</dt><dd>{text(live, |s| format!("{:.1} ms", s.vigil.collector_ms))}</dd>
+                <dt>"memory"</dt><dd>{text(live, |s| format::bytes(s.vigil.rss))}</dd>
+                <dt>"cpu"</dt><dd>{text(live, |s| format::percent(s.vigil.cpu as f64))}</dd>
             </dl>
         </section>
     }
@@ -267,6 +315,11 @@ pub fn Sparkline(#[prop(into)] points: Signal<String>, testid: &'static str, lab
 
 /// SVG polyline points for `values`, scaled into the sparkline box. With no
 /// `max`, the largest value fills the height.
+///
+/// This runs for every sparkline on every tick (600 points each), so it
+/// writes into one string with no allocation per point, and prints the
+/// one-decimal coordinates from integers: float formatting was most of the
+/// cost in the browser.
 pub fn spark_points(values: impl ExactSizeIterator<Item = f64> + Clone, max: Option<f64>) -> String {
     let n = values.len();
     if n < 2 {
@@ -276,15 +329,24 @@ pub fn spark_points(values: impl ExactSizeIterator<Item = f64> + Clone, max: Opt
         .unwrap_or_else(|| values.clone().fold(0.0, f64::max))
         .max(f64::EPSILON);
     let step = SPARK_W / (n - 1) as f64;
-    let mut out = String::with_capacity(n * 12);
+    let mut out = String::with_capacity(n * 10);
     for (i, v) in values.enumerate() {
         let y = SPARK_H - (v / max).clamp(0.0, 1.0) * SPARK_H;
         if i > 0 {
             out.push(' ');
         }
-        out.push_str(&format!("{:.1},{:.1}", i as f64 * step, y));
+        push_tenths(&mut out, i as f64 * step);
+        out.push(',');
+        push_tenths(&mut out, y);
     }
     out
+}
+
+/// Appends a non-negative `value` rounded to one decimal, e.g. `12.5`.
+fn push_tenths(out: &mut String, value: f64) {
+    let tenths = (value.max(0.0) * 10.0).round() as u64;
+    // Writing into a String cannot fail.
+    let _ = write!(out, "{}.{}", tenths / 10, tenths % 10);
 }
 
 /// `HH:MM:SS` in UTC for a Unix time in milliseconds. UTC on both sides keeps
@@ -307,6 +369,16 @@ mod tests {
         assert_eq!(spark_points([1.0, 2.0].into_iter(), None), "0.0,16.0 120.0,0.0");
         assert_eq!(spark_points([5.0].into_iter(), None), "", "one point draws nothing");
         assert_eq!(spark_points([0.0, 0.0].into_iter(), None), "0.0,32.0 120.0,32.0");
+    }
+
+    #[test]
+    fn tenths_round_like_the_formatter() {
+        let mut s = String::new();
+        for v in [0.0, 0.04, 0.05, 12.34, 119.99, 31.96] {
+            s.clear();
+            push_tenths(&mut s, v);
+            assert_eq!(s, format!("{v:.1}"), "{v}");
+        }
     }
 
     #[test]

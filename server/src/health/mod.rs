@@ -1,12 +1,107 @@
 //! Vigil's own health rollup: the live hub, the collector, memory and
 //! storage, each judged against the configured thresholds.
+//!
+//! [`Monitor::report`] computes the rollup on demand (for `/healthz`, the
+//! API and `/metrics`); [`announce`] subscribes to the sample bus and puts a
+//! `health` frame on the live stream when a status changes, so pages learn
+//! of it at once without polling.
 
-use std::time::Duration;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use app::health::{ComponentHealth, HealthReport, Status};
 use app::metrics::Sample;
+use tokio::sync::broadcast;
+use tokio_util::sync::CancellationToken;
 
+use crate::bus::SampleBus;
 use crate::config::Thresholds;
+use crate::live::{Hub, LiveStats};
+
+/// While only the reasons change (memory 41.2 % -> 41.3 %), a new `health`
+/// frame goes out at most this often; a status change goes out at once.
+pub const REASONS_EVERY: Duration = Duration::from_secs(10);
+
+/// The rollup of Vigil's own components, from the latest sample and the
+/// live stream's counters.
+pub struct Monitor {
+    pub bus: Arc<SampleBus>,
+    pub stats: Arc<LiveStats>,
+    pub thresholds: Thresholds,
+    /// The collector interval, to tell a stale collector.
+    pub interval: Duration,
+    pub shutdown: CancellationToken,
+}
+
+impl Monitor {
+    /// The rollup as of now.
+    pub fn report(&self) -> HealthReport {
+        let sample = self.bus.latest();
+        rollup(
+            &Inputs {
+                now_ms: crate::collect::now_ms(),
+                interval: self.interval,
+                sample: sample.as_deref(),
+                clients: self.stats.clients.load(Ordering::Relaxed),
+                shutting_down: self.shutdown.is_cancelled(),
+            },
+            &self.thresholds,
+        )
+    }
+}
+
+/// Whether `next` is worth a `health` frame after `last` went out `since` ago.
+pub fn should_announce(last: Option<&HealthReport>, next: &HealthReport, since: Duration) -> bool {
+    let Some(last) = last else { return true };
+    let statuses = |r: &HealthReport| {
+        r.components
+            .iter()
+            .map(|c| (c.name.clone(), c.status))
+            .collect::<Vec<_>>()
+    };
+    if last.status != next.status || statuses(last) != statuses(next) {
+        return true;
+    }
+    let reasons_changed = last
+        .components
+        .iter()
+        .zip(&next.components)
+        .any(|(a, b)| a.reason != b.reason);
+    reasons_changed && since >= REASONS_EVERY
+}
+
+/// Re-evaluates the rollup on every sample (and every few seconds, so a
+/// collector that stopped is noticed) and announces changes on the hub.
+pub async fn announce(
+    monitor: Arc<Monitor>,
+    hub: Arc<Hub>,
+    mut samples: broadcast::Receiver<Arc<Sample>>,
+    shutdown: CancellationToken,
+) {
+    // What start-up already published.
+    let mut last: Option<HealthReport> = hub.snapshot().health.clone();
+    let mut last_at = Instant::now();
+    let mut ticker = tokio::time::interval(Duration::from_secs(5));
+    loop {
+        let report = monitor.report();
+        if should_announce(last.as_ref(), &report, last_at.elapsed()) {
+            if last.as_ref().is_some_and(|l| l.status != report.status) {
+                tracing::info!(status = report.status.as_str(), "health changed");
+            }
+            hub.publish_health(report.clone());
+            last = Some(report);
+            last_at = Instant::now();
+        }
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = ticker.tick() => {}
+            sample = samples.recv() => if let Err(broadcast::error::RecvError::Closed) = sample {
+                return;
+            },
+        }
+    }
+}
 
 /// What the rollup looks at, gathered from the engine.
 pub struct Inputs<'a> {
@@ -115,6 +210,7 @@ mod tests {
     use super::*;
     use app::metrics::{Disk, Memory};
 
+    /// Memory `mem_pct` % used; one filesystem per entry, used as `df` counts it.
     fn sample(mem_pct: u64, disk_pcts: &[u64]) -> Sample {
         Sample {
             ts: 10_000,
@@ -130,6 +226,7 @@ mod tests {
                     mount: format!("/m{i}"),
                     total: 100,
                     used: *p,
+                    available: 100 - *p,
                     ..Default::default()
                 })
                 .collect(),
@@ -170,6 +267,23 @@ mod tests {
     }
 
     #[test]
+    fn storage_is_judged_on_the_percent_df_shows() {
+        // 100 GB: 20 used, 5 available, 75 reserved for root. df: 80 % used.
+        let mut s = sample(10, &[]);
+        s.disks.push(Disk {
+            mount: "/".into(),
+            total: 100,
+            used: 20,
+            available: 5,
+            reserved: 75,
+            ..Default::default()
+        });
+        let r = rollup(&inputs(Some(&s), 10_000), &Thresholds::default());
+        assert_eq!(status_of(&r, "storage"), Status::Up, "{r:?}");
+        assert!(r.components.iter().any(|c| c.reason.contains("/ at 80.0%")), "{r:?}");
+    }
+
+    #[test]
     fn a_stale_collector_degrades_then_goes_down() {
         let s = sample(10, &[10]);
         let t = Thresholds::default();
@@ -185,6 +299,19 @@ mod tests {
             status_of(&rollup(&inputs(Some(&s), 60_000), &t), "collector"),
             Status::Down
         );
+    }
+
+    #[test]
+    fn a_status_change_is_announced_at_once_reasons_only_now_and_then() {
+        let t = Thresholds::default();
+        let calm = rollup(&inputs(Some(&sample(50, &[10])), 10_000), &t);
+        assert!(should_announce(None, &calm, Duration::ZERO), "the first one goes out");
+        let busier = rollup(&inputs(Some(&sample(51, &[10])), 10_000), &t);
+        assert!(!should_announce(Some(&calm), &calm, REASONS_EVERY), "nothing changed");
+        assert!(!should_announce(Some(&calm), &busier, Duration::from_secs(1)));
+        assert!(should_announce(Some(&calm), &busier, REASONS_EVERY));
+        let full = rollup(&inputs(Some(&sample(95, &[10])), 10_000), &t);
+        assert!(should_announce(Some(&calm), &full, Duration::ZERO), "memory degraded");
     }
 
     #[test]

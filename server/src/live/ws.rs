@@ -19,9 +19,10 @@ use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use tokio::sync::{broadcast, mpsc};
 use tokio_util::sync::CancellationToken;
 
-use crate::error::ApiError;
-use crate::hub::{Hub, LiveStats, Start};
-use crate::state::AppState;
+use super::hub::{Hub, Start};
+use super::LiveStats;
+use crate::http::error::ApiError;
+use crate::http::state::AppState;
 
 /// Tuning of one client connection.
 #[derive(Clone, Debug)]
@@ -325,15 +326,15 @@ mod tests {
     use tokio_util::sync::PollSender;
 
     fn small_hub() -> Arc<Hub> {
-        crate::hub::test_hub(0)
+        crate::live::hub::test_hub(0)
     }
 
     fn publish(hub: &Hub, n: i64) {
         for ts in 0..n {
-            hub.publish_sample(Sample {
+            hub.publish_sample(Arc::new(Sample {
                 ts,
                 ..Default::default()
-            });
+            }));
         }
     }
 

@@ -7,19 +7,22 @@ use leptos::prelude::LeptosOptions;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::engine::VigilEngine;
-use crate::hub::Hub;
-use crate::ws::SocketOptions;
+use crate::engine::Engine;
+use crate::health::Monitor;
+use crate::live::ws::SocketOptions;
+use crate::live::Hub;
 
 /// Shared state of the axum router.
 #[derive(Clone)]
 pub struct AppState {
     pub leptos_options: LeptosOptions,
-    pub engine: Arc<VigilEngine>,
+    /// What server functions query (as Leptos context).
+    pub engine: Arc<Engine>,
     pub hub: Arc<Hub>,
+    pub monitor: Arc<Monitor>,
     pub registry: Arc<prometheus_client::registry::Registry>,
     /// Filled by the latency middleware, encoded by `registry`.
-    pub http_latency: crate::prom::HttpLatency,
+    pub http_latency: super::prom::HttpLatency,
     pub allowed_origins: Arc<[String]>,
     pub socket: SocketOptions,
     /// Cancelled on SIGINT/SIGTERM.

@@ -1,34 +1,28 @@
-//! Starting and stopping Vigil: builds the engine (hub, collectors), the axum
-//! router, and serves until the shutdown token is cancelled. Shutdown stops
-//! the collectors, sends every live client a close frame, and waits for them.
+//! The composition root: starting and stopping Vigil. Builds the sample bus,
+//! the collector, the live hub and the health monitor, wires them together,
+//! and serves the router until the shutdown token is cancelled. Shutdown
+//! stops the collector and the tasks fed by the bus, sends every live client
+//! a close frame, and waits for them.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use app::engine::SharedEngine;
-use app::{shell, App};
-use axum::extract::{MatchedPath, Request, State};
-use axum::http::{header, StatusCode};
-use axum::middleware::{self, Next};
-use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Json, Router};
 use leptos::prelude::*;
-use leptos_axum::{generate_route_list, LeptosRoutes};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
-use tower_http::compression::CompressionLayer;
 
-use crate::collector::{self, HostCollector};
+use crate::bus::SampleBus;
+use crate::collect::{self, HostCollector};
 use crate::config::Config;
-use crate::engine::VigilEngine;
-use crate::error::ApiError;
-use crate::hub::{Hub, HubOptions};
-use crate::state::AppState;
-use crate::ws::{self, SocketOptions};
-use crate::{prom, site};
+use crate::engine::Engine;
+use crate::health::{self, Monitor};
+use crate::http::state::AppState;
+use crate::http::{prom, site};
+use crate::live::hub::{self, Hub, HubOptions};
+use crate::live::ws::SocketOptions;
+use crate::live::LiveStats;
 
 /// How to run.
 #[derive(Clone, Debug)]
@@ -110,14 +104,47 @@ impl Server {
         })
         .await
         .map_err(|e| StartError::Collector(std::io::Error::other(e)))?;
+
+        let bus = SampleBus::new();
+        let stats = Arc::new(LiveStats::default());
         let mut hub_options = HubOptions::new(host, interval, config.live.replay_window);
-        hub_options.system = system;
-        let hub = Hub::new(hub_options);
-        let collector = collector::first_sample(host_collector, &hub)
+        hub_options.system = system.clone();
+        let hub = Hub::new(hub_options, stats.clone());
+        let monitor = Arc::new(Monitor {
+            bus: bus.clone(),
+            stats: stats.clone(),
+            thresholds: config.thresholds.clone(),
+            interval,
+            shutdown: shutdown.clone(),
+        });
+
+        // Subscribers first, so that they see the first sample too.
+        let mut hub_samples = bus.subscribe();
+        let health_samples = bus.subscribe();
+        let collector = collect::first_sample(host_collector, &bus)
             .await
             .map_err(StartError::Collector)?;
-        tasks.spawn(collector::run(collector, hub.clone(), interval, shutdown.child_token()));
-        tasks.spawn(collector::heartbeat(hub.clone(), shutdown.child_token()));
+        // The first page must show real values: publish the first sample
+        // and health before serving, then let the tasks take over.
+        if let Ok(first) = hub_samples.try_recv() {
+            hub.publish_sample(first);
+        }
+        hub.publish_health(monitor.report());
+        tasks.spawn(collect::run(
+            collector,
+            bus.clone(),
+            stats.clone(),
+            interval,
+            shutdown.child_token(),
+        ));
+        tasks.spawn(hub::run(hub.clone(), hub_samples, shutdown.child_token()));
+        tasks.spawn(hub::heartbeat(hub.clone(), shutdown.child_token()));
+        tasks.spawn(health::announce(
+            monitor.clone(),
+            hub.clone(),
+            health_samples,
+            shutdown.child_token(),
+        ));
 
         let site_root = site_root.unwrap_or_else(site::find_root);
         if site_root.is_dir() {
@@ -130,10 +157,10 @@ impl Server {
             tracing::warn!(root = %site_root.display(), "no built front end found: pages render but will not hydrate");
         }
 
-        let engine = Arc::new(VigilEngine {
+        let engine = Arc::new(Engine {
             hub: hub.clone(),
-            thresholds: config.thresholds.clone(),
-            shutdown: shutdown.clone(),
+            bus: bus.clone(),
+            monitor: monitor.clone(),
         });
         let leptos_options = LeptosOptions::builder()
             .output_name("vigil")
@@ -145,16 +172,17 @@ impl Server {
         let http_latency = prom::http_latency();
         let state = AppState {
             leptos_options,
-            registry: Arc::new(prom::registry(engine.clone(), http_latency.clone())),
+            registry: Arc::new(prom::registry(bus, monitor.clone(), system, http_latency.clone())),
             http_latency,
             engine,
             hub,
+            monitor,
             allowed_origins: config.live.allowed_origins.clone().into(),
             socket,
             shutdown: shutdown.clone(),
             tasks: tasks.clone(),
         };
-        let router = router(state);
+        let router = crate::http::router(state);
 
         let token = shutdown.clone();
         let done = tokio::spawn(async move {
@@ -182,72 +210,5 @@ impl Server {
     /// Waits until the server has stopped.
     pub async fn wait(self) -> std::io::Result<()> {
         self.done.await.map_err(std::io::Error::other)?
-    }
-}
-
-/// The HTTP surface.
-pub fn router(state: AppState) -> Router {
-    let engine: SharedEngine = state.engine.clone();
-    let context = move || provide_context(engine.clone());
-    let options = state.leptos_options.clone();
-    let pages = Router::new()
-        .route("/healthz", get(healthz))
-        .route("/metrics", get(metrics))
-        .leptos_routes_with_context(&state, generate_route_list(App), context.clone(), move || {
-            shell(options.clone())
-        })
-        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(
-            context, shell,
-        ))
-        .layer(CompressionLayer::new());
-    Router::new()
-        .route("/ws", get(ws::handler))
-        .merge(pages)
-        .layer(middleware::from_fn_with_state(state.clone(), record_latency))
-        .with_state(state)
-}
-
-/// Records how long each request took to answer, by matched route.
-async fn record_latency(
-    State(state): State<AppState>,
-    matched: Option<MatchedPath>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let route = matched.map_or_else(|| "(static)".to_string(), |m| m.as_str().to_string());
-    let started = std::time::Instant::now();
-    let response = next.run(request).await;
-    state
-        .http_latency
-        .get_or_create(&prom::RouteLabel { route })
-        .observe(started.elapsed().as_secs_f64());
-    response
-}
-
-/// `GET /healthz`: the rollup; 503 when Vigil is down.
-async fn healthz(State(state): State<AppState>) -> Response {
-    let report = state.engine.health_report();
-    let status = match report.status {
-        app::health::Status::Down => StatusCode::SERVICE_UNAVAILABLE,
-        _ => StatusCode::OK,
-    };
-    (status, [(header::CACHE_CONTROL, "no-store")], Json(report)).into_response()
-}
-
-/// `GET /metrics`: Prometheus text exposition.
-async fn metrics(State(state): State<AppState>) -> Response {
-    match prom::encode(&state.registry) {
-        Ok(text) => (
-            [(
-                header::CONTENT_TYPE,
-                "application/openmetrics-text; version=1.0.0; charset=utf-8",
-            )],
-            text,
-        )
-            .into_response(),
-        Err(err) => {
-            tracing::error!(%err, "encoding /metrics failed");
-            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "could not encode metrics").into_response()
-        }
     }
 }

@@ -1,21 +1,24 @@
 //! The hub: the one broadcast every live frame goes through.
 //!
-//! The collector publishes a [`Sample`]; the hub gives it the next `seq`,
+//! [`run`] feeds it from the sample bus: each [`Sample`] gets the next `seq`,
 //! serializes the frame once, keeps it in a replay ring (for `?since=SEQ`),
 //! and broadcasts the shared bytes to every client task. Snapshots for new
 //! clients are built from the latest sample and a compact history, and
 //! cached per `seq` so a burst of connects serializes once.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use app::live::protocol::HEARTBEAT_MS;
+use app::health::HealthReport;
+use app::live::protocol::{History, HEARTBEAT_MS};
 use app::metrics::{Point, Sample, Snapshot, SystemInfo};
 use axum::extract::ws::Utf8Bytes;
 use serde::Serialize;
 use tokio::sync::broadcast;
+use tokio_util::sync::CancellationToken;
+
+use super::LiveStats;
 
 /// One serialized frame, shared by every client.
 #[derive(Debug)]
@@ -78,25 +81,9 @@ impl HubOptions {
             interval,
             replay_window,
             channel_capacity: 64,
-            history_len: app::live::LiveData::DEFAULT_CAPACITY,
+            history_len: History::DEFAULT_CAPACITY,
             first_seq: boot_ms,
         }
-    }
-}
-
-/// Counters the hub and client tasks keep about the live stream.
-#[derive(Debug, Default)]
-pub struct LiveStats {
-    pub clients: AtomicU64,
-    pub frames_sent: AtomicU64,
-    pub lagged: AtomicU64,
-    /// Longest publish-to-write delay since the collector last read it, in µs.
-    pub max_delay_us: AtomicU64,
-}
-
-impl LiveStats {
-    pub fn record_delay(&self, delay: Duration) {
-        self.max_delay_us.fetch_max(delay.as_micros() as u64, Ordering::Relaxed);
     }
 }
 
@@ -112,6 +99,7 @@ struct Ring {
     seq: u64,
     frames: VecDeque<SharedFrame>,
     current: Option<Arc<Sample>>,
+    health: Option<HealthReport>,
     history: VecDeque<Point>,
     last_publish: Instant,
     /// What was built from the current `seq`; emptied by every publish.
@@ -123,7 +111,7 @@ pub struct Hub {
     options: HubOptions,
     tx: broadcast::Sender<SharedFrame>,
     ring: Mutex<Ring>,
-    pub stats: LiveStats,
+    pub stats: Arc<LiveStats>,
 }
 
 #[derive(Serialize)]
@@ -148,12 +136,13 @@ fn to_text<T: Serialize>(value: &T) -> Utf8Bytes {
 }
 
 impl Hub {
-    pub fn new(options: HubOptions) -> Arc<Hub> {
+    pub fn new(options: HubOptions, stats: Arc<LiveStats>) -> Arc<Hub> {
         let (tx, _) = broadcast::channel(options.channel_capacity.max(1));
         let ring = Ring {
             seq: options.first_seq,
             frames: VecDeque::new(),
             current: None,
+            health: None,
             history: VecDeque::new(),
             last_publish: Instant::now(),
             cache: SnapshotCache::default(),
@@ -162,7 +151,7 @@ impl Hub {
             options,
             tx,
             ring: Mutex::new(ring),
-            stats: LiveStats::default(),
+            stats,
         })
     }
 
@@ -177,19 +166,34 @@ impl Hub {
     }
 
     /// Publishes one sample to every client; returns its `seq`.
-    pub fn publish_sample(&self, sample: Sample) -> u64 {
+    pub fn publish_sample(&self, sample: Arc<Sample>) -> u64 {
         let mut ring = self.lock();
         let seq = ring.seq + 1;
         let text = to_text(&Out {
             kind: "sample",
             seq,
-            data: &sample,
+            data: &*sample,
         });
-        ring.history.push_back(Point::from(&sample));
+        ring.history.push_back(Point::from(&*sample));
         while ring.history.len() > self.options.history_len {
             ring.history.pop_front();
         }
-        ring.current = Some(Arc::new(sample));
+        ring.current = Some(sample);
+        self.push(&mut ring, seq, text);
+        seq
+    }
+
+    /// Publishes a health rollup (a `health` frame); snapshots carry the
+    /// latest one. Returns its `seq`.
+    pub fn publish_health(&self, report: HealthReport) -> u64 {
+        let mut ring = self.lock();
+        let seq = ring.seq + 1;
+        let text = to_text(&Out {
+            kind: "health",
+            seq,
+            data: &report,
+        });
+        ring.health = Some(report);
         self.push(&mut ring, seq, text);
         seq
     }
@@ -257,6 +261,7 @@ impl Hub {
             seq: ring.seq,
             current: ring.current.as_deref().cloned().unwrap_or_default(),
             history: ring.history.iter().copied().collect(),
+            health: ring.health.clone(),
         });
         ring.cache.snapshot = Some(snap.clone());
         snap
@@ -309,6 +314,37 @@ impl Hub {
     }
 }
 
+/// Publishes every sample from the bus until `shutdown`. A hub that falls
+/// behind the bus skips what it missed: clients see a gap in time, never in `seq`.
+pub async fn run(hub: Arc<Hub>, mut samples: broadcast::Receiver<Arc<Sample>>, shutdown: CancellationToken) {
+    loop {
+        let sample = tokio::select! {
+            _ = shutdown.cancelled() => return,
+            sample = samples.recv() => sample,
+        };
+        match sample {
+            Ok(sample) => {
+                hub.publish_sample(sample);
+            }
+            Err(broadcast::error::RecvError::Lagged(n)) => {
+                tracing::warn!(missed = n, "live hub fell behind the sample bus");
+            }
+            Err(broadcast::error::RecvError::Closed) => return,
+        }
+    }
+}
+
+/// Publishes heartbeats while the stream is quiet (long collector intervals).
+pub async fn heartbeat(hub: Arc<Hub>, shutdown: CancellationToken) {
+    let mut ticker = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = ticker.tick() => { hub.heartbeat_if_idle(crate::collect::now_ms()); }
+        }
+    }
+}
+
 /// A hub for tests: 1 s interval, 60 s replay, a broadcast of only 4 frames
 /// (so lag is quick to provoke), counting from `first_seq`.
 #[cfg(test)]
@@ -316,7 +352,7 @@ pub(crate) fn test_hub(first_seq: u64) -> Arc<Hub> {
     let mut o = HubOptions::new("test".into(), Duration::from_secs(1), Duration::from_secs(60));
     o.first_seq = first_seq;
     o.channel_capacity = 4;
-    Hub::new(o)
+    Hub::new(o, Arc::default())
 }
 
 #[cfg(test)]
@@ -328,11 +364,11 @@ mod tests {
         test_hub(100)
     }
 
-    fn sample(ts: i64) -> Sample {
-        Sample {
+    fn sample(ts: i64) -> Arc<Sample> {
+        Arc::new(Sample {
             ts,
             ..Default::default()
-        }
+        })
     }
 
     fn parse(text: &Utf8Bytes) -> ServerFrame {
@@ -403,7 +439,7 @@ mod tests {
     fn the_ring_forgets_frames_beyond_the_window() {
         let mut o = HubOptions::new("t".into(), Duration::from_secs(1), Duration::from_secs(4));
         o.first_seq = 0;
-        let hub = Hub::new(o);
+        let hub = Hub::new(o, Arc::default());
         for ts in 0..100 {
             hub.publish_sample(sample(ts));
         }
@@ -433,6 +469,19 @@ mod tests {
             panic!()
         };
         assert_eq!(a.as_str().as_ptr(), b.as_str().as_ptr(), "same shared bytes");
+    }
+
+    #[test]
+    fn health_frames_take_a_seq_and_ride_in_snapshots() {
+        let hub = hub();
+        hub.publish_sample(sample(1));
+        let report = HealthReport::from_components(5, vec![]);
+        assert_eq!(hub.publish_health(report.clone()), 102);
+        let Start::Replay(frames) = hub.subscribe(Some(101)).start else {
+            panic!()
+        };
+        assert!(matches!(parse(&frames[0].text), ServerFrame::Health { seq: 102, data } if data == report));
+        assert_eq!(hub.snapshot().health.as_ref(), Some(&report));
     }
 
     #[test]

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use app::metrics::{Cpu, Disk, Load, Memory, NetIface, ProcessMem, Sample, SelfStats, SystemInfo};
 use sysinfo::{Disks, Networks, Pid, ProcessRefreshKind, ProcessesToUpdate, RefreshKind, System};
 
-use super::disks::DiskIo;
+use super::io::DiskIo;
 use super::LiveFigures;
 
 /// Filesystem types that hold no data of their own (kernel, memory, images).
@@ -108,7 +108,7 @@ impl HostCollector {
         let disks = self.disks();
         let net = self.net();
         let load = System::load_average();
-        let sample = Sample {
+        let mut sample = Sample {
             ts: super::now_ms(),
             cpu: Cpu {
                 total: self.system.global_cpu_usage(),
@@ -124,6 +124,7 @@ impl HostCollector {
             net,
             vigil: self.own(live, started),
         };
+        sample.sanitize();
         sample
     }
 
@@ -185,17 +186,27 @@ impl HostCollector {
                 continue;
             }
             let rate = io.get(&device).copied().unwrap_or_default();
-            let total = d.total_space();
-            let free = d.available_space();
+            // statvfs for the free-block count; sysinfo's figures if it fails.
+            let space = super::fs::space(d.mount_point()).unwrap_or_else(|err| {
+                tracing::debug!(%err, mount, "statvfs failed; using sysinfo's figures");
+                let total = d.total_space();
+                super::fs::Space {
+                    total,
+                    used: total.saturating_sub(d.available_space()),
+                    available: d.available_space(),
+                    reserved: 0,
+                }
+            });
             by_device.insert(
                 device.clone(),
                 Disk {
                     device,
                     mount,
                     fs,
-                    total,
-                    used: total.saturating_sub(free),
-                    free,
+                    total: space.total,
+                    used: space.used,
+                    available: space.available,
+                    reserved: space.reserved,
                     read_bps: rate.read_bps,
                     write_bps: rate.write_bps,
                     read_iops: rate.read_iops,
@@ -240,6 +251,7 @@ impl HostCollector {
             ws_clients: live.clients,
             frames_per_s: live.frames_per_s,
             lagged_total: live.lagged_total,
+            frames_sent_total: live.frames_sent_total,
             broadcast_lag_ms: live.broadcast_lag_ms,
             // Everything but this last step: close enough, and known now.
             collector_ms: started.elapsed().as_secs_f64() * 1000.0,
@@ -268,6 +280,60 @@ mod tests {
     fn device_names_match_diskstats() {
         assert_eq!(device_name("/dev/vda1"), "vda1");
         assert_eq!(device_name("tank/data"), "data");
+    }
+
+    /// `df`'s Used, Avail and Use% for a mount point, in bytes.
+    fn df(mount: &str) -> Option<(u64, u64, f64)> {
+        let out = std::process::Command::new("df")
+            .args(["-P", "-B1", mount])
+            .output()
+            .ok()?;
+        let text = String::from_utf8(out.stdout).ok()?;
+        let line = text.lines().nth(1)?;
+        let cols: Vec<&str> = line.split_whitespace().collect();
+        // Filesystem 1-blocks Used Available Capacity Mounted-on
+        let n = cols.len();
+        let used = cols.get(n - 4)?.parse().ok()?;
+        let avail = cols.get(n - 3)?.parse().ok()?;
+        let pct = cols.get(n - 2)?.trim_end_matches('%').parse().ok()?;
+        Some((used, avail, pct))
+    }
+
+    #[test]
+    fn filesystem_figures_agree_with_df() {
+        let mut c = HostCollector::new(0);
+        let s = c.sample(LiveFigures::default());
+        assert!(!s.disks.is_empty(), "this host has a real filesystem");
+        let mut compared = 0;
+        for d in &s.disks {
+            let Some((used, avail, pct)) = df(&d.mount) else {
+                continue;
+            };
+            compared += 1;
+            // The two readings are moments apart: allow 1 % of the size of drift.
+            let slack = d.total / 100 + 64 * 1024 * 1024;
+            assert!(
+                d.used.abs_diff(used) <= slack,
+                "{}: used {} vs df {used}",
+                d.mount,
+                d.used
+            );
+            assert!(
+                d.available.abs_diff(avail) <= slack,
+                "{}: available {} vs df {avail}",
+                d.mount,
+                d.available
+            );
+            // df rounds its percentage up.
+            assert!(
+                (d.used_pct().ceil() - pct).abs() <= 1.0,
+                "{}: {:.2}% vs df {pct}%",
+                d.mount,
+                d.used_pct()
+            );
+            assert_eq!(d.total, d.used + d.available + d.reserved, "{}", d.mount);
+        }
+        assert!(compared > 0, "df answered for none of {:?}", s.disks);
     }
 
     #[test]

@@ -1,0 +1,72 @@
+//! How a server function fails. Each feature has its own error enum
+//! (`MetricsError`, `HealthError`) that knows its HTTP status and a message
+//! safe to show; at the server-function boundary it becomes an [`ApiError`],
+//! which is what goes over the wire: `{"error": "..."}` with that status,
+//! as the JSON API promises. The detail stays in the server log.
+
+use serde::{Deserialize, Serialize};
+
+/// The error body of every server function and API endpoint.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[error("{error}")]
+pub struct ApiError {
+    pub error: String,
+}
+
+impl ApiError {
+    pub fn new(message: impl Into<String>) -> Self {
+        ApiError { error: message.into() }
+    }
+}
+
+/// A feature's error: its HTTP status and what the client may read.
+pub trait PublicError: std::error::Error {
+    /// The HTTP status the API answers with.
+    fn status(&self) -> u16;
+    /// A message for the client, without internal detail.
+    fn public_message(&self) -> String {
+        self.to_string()
+    }
+}
+
+impl leptos::server_fn::error::FromServerFnError for ApiError {
+    type Encoder = leptos::server_fn::codec::JsonEncoding;
+
+    /// The framework's own failures. Arguments that do not parse are the
+    /// client's fault: 400, not the framework's default 500.
+    fn from_server_fn_error(err: leptos::server_fn::error::ServerFnErrorErr) -> Self {
+        use leptos::server_fn::error::ServerFnErrorErr as E;
+        let (status, message) = match err {
+            E::Args(m) | E::MissingArg(m) | E::Deserialization(m) => (400, format!("bad arguments: {m}")),
+            E::UnsupportedRequestMethod(m) => (405, m),
+            other => (500, other.to_string()),
+        };
+        set_status(status);
+        ApiError::new(message)
+    }
+}
+
+/// Converts a feature error at the server-function boundary: logs it, sets
+/// the response status, and keeps only the public message.
+pub fn to_api<E: PublicError>(err: E) -> ApiError {
+    let status = err.status();
+    if status >= 500 {
+        leptos::logging::error!("server function failed: {err}");
+    }
+    set_status(status);
+    ApiError::new(err.public_message())
+}
+
+#[cfg(feature = "ssr")]
+fn set_status(status: u16) {
+    use leptos::prelude::use_context;
+    if let (Some(response), Ok(code)) = (
+        use_context::<leptos_axum::ResponseOptions>(),
+        http::StatusCode::from_u16(status),
+    ) {
+        response.set_status(code);
+    }
+}
+
+#[cfg(not(feature = "ssr"))]
+fn set_status(_status: u16) {}

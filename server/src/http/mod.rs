@@ -1,0 +1,106 @@
+//! The HTTP surface: the axum router, its handlers and what they share.
+//!
+//! - [`router`]: `/ws`, `/healthz`, `/metrics`, the Leptos pages and server
+//!   functions (`/api/v1/*`), static files; request latency per route.
+//! - [`state`]: the [`AppState`](state::AppState) every handler reaches.
+//! - [`error`]: JSON errors of the routes outside Leptos.
+//! - [`prom`]: the Prometheus exposition.
+//! - [`site`]: finds and precompresses the built front end.
+
+pub mod error;
+pub mod prom;
+pub mod site;
+pub mod state;
+
+use std::sync::Arc;
+
+use app::health::HealthQuery;
+use app::metrics::MetricsQuery;
+use app::{shell, App};
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{header, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use leptos::prelude::*;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use tower_http::compression::CompressionLayer;
+
+use self::error::ApiError;
+use self::state::AppState;
+use crate::live::ws;
+
+/// The HTTP surface.
+pub fn router(state: AppState) -> Router {
+    let metrics: Arc<dyn MetricsQuery> = state.engine.clone();
+    let health: Arc<dyn HealthQuery> = state.engine.clone();
+    let context = move || {
+        provide_context(metrics.clone());
+        provide_context(health.clone());
+    };
+    let options = state.leptos_options.clone();
+    let pages = Router::new()
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics_text))
+        .leptos_routes_with_context(&state, generate_route_list(App), context.clone(), move || {
+            shell(options.clone())
+        })
+        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(
+            context, shell,
+        ))
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method not allowed on this path")
+        })
+        .layer(CompressionLayer::new());
+    Router::new()
+        .route("/ws", get(ws::handler))
+        .merge(pages)
+        .layer(middleware::from_fn_with_state(state.clone(), record_latency))
+        .with_state(state)
+}
+
+/// Records how long each request took to answer, by matched route.
+async fn record_latency(
+    State(state): State<AppState>,
+    matched: Option<MatchedPath>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let route = matched.map_or_else(|| "(static)".to_string(), |m| m.as_str().to_string());
+    let started = std::time::Instant::now();
+    let response = next.run(request).await;
+    state
+        .http_latency
+        .get_or_create(&prom::RouteLabel { route })
+        .observe(started.elapsed().as_secs_f64());
+    response
+}
+
+/// `GET /healthz`: the rollup; 503 when Vigil is down.
+async fn healthz(State(state): State<AppState>) -> Response {
+    let report = state.monitor.report();
+    let status = match report.status {
+        app::health::Status::Down => StatusCode::SERVICE_UNAVAILABLE,
+        _ => StatusCode::OK,
+    };
+    (status, [(header::CACHE_CONTROL, "no-store")], Json(report)).into_response()
+}
+
+/// `GET /metrics`: Prometheus text exposition.
+async fn metrics_text(State(state): State<AppState>) -> Response {
+    match prom::encode(&state.registry) {
+        Ok(text) => (
+            [(
+                header::CONTENT_TYPE,
+                "application/openmetrics-text; version=1.0.0; charset=utf-8",
+            )],
+            text,
+        )
+            .into_response(),
+        Err(err) => {
+            tracing::error!(%err, "encoding /metrics failed");
+            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "could not encode metrics").into_response()
+        }
+    }
+}
