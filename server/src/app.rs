@@ -23,6 +23,7 @@ use crate::http::{prom, site};
 use crate::live::hub::{self, Hub, HubOptions};
 use crate::live::ws::SocketOptions;
 use crate::live::LiveStats;
+use crate::store::{History, Tiers};
 
 /// How to run.
 #[derive(Clone, Debug)]
@@ -110,9 +111,19 @@ impl Server {
         let mut hub_options = HubOptions::new(host, interval, config.live.replay_window);
         hub_options.system = system.clone();
         let hub = Hub::new(hub_options, stats.clone());
+        // Subscribed before the first sample, so history starts with it.
+        let history = History::start(
+            &data_dir,
+            Tiers::configured(interval, &config.history),
+            interval,
+            bus.subscribe(),
+            shutdown.child_token(),
+            &tasks,
+        );
         let monitor = Arc::new(Monitor {
             bus: bus.clone(),
             stats: stats.clone(),
+            history: history.clone(),
             thresholds: config.thresholds.clone(),
             interval,
             shutdown: shutdown.clone(),
@@ -121,6 +132,7 @@ impl Server {
         // Subscribers first, so that they see the first sample too.
         let mut hub_samples = bus.subscribe();
         let health_samples = bus.subscribe();
+
         let collector = collect::first_sample(host_collector, &bus)
             .await
             .map_err(StartError::Collector)?;
@@ -133,7 +145,10 @@ impl Server {
         tasks.spawn(collect::run(
             collector,
             bus.clone(),
-            stats.clone(),
+            collect::SelfSources {
+                live: stats.clone(),
+                store: history.stats.clone(),
+            },
             interval,
             shutdown.child_token(),
         ));
@@ -161,6 +176,7 @@ impl Server {
             hub: hub.clone(),
             bus: bus.clone(),
             monitor: monitor.clone(),
+            history,
         });
         let leptos_options = LeptosOptions::builder()
             .output_name("vigil")

@@ -29,6 +29,17 @@ pub struct Metric {
 }
 
 impl Metric {
+    /// The smallest step the history store keeps for this metric: values
+    /// are stored as integer multiples of it (a person reads percentages to
+    /// two decimals and byte counts to the byte).
+    pub fn precision(&self) -> f64 {
+        match self.unit {
+            Unit::Percent | Unit::PerSecond | Unit::Number => 0.01,
+            Unit::Bytes | Unit::BytesPerSecond => 1.0,
+            Unit::Seconds => 1e-6,
+        }
+    }
+
     /// The series name for these label values.
     pub fn series_name(&self, labels: &[&str]) -> String {
         match labels.first() {
@@ -275,10 +286,15 @@ pub fn series(sample: &Sample) -> Vec<SeriesInfo> {
     out
 }
 
+/// The catalog metric a series name belongs to.
+pub fn metric_of(series: &str) -> Option<&'static Metric> {
+    let metric_name = series.split('.').next()?;
+    CATALOG.iter().find(|m| m.name == metric_name)
+}
+
 /// The value of one series in `sample`, by its series name.
 pub fn value(sample: &Sample, series: &str) -> Option<f64> {
-    let metric_name = series.split('.').next()?;
-    let metric = CATALOG.iter().find(|m| m.name == metric_name)?;
+    let metric = metric_of(series)?;
     let mut found = None;
     (metric.read)(sample, &mut |labels, v| {
         if found.is_none() && metric.series_name(labels) == series {

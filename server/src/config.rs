@@ -15,6 +15,33 @@ pub struct Config {
     pub collector: CollectorConfig,
     pub thresholds: Thresholds,
     pub live: LiveConfig,
+    pub history: HistoryConfig,
+}
+
+/// How long the history store keeps each resolution.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HistoryConfig {
+    /// Every sample (one per collector interval).
+    #[serde(with = "humantime_serde")]
+    pub raw_retention: Duration,
+    /// One-minute rollups (min, max, avg, last, count).
+    #[serde(with = "humantime_serde")]
+    pub minute_retention: Duration,
+    /// One-hour rollups.
+    #[serde(with = "humantime_serde")]
+    pub hour_retention: Duration,
+}
+
+impl Default for HistoryConfig {
+    fn default() -> Self {
+        let day = Duration::from_secs(86_400);
+        HistoryConfig {
+            raw_retention: day * 2,
+            minute_retention: day * 90,
+            hour_retention: day * 730,
+        }
+    }
 }
 
 /// How host metrics are sampled.
@@ -165,6 +192,24 @@ impl Config {
                 format!("{window:?} must be between the collector interval and 1h"),
             ));
         }
+        let h = &self.history;
+        let (hour, twenty_years) = (Duration::from_secs(3600), Duration::from_secs(20 * 366 * 86_400));
+        for (key, value, at_least) in [
+            ("history.raw_retention", h.raw_retention, hour * 2),
+            (
+                "history.minute_retention",
+                h.minute_retention,
+                h.raw_retention.max(hour * 2),
+            ),
+            ("history.hour_retention", h.hour_retention, h.minute_retention),
+        ] {
+            if value < at_least || value > twenty_years {
+                return Err((
+                    key,
+                    format!("{value:?} must be at least {at_least:?} (and each tier at least the finer one's) and at most 20 years"),
+                ));
+            }
+        }
         for origin in &self.live.allowed_origins {
             if !(origin.starts_with("http://") || origin.starts_with("https://")) {
                 return Err(("live.allowed_origins", format!("{origin:?} is not an http(s) origin")));
@@ -260,6 +305,19 @@ mod tests {
         assert!(err.contains("thresholds.memory_degraded_pct"), "{err}");
         let err = parse("[live]\nallowed_origins = [\"evil\"]\n").unwrap_err().to_string();
         assert!(err.contains("live.allowed_origins"), "{err}");
+    }
+
+    #[test]
+    fn history_retention_is_checked() {
+        let c = parse("[history]\nraw_retention = \"3d\"\nminute_retention = \"30d\"\nhour_retention = \"5years\"\n")
+            .unwrap();
+        assert_eq!(c.history.raw_retention, Duration::from_secs(3 * 86_400));
+        let err = parse("[history]\nraw_retention = \"10d\"\nminute_retention = \"5d\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("vigil.toml:3:1: history.minute_retention"), "{err}");
+        let err = parse("[history]\nraw_retention = \"10m\"\n").unwrap_err().to_string();
+        assert!(err.contains("history.raw_retention"), "{err}");
     }
 
     #[test]

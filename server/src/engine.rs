@@ -6,17 +6,19 @@
 use std::sync::Arc;
 
 use app::health::{HealthError, HealthQuery, HealthReport};
-use app::metrics::{Latest, MetricsError, MetricsQuery, SeriesInfo, Snapshot};
+use app::metrics::{Latest, MetricsError, MetricsQuery, Range, SeriesInfo, Snapshot};
 
 use crate::bus::SampleBus;
 use crate::health::Monitor;
 use crate::live::Hub;
+use crate::store::{History, StoreError};
 
 /// Answers the app's queries from the live state.
 pub struct Engine {
     pub hub: Arc<Hub>,
     pub bus: Arc<SampleBus>,
     pub monitor: Arc<Monitor>,
+    pub history: Arc<History>,
 }
 
 #[async_trait::async_trait]
@@ -45,6 +47,40 @@ impl MetricsQuery for Engine {
             ts: sample.ts,
             value,
         })
+    }
+
+    async fn range(&self, series: &str, from: i64, to: i64, points: u32) -> Result<Range, MetricsError> {
+        let metric =
+            crate::catalog::metric_of(series).ok_or_else(|| MetricsError::UnknownSeries(series.to_string()))?;
+        let history = self.history.clone();
+        let name = series.to_string();
+        let now = crate::collect::now_ms();
+        let answer = tokio::task::spawn_blocking(move || history.range(&name, metric.unit, from, to, points, now))
+            .await
+            .map_err(|e| MetricsError::Unavailable(format!("range query task: {e}")))?;
+        match answer {
+            Ok(Some(range)) => Ok(Range::clone(&range)),
+            // Known now but not written yet (the first second): no points.
+            Ok(None)
+                if self
+                    .bus
+                    .latest()
+                    .is_some_and(|s| crate::catalog::value(&s, series).is_some()) =>
+            {
+                Ok(Range {
+                    series: series.to_string(),
+                    unit: metric.unit,
+                    from,
+                    to,
+                    step_ms: 0,
+                    tier: "raw".into(),
+                    points: Vec::new(),
+                })
+            }
+            Ok(None) => Err(MetricsError::UnknownSeries(series.to_string())),
+            Err(StoreError::Closed) => Err(MetricsError::Unavailable("the history store is not open".into())),
+            Err(err) => Err(MetricsError::Unavailable(err.to_string())),
+        }
     }
 }
 

@@ -6,6 +6,7 @@
 //! ```text
 //! collect (timer, blocking pool) --Arc<Sample>--> bus --+--> live::hub --frames--> live::ws --> browsers
 //!                                                       +--> health::announce --health frames--> live::hub
+//!                                                       +--> store (writer thread, SQLite) <-- engine range queries
 //!                                                       +--> (latest) --> http::prom, health::Monitor, engine
 //! browsers --server fns--> app (MetricsQuery, HealthQuery) --> engine --> hub / bus / monitor
 //! ```
@@ -16,6 +17,7 @@
 //! - [`catalog`]: every series Vigil keeps, declared once.
 //! - [`live`]: the hub (seq, replay ring, serialize once) and `/ws`.
 //! - [`health`]: the rollup and its announcements on the live stream.
+//! - [`store`]: history in SQLite: batched writes, compressed blocks, tiers.
 //! - [`engine`]: the app's query traits, implemented over the parts above.
 //! - [`http`]: the router, `/healthz`, `/metrics`, static files, errors.
 //! - [`config`]: the TOML file.
@@ -29,5 +31,6 @@ pub mod engine;
 pub mod health;
 pub mod http;
 pub mod live;
+pub mod store;
 
 pub use app::{Options, Server, StartError};

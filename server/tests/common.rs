@@ -35,7 +35,11 @@ pub async fn start(interval_ms: u64) -> TestServer {
 
 /// Starts Vigil sampling every `interval_ms`, with `tune` applied to its options.
 pub async fn start_with(interval_ms: u64, tune: impl FnOnce(&mut Options)) -> TestServer {
-    let data = tempfile::tempdir().expect("temp dir");
+    start_in(tempfile::tempdir().expect("temp dir"), interval_ms, tune).await
+}
+
+/// Starts Vigil with its data under `data` (kept across restarts).
+pub async fn start_in(data: tempfile::TempDir, interval_ms: u64, tune: impl FnOnce(&mut Options)) -> TestServer {
     let mut config = Config::default();
     config.collector.interval = Duration::from_millis(interval_ms);
     let mut options = Options::new("127.0.0.1:0".parse().unwrap(), data.path().join("data"), config);
@@ -44,6 +48,33 @@ pub async fn start_with(interval_ms: u64, tune: impl FnOnce(&mut Options)) -> Te
     tune(&mut options);
     let server = Server::start(options).await.expect("server starts");
     TestServer { server, data }
+}
+
+/// Stops the server gracefully and hands back its data dir.
+pub async fn stop(t: TestServer) -> tempfile::TempDir {
+    let TestServer { server, data } = t;
+    server.shutdown();
+    tokio::time::timeout(Duration::from_secs(15), server.wait())
+        .await
+        .expect("stops within 15 s")
+        .expect("clean stop");
+    data
+}
+
+/// Unix time in milliseconds.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+}
+
+/// Status and JSON body of a GET.
+pub async fn get_json(t: &TestServer, path: &str) -> (u16, Value) {
+    let res = reqwest::get(t.http(path)).await.unwrap();
+    let status = res.status().as_u16();
+    let body = res.json().await.unwrap_or_else(|e| panic!("{path}: not JSON: {e}"));
+    (status, body)
 }
 
 /// The status of one component of a health report.

@@ -20,7 +20,7 @@ async fn healthz_reports_every_component() {
         .iter()
         .map(|c| c["name"].as_str().unwrap())
         .collect();
-    assert_eq!(names, ["websocket hub", "collector", "memory", "storage"]);
+    assert_eq!(names, ["websocket hub", "collector", "memory", "storage", "store"]);
     for c in body["components"].as_array().unwrap() {
         assert!(["up", "degraded", "down", "unknown"].contains(&c["status"].as_str().unwrap()));
         assert!(!c["reason"].as_str().unwrap().is_empty());
@@ -68,7 +68,7 @@ async fn the_api_serves_snapshot_and_health_as_json() {
         .json()
         .await
         .unwrap();
-    assert_eq!(health["components"].as_array().unwrap().len(), 4, "{health}");
+    assert_eq!(health["components"].as_array().unwrap().len(), 5, "{health}");
 }
 
 #[tokio::test]
@@ -100,14 +100,6 @@ async fn the_api_lists_every_series_from_the_catalog() {
             "{metric} not in /metrics"
         );
     }
-}
-
-/// Status and JSON body of a GET.
-async fn get_json(t: &TestServer, path: &str) -> (u16, serde_json::Value) {
-    let res = reqwest::get(t.http(path)).await.unwrap();
-    let status = res.status().as_u16();
-    let body = res.json().await.unwrap_or_else(|e| panic!("{path}: not JSON: {e}"));
-    (status, body)
 }
 
 #[tokio::test]

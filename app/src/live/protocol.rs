@@ -174,6 +174,9 @@ pub struct Cursor {
 }
 
 /// What a frame means for the page.
+// One Step lives for one frame and is moved, never stored: boxing the
+// sample would only add an allocation per tick.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq)]
 pub enum Step {
     /// Replace everything (a `snapshot` or `resync`).

@@ -4,10 +4,12 @@
 //! The server reaches its data through [`MetricsQuery`] (server only),
 //! which the `vigil` crate implements and provides as Leptos context.
 
+mod range;
 mod series;
 mod types;
 mod view;
 
+pub use range::*;
 pub use series::*;
 pub use types::*;
 pub use view::{Dashboard, Sparkline};
@@ -64,6 +66,9 @@ mod ssr {
         async fn series(&self) -> Result<Vec<SeriesInfo>, MetricsError>;
         /// The latest value of one series.
         async fn latest(&self, series: &str) -> Result<Latest, MetricsError>;
+        /// One series between `from` and `to` (Unix ms), at most `points`
+        /// points, from the coarsest stored tier that still gives them.
+        async fn range(&self, series: &str, from: i64, to: i64, points: u32) -> Result<Range, MetricsError>;
     }
 
     /// The metrics engine provided for this request.
@@ -86,6 +91,20 @@ pub async fn get_snapshot() -> Result<Snapshot, ApiError> {
 pub async fn get_latest(series: String) -> Result<Latest, ApiError> {
     let metrics = use_metrics().map_err(crate::error::to_api)?;
     metrics.latest(&series).await.map_err(crate::error::to_api)
+}
+
+/// One series between two times, downsampled to at most `points` points:
+/// `GET /api/v1/query?series=NAME&from=MS&to=MS&points=N`.
+#[server(prefix = "/api/v1", endpoint = "query", input = leptos::server_fn::codec::GetUrl)]
+pub async fn query_range(series: String, from: i64, to: i64, points: u32) -> Result<Range, ApiError> {
+    validate_range(from, to, points)
+        .map_err(MetricsError::InvalidArgument)
+        .map_err(crate::error::to_api)?;
+    let metrics = use_metrics().map_err(crate::error::to_api)?;
+    metrics
+        .range(&series, from, to, points)
+        .await
+        .map_err(crate::error::to_api)
 }
 
 /// Every series Vigil keeps, with its unit, kind and labels; served as

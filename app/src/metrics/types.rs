@@ -130,6 +130,12 @@ pub struct SelfStats {
     pub rss: u64,
     /// Vigil's CPU usage in percent of one core.
     pub cpu: f32,
+    /// How long the history store's last batch write took, in milliseconds.
+    #[serde(default)]
+    pub store_write_ms: f64,
+    /// Size of the history database on disk.
+    #[serde(default)]
+    pub store_bytes: u64,
 }
 
 /// The few numbers of a sample that the sparklines draw; a compact history
@@ -245,7 +251,12 @@ impl Sample {
             f64s([&mut n.rx_bps, &mut n.tx_bps]);
         }
         let v = &mut self.vigil;
-        f64s([&mut v.frames_per_s, &mut v.broadcast_lag_ms, &mut v.collector_ms]);
+        f64s([
+            &mut v.frames_per_s,
+            &mut v.broadcast_lag_ms,
+            &mut v.collector_ms,
+            &mut v.store_write_ms,
+        ]);
     }
 }
 

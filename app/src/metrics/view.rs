@@ -280,6 +280,8 @@ fn SelfCard(live: LiveStore) -> impl IntoView {
                 <dt>"collector"</dt><dd>{text(live, |s| format!("{:.1} ms", s.vigil.collector_ms))}</dd>
                 <dt>"memory"</dt><dd>{text(live, |s| format::bytes(s.vigil.rss))}</dd>
                 <dt>"cpu"</dt><dd>{text(live, |s| format::percent(s.vigil.cpu as f64))}</dd>
+                <dt>"store write"</dt><dd data-testid="store-write">{text(live, |s| format!("{:.1} ms", s.vigil.store_write_ms))}</dd>
+                <dt>"store size"</dt><dd data-testid="store-size">{text(live, |s| format::bytes(s.vigil.store_bytes))}</dd>
             </dl>
         </section>
     }

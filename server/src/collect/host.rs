@@ -252,6 +252,8 @@ impl HostCollector {
             frames_per_s: live.frames_per_s,
             lagged_total: live.lagged_total,
             frames_sent_total: live.frames_sent_total,
+            store_write_ms: live.store_write_ms,
+            store_bytes: live.store_bytes,
             broadcast_lag_ms: live.broadcast_lag_ms,
             // Everything but this last step: close enough, and known now.
             collector_ms: started.elapsed().as_secs_f64() * 1000.0,

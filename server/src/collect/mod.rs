@@ -25,6 +25,14 @@ pub use host::HostCollector;
 
 use crate::bus::SampleBus;
 use crate::live::LiveStats;
+use crate::store::StoreStats;
+
+/// Where Vigil's own figures come from: small shared handles, so the
+/// collector depends on no other part.
+pub struct SelfSources {
+    pub live: Arc<LiveStats>,
+    pub store: Arc<StoreStats>,
+}
 
 /// Unix time in milliseconds.
 pub fn now_ms() -> i64 {
@@ -38,7 +46,7 @@ pub fn now_ms() -> i64 {
 pub async fn run(
     mut collector: HostCollector,
     bus: Arc<SampleBus>,
-    stats: Arc<LiveStats>,
+    sources: SelfSources,
     interval: Duration,
     shutdown: CancellationToken,
 ) {
@@ -47,6 +55,7 @@ pub async fn run(
     // The first sample was taken before serving (see `first_sample`).
     ticker.tick().await;
     let mut last = Instant::now();
+    let stats = &sources.live;
     let mut last_sent = stats.frames_sent.load(Ordering::Relaxed);
     loop {
         tokio::select! {
@@ -62,6 +71,8 @@ pub async fn run(
             frames_sent_total: sent,
             lagged_total: stats.lagged.load(Ordering::Relaxed),
             broadcast_lag_ms: stats.take_max_delay_ms(),
+            store_write_ms: sources.store.last_write_ms(),
+            store_bytes: sources.store.bytes.load(Ordering::Relaxed),
         };
         last_sent = sent;
         let result = tokio::task::spawn_blocking(move || {
@@ -105,4 +116,6 @@ pub struct LiveFigures {
     pub frames_sent_total: u64,
     pub lagged_total: u64,
     pub broadcast_lag_ms: f64,
+    pub store_write_ms: f64,
+    pub store_bytes: u64,
 }

@@ -18,6 +18,7 @@ use tokio_util::sync::CancellationToken;
 use crate::bus::SampleBus;
 use crate::config::Thresholds;
 use crate::live::{Hub, LiveStats};
+use crate::store::History;
 
 /// While only the reasons change (memory 41.2 % -> 41.3 %), a new `health`
 /// frame goes out at most this often; a status change goes out at once.
@@ -28,6 +29,7 @@ pub const REASONS_EVERY: Duration = Duration::from_secs(10);
 pub struct Monitor {
     pub bus: Arc<SampleBus>,
     pub stats: Arc<LiveStats>,
+    pub history: Arc<History>,
     pub thresholds: Thresholds,
     /// The collector interval, to tell a stale collector.
     pub interval: Duration,
@@ -45,6 +47,12 @@ impl Monitor {
                 sample: sample.as_deref(),
                 clients: self.stats.clients.load(Ordering::Relaxed),
                 shutting_down: self.shutdown.is_cancelled(),
+                store: StoreInputs {
+                    open_error: self.history.open_error.as_deref(),
+                    failing_batches: self.history.stats.failing_batches.load(Ordering::Relaxed),
+                    last_write_ms: self.history.stats.last_write_ms(),
+                    bytes: self.history.stats.bytes.load(Ordering::Relaxed),
+                },
             },
             &self.thresholds,
         )
@@ -103,6 +111,20 @@ pub async fn announce(
     }
 }
 
+/// The history store's figures, as the rollup judges them.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct StoreInputs<'a> {
+    /// Why the store could not open, if it could not.
+    pub open_error: Option<&'a str>,
+    /// Batches that failed in a row, up to the last one.
+    pub failing_batches: u64,
+    pub last_write_ms: f64,
+    pub bytes: u64,
+}
+
+/// A batch write slower than this makes the store degraded.
+const SLOW_WRITE_MS: f64 = 500.0;
+
 /// What the rollup looks at, gathered from the engine.
 pub struct Inputs<'a> {
     pub now_ms: i64,
@@ -110,6 +132,7 @@ pub struct Inputs<'a> {
     pub sample: Option<&'a Sample>,
     pub clients: u64,
     pub shutting_down: bool,
+    pub store: StoreInputs<'a>,
 }
 
 /// Computes the rollup.
@@ -126,7 +149,40 @@ pub fn rollup(inputs: &Inputs, t: &Thresholds) -> HealthReport {
             }
         }
     }
+    components.push(store(&inputs.store));
     HealthReport::from_components(inputs.now_ms, components)
+}
+
+fn store(s: &StoreInputs) -> ComponentHealth {
+    if let Some(err) = s.open_error {
+        return component("store", Status::Down, format!("no history: {err}"));
+    }
+    let size = app::format::bytes(s.bytes);
+    match s.failing_batches {
+        0 if s.last_write_ms > SLOW_WRITE_MS => component(
+            "store",
+            Status::Degraded,
+            format!(
+                "last write took {:.0} ms (slow above {SLOW_WRITE_MS:.0} ms); {size} on disk",
+                s.last_write_ms
+            ),
+        ),
+        0 => component(
+            "store",
+            Status::Up,
+            format!("last write {:.1} ms; {size} on disk", s.last_write_ms),
+        ),
+        n @ 1..=4 => component(
+            "store",
+            Status::Degraded,
+            format!("{n} writes failed in a row (see the log)"),
+        ),
+        n => component(
+            "store",
+            Status::Down,
+            format!("{n} writes failed in a row: history is being lost (see the log)"),
+        ),
+    }
 }
 
 fn component(name: &str, status: Status, reason: String) -> ComponentHealth {
@@ -241,6 +297,7 @@ mod tests {
             sample,
             clients: 1,
             shutting_down: false,
+            store: StoreInputs::default(),
         }
     }
 
@@ -253,7 +310,7 @@ mod tests {
         let s = sample(50, &[10, 20]);
         let r = rollup(&inputs(Some(&s), 10_500), &Thresholds::default());
         assert_eq!(r.status, Status::Up, "{r:?}");
-        assert_eq!(r.components.len(), 4);
+        assert_eq!(r.components.len(), 5);
     }
 
     #[test]
@@ -312,6 +369,33 @@ mod tests {
         assert!(should_announce(Some(&calm), &busier, REASONS_EVERY));
         let full = rollup(&inputs(Some(&sample(95, &[10])), 10_000), &t);
         assert!(should_announce(Some(&calm), &full, Duration::ZERO), "memory degraded");
+    }
+
+    #[test]
+    fn the_store_is_judged_by_its_writes() {
+        let status = |store: StoreInputs| {
+            let s = sample(10, &[10]);
+            let mut i = inputs(Some(&s), 10_000);
+            i.store = store;
+            status_of(&rollup(&i, &Thresholds::default()), "store")
+        };
+        assert_eq!(status(StoreInputs::default()), Status::Up);
+        let slow = StoreInputs {
+            last_write_ms: 900.0,
+            ..Default::default()
+        };
+        assert_eq!(status(slow), Status::Degraded);
+        let failing = |n| StoreInputs {
+            failing_batches: n,
+            ..Default::default()
+        };
+        assert_eq!(status(failing(1)), Status::Degraded);
+        assert_eq!(status(failing(5)), Status::Down);
+        let closed = StoreInputs {
+            open_error: Some("disk full"),
+            ..Default::default()
+        };
+        assert_eq!(status(closed), Status::Down);
     }
 
     #[test]

@@ -1,0 +1,225 @@
+//! History store figures for BENCHMARKS.md: ingest rate, bytes per sample,
+//! file size after a month, and range query latency (cold and cached).
+//!
+//!     cargo bench -p vigil --bench store            # 30 simulated days
+//!     STORE_BENCH_DAYS=2 cargo bench -p vigil --bench store
+//!
+//! It simulates a typical small host (2 cores, 1 filesystem, 4 network
+//! interfaces: the catalog yields ~45 series) sampled every second, with
+//! values that move like real ones (random walks, bursts, steady totals),
+//! and writes them through the real writer, ten samples per transaction:
+//! simulated time, real disk.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use app::metrics::{Cpu, Disk, Load, Memory, NetIface, Sample, SelfStats};
+use vigil::store::writer::Writer;
+use vigil::store::{self, History, StoreStats, Tiers};
+
+/// xorshift: deterministic noise without a dependency.
+struct Noise(u64);
+
+impl Noise {
+    fn next(&mut self) -> f64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 % 1_000_000) as f64 / 1_000_000.0
+    }
+}
+
+struct Host {
+    noise: Noise,
+    cpu: f64,
+    mem: f64,
+    used: f64,
+    frames: u64,
+}
+
+impl Host {
+    fn sample(&mut self, ts: i64) -> Sample {
+        let n = &mut self.noise;
+        self.cpu = (self.cpu + (n.next() - 0.5) * 8.0).clamp(0.0, 100.0);
+        self.mem = (self.mem + (n.next() - 0.5) * 4e6).clamp(1e9, 20e9);
+        self.used += n.next() * 2e4;
+        self.frames += 1;
+        let burst = |n: &mut Noise, scale: f64| if n.next() < 0.2 { n.next() * scale } else { 0.0 };
+        let cores = vec![
+            (self.cpu + n.next() * 5.0) as f32,
+            (self.cpu - n.next() * 5.0).max(0.0) as f32,
+        ];
+        let net = ["eth0", "ifb0", "ifb1", "lo"]
+            .iter()
+            .map(|name| NetIface {
+                name: name.to_string(),
+                rx_bps: burst(n, 2e5),
+                tx_bps: burst(n, 1e5),
+            })
+            .collect();
+        let mem = self.mem as u64 / 1024 * 1024;
+        let used = self.used as u64 / 4096 * 4096;
+        Sample {
+            ts,
+            cpu: Cpu {
+                total: self.cpu as f32,
+                cores,
+            },
+            load: Load {
+                one: self.cpu / 50.0,
+                five: self.cpu / 60.0,
+                fifteen: 0.7,
+            },
+            memory: Memory {
+                total: 25_000_000_000,
+                used: mem,
+                available: 25_000_000_000 - mem,
+                swap_total: 0,
+                swap_used: 0,
+                top: vec![],
+            },
+            disks: vec![Disk {
+                device: "vda".into(),
+                mount: "/".into(),
+                fs: "ext4".into(),
+                total: 270_553_174_016,
+                used,
+                available: 80_000_000_000 - used,
+                reserved: 170_000_000_000,
+                read_bps: burst(n, 1e6),
+                write_bps: burst(n, 4e6),
+                read_iops: burst(n, 50.0).round(),
+                write_iops: burst(n, 200.0).round(),
+            }],
+            net,
+            vigil: SelfStats {
+                ws_clients: 1,
+                frames_per_s: 1.0,
+                frames_sent_total: self.frames,
+                collector_ms: 0.5 + n.next(),
+                rss: 11_000_000 + (n.next() * 100_000.0) as u64 / 4096 * 4096,
+                cpu: (n.next() * 0.5) as f32,
+                store_write_ms: 0.3 + n.next(),
+                ..Default::default()
+            },
+        }
+    }
+}
+
+fn quantile(v: &mut [f64], q: f64) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[((v.len() as f64 * q) as usize).min(v.len() - 1)]
+}
+
+fn sql_i64(path: &std::path::Path, sql: &str) -> i64 {
+    let conn = rusqlite::Connection::open(path).unwrap();
+    conn.query_row(sql, [], |r| r.get(0)).unwrap()
+}
+
+fn checkpoint(path: &std::path::Path) {
+    let conn = rusqlite::Connection::open(path).unwrap();
+    conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);").unwrap();
+}
+
+fn main() {
+    let days: i64 = std::env::var("STORE_BENCH_DAYS")
+        .ok()
+        .and_then(|d| d.parse().ok())
+        .unwrap_or(30);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(store::FILE_NAME);
+    let stats = Arc::new(StoreStats::default());
+    let tiers = Tiers::standard(Duration::from_secs(1));
+    let mut writer = Writer::new(store::open(&path).unwrap(), path.clone(), tiers.clone(), stats.clone());
+    let mut host = Host {
+        noise: Noise(0x9e37_79b9_7f4a_7c15),
+        cpu: 20.0,
+        mem: 5e9,
+        used: 30e9,
+        frames: 0,
+    };
+    // Midnight, so that day one ends on a sealed hour.
+    let start: i64 = 1_790_000_000_000 - 1_790_000_000_000 % 86_400_000;
+    let series = vigil::catalog::series(&host.sample(start)).len();
+    let mut t = start;
+    let mut ingest_secs = 0.0;
+    println!("simulating {days} day(s) of 1 s samples, {series} series");
+    for day in 0..days {
+        let started = Instant::now();
+        for _ in 0..86_400 / 10 {
+            let batch: Vec<Arc<Sample>> = (0..10)
+                .map(|i| Arc::new(host.sample(t + i * 1000 + (i * 37 % 11))))
+                .collect();
+            t += 10_000;
+            writer.write(&batch).unwrap();
+        }
+        ingest_secs += started.elapsed().as_secs_f64();
+        if day == 0 {
+            let blocks = sql_i64(&path, "SELECT COALESCE(SUM(LENGTH(data)), 0) FROM chunk WHERE tier = 0");
+            let rows = sql_i64(&path, "SELECT COALESCE(SUM(rows), 0) FROM chunk WHERE tier = 0");
+            checkpoint(&path);
+            let file = store::file_bytes(&path);
+            println!(
+                "after 24 h: raw blocks {blocks} B for {rows} values = {:.3} B/value; whole file {file} B = {:.3} B/value (with the open hour, rollups and indexes)",
+                blocks as f64 / rows as f64,
+                file as f64 / (86_400.0 * series as f64),
+            );
+        }
+    }
+    let values = stats.values_written.load(Ordering::Relaxed) as f64;
+    println!(
+        "ingest: {values:.0} values in {ingest_secs:.1} s = {:.0} values/s ({:.0} host samples/s)",
+        values / ingest_secs,
+        values / ingest_secs / series as f64
+    );
+    checkpoint(&path);
+    let file = store::file_bytes(&path);
+    println!(
+        "file after {days} day(s): {file} B ({:.1} MiB)",
+        file as f64 / 1_048_576.0
+    );
+    drop(writer);
+
+    // Queries through the History the server uses (read pool + TTL cache).
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let tracker = tokio_util::task::TaskTracker::new();
+    let history = runtime.block_on(async {
+        let (_tx, rx) = tokio::sync::broadcast::channel(1);
+        History::start(
+            dir.path(),
+            tiers,
+            Duration::from_secs(1),
+            rx,
+            tokio_util::sync::CancellationToken::new(),
+            &tracker,
+        )
+    });
+    let now = t;
+    let unit = app::metrics::Unit::Percent;
+    for (label, span, name) in [
+        ("24 h -> 1000 points", 86_400_000, "cpu_usage_percent"),
+        ("30 d -> 1000 points", 30 * 86_400_000, "cpu_usage_percent"),
+        ("1 h -> 1000 points", 3_600_000, "memory_used_bytes"),
+    ] {
+        let (mut cold, mut cached) = (Vec::new(), Vec::new());
+        for i in 0..200 {
+            // A different `to` per run: never cached on the first ask.
+            let to = now - i * 1000;
+            let started = Instant::now();
+            let r = history.range(name, unit, to - span, to, 1000, now).unwrap().unwrap();
+            cold.push(started.elapsed().as_secs_f64() * 1000.0);
+            assert!(!r.points.is_empty());
+            let started = Instant::now();
+            history.range(name, unit, to - span, to, 1000, now).unwrap();
+            cached.push(started.elapsed().as_secs_f64() * 1000.0);
+        }
+        println!(
+            "query {label}: cold p50 {:.2} ms p99 {:.2} ms; cached p50 {:.4} ms p99 {:.4} ms",
+            quantile(&mut cold, 0.5),
+            quantile(&mut cold, 0.99),
+            quantile(&mut cached, 0.5),
+            quantile(&mut cached, 0.99)
+        );
+    }
+}

@@ -1,0 +1,355 @@
+//! History: an embedded time-series store in SQLite under the data dir.
+//!
+//! - [`writer`]: a dedicated thread fed from the sample bus. Each batch
+//!   (one second, or sooner when many samples queue) is one transaction of
+//!   rows in `head`, the open part of every series. When a chunk window
+//!   closes (an hour of raw points, a day of minute rollups, a month of
+//!   hour rollups) its rows are compressed into one [`codec::Block`] in
+//!   `chunk`, and the next tier's rollups (min, max, avg, last, count) are
+//!   computed from it. Retention drops old chunks; freed pages go back to
+//!   the file system (incremental vacuum), so the file stays bounded.
+//! - [`query`]: range reads on their own connections (WAL lets them run
+//!   beside the writer): picks the coarsest tier that still gives the points
+//!   asked for, fills the newest part from finer tiers, and downsamples
+//!   keeping each bucket's min and max.
+//! - [`codec`]: the compressed block format.
+//!
+//! A `kill -9` loses at most the batch being collected: every batch is
+//! committed (WAL, `synchronous = NORMAL`, which survives a process crash).
+
+pub mod codec;
+pub mod query;
+pub mod writer;
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use app::metrics::{Range, Sample};
+use rusqlite::Connection;
+use thiserror::Error;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+/// The file under the data dir.
+pub const FILE_NAME: &str = "vigil.db";
+
+/// One resolution of stored history.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Tier {
+    /// `raw`, `1m`, `1h`: the name queries report.
+    pub name: &'static str,
+    /// Time one point covers (raw: the collector interval).
+    pub step: Duration,
+    /// How long points are kept.
+    pub retention: Duration,
+    /// Time one compressed chunk covers.
+    pub chunk: Duration,
+}
+
+/// The tiers, finest first.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Tiers(pub Vec<Tier>);
+
+impl Tiers {
+    /// Raw samples for 48 h, minute rollups for 90 days, hour rollups for 2 years.
+    pub fn standard(interval: Duration) -> Tiers {
+        Tiers::configured(interval, &crate::config::HistoryConfig::default())
+    }
+
+    /// The three tiers with the configured retention.
+    pub fn configured(interval: Duration, config: &crate::config::HistoryConfig) -> Tiers {
+        let day = Duration::from_secs(86_400);
+        Tiers(vec![
+            Tier {
+                name: "raw",
+                step: interval,
+                retention: config.raw_retention,
+                chunk: Duration::from_secs(3600),
+            },
+            Tier {
+                name: "1m",
+                step: Duration::from_secs(60),
+                retention: config.minute_retention,
+                chunk: day,
+            },
+            Tier {
+                name: "1h",
+                step: Duration::from_secs(3600),
+                retention: config.hour_retention,
+                chunk: day * 30,
+            },
+        ])
+    }
+}
+
+/// Why the store failed.
+#[derive(Debug, Error)]
+pub enum StoreError {
+    #[error("database: {0}")]
+    Sql(#[from] rusqlite::Error),
+    #[error("damaged block: {0}")]
+    Codec(#[from] codec::CodecError),
+    #[error("the history store is not open")]
+    Closed,
+}
+
+/// Figures about the store, shared with the collector (for Vigil's own
+/// figures) and the health rollup.
+#[derive(Debug, Default)]
+pub struct StoreStats {
+    /// Duration of the last batch write, in µs.
+    pub last_write_us: AtomicU64,
+    /// Size of the database file plus its WAL, in bytes.
+    pub bytes: AtomicU64,
+    /// Samples written (series values) since start.
+    pub values_written: AtomicU64,
+    /// Batches that failed to write since start.
+    pub write_errors: AtomicU64,
+    /// Batches that failed in a row, up to the last one (0 when it succeeded).
+    pub failing_batches: AtomicU64,
+    /// Samples dropped because the writer could not keep up.
+    pub dropped: AtomicU64,
+    /// 1 once the store is open.
+    pub open: AtomicU64,
+}
+
+impl StoreStats {
+    pub fn last_write_ms(&self) -> f64 {
+        self.last_write_us.load(Ordering::Relaxed) as f64 / 1000.0
+    }
+}
+
+/// Opens (creating if needed) the database and applies the schema.
+pub fn open(path: &Path) -> Result<Connection, StoreError> {
+    let conn = Connection::open(path)?;
+    conn.busy_timeout(Duration::from_secs(5))?;
+    // auto_vacuum must be chosen before the first table exists.
+    conn.execute_batch(
+        "PRAGMA auto_vacuum = INCREMENTAL;
+         PRAGMA journal_mode = WAL;
+         PRAGMA synchronous = NORMAL;
+         PRAGMA cache_size = -16000;
+         PRAGMA foreign_keys = OFF;
+         CREATE TABLE IF NOT EXISTS series (
+             id   INTEGER PRIMARY KEY,
+             name TEXT NOT NULL UNIQUE
+         );
+         -- The open part of each series and tier: raw points (`avg` only)
+         -- or rollups, until their chunk window closes.
+         CREATE TABLE IF NOT EXISTS head (
+             series INTEGER NOT NULL,
+             tier   INTEGER NOT NULL,
+             t      INTEGER NOT NULL,
+             min    REAL,
+             max    REAL,
+             avg    REAL NOT NULL,
+             last   REAL,
+             n      INTEGER,
+             PRIMARY KEY (series, tier, t)
+         ) WITHOUT ROWID;
+         -- Compressed blocks (codec::Block), one per series, tier and window.
+         CREATE TABLE IF NOT EXISTS chunk (
+             series INTEGER NOT NULL,
+             tier   INTEGER NOT NULL,
+             start  INTEGER NOT NULL,
+             end    INTEGER NOT NULL,
+             rows   INTEGER NOT NULL,
+             data   BLOB NOT NULL
+         );
+         CREATE UNIQUE INDEX IF NOT EXISTS chunk_by_time ON chunk (series, tier, start);
+         CREATE INDEX IF NOT EXISTS chunk_by_end ON chunk (tier, end);",
+    )?;
+    Ok(conn)
+}
+
+/// Size of the database and its WAL on disk.
+pub fn file_bytes(path: &Path) -> u64 {
+    let wal = PathBuf::from(format!("{}-wal", path.display()));
+    [path.to_path_buf(), wal]
+        .iter()
+        .filter_map(|p| std::fs::metadata(p).ok())
+        .map(|m| m.len())
+        .sum()
+}
+
+/// A few read connections, reused across queries.
+pub struct ReadPool {
+    path: PathBuf,
+    idle: Mutex<Vec<Connection>>,
+}
+
+impl ReadPool {
+    pub fn new(path: PathBuf) -> ReadPool {
+        ReadPool {
+            path,
+            idle: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Runs `f` on a read connection (blocking).
+    pub fn with<T>(&self, f: impl FnOnce(&Connection) -> Result<T, StoreError>) -> Result<T, StoreError> {
+        let conn = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
+        let conn = match conn {
+            Some(c) => c,
+            None => {
+                let c = Connection::open_with_flags(
+                    &self.path,
+                    rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                )?;
+                c.busy_timeout(Duration::from_secs(5))?;
+                c
+            }
+        };
+        let result = f(&conn);
+        let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+        if idle.len() < 4 {
+            idle.push(conn);
+        }
+        result
+    }
+}
+
+/// A cache key: series, from, to, points.
+type Key = (String, i64, i64, u32);
+
+/// The store as the rest of the server sees it: range queries behind a TTL
+/// cache, and the writer's figures.
+pub struct History {
+    pool: Option<ReadPool>,
+    tiers: Tiers,
+    pub stats: Arc<StoreStats>,
+    /// Why the store could not be opened, when it could not.
+    pub open_error: Option<String>,
+    /// Ranges that end near now: new data arrives every interval.
+    recent: moka::sync::Cache<Key, Arc<Range>>,
+    /// Ranges wholly in the past, which only retention changes.
+    past: moka::sync::Cache<Key, Arc<Range>>,
+    interval: Duration,
+}
+
+impl History {
+    /// Opens the store under `data_dir` and starts its writer thread, fed
+    /// from `samples` until `shutdown`. A store that cannot open is
+    /// reported (log, health) and Vigil runs on without history.
+    pub fn start(
+        data_dir: &Path,
+        tiers: Tiers,
+        interval: Duration,
+        samples: tokio::sync::broadcast::Receiver<Arc<Sample>>,
+        shutdown: CancellationToken,
+        tasks: &TaskTracker,
+    ) -> Arc<History> {
+        let path = data_dir.join(FILE_NAME);
+        let stats = Arc::new(StoreStats::default());
+        let recent = moka::sync::Cache::builder()
+            .max_capacity(256)
+            .time_to_live(interval.min(Duration::from_secs(5)))
+            .build();
+        let past = moka::sync::Cache::builder()
+            .max_capacity(1024)
+            .time_to_live(Duration::from_secs(300))
+            .build();
+        let (pool, open_error) = match open(&path) {
+            Ok(conn) => {
+                let (tx, rx) = std::sync::mpsc::sync_channel(4096);
+                let writer = writer::Writer::new(conn, path.clone(), tiers.clone(), stats.clone());
+                let thread = std::thread::Builder::new()
+                    .name("vigil-store".into())
+                    .spawn(move || writer::run(writer, rx, Duration::from_secs(1)));
+                match thread {
+                    Ok(thread) => {
+                        tasks.spawn(feed(samples, tx, stats.clone(), shutdown, thread));
+                        (Some(ReadPool::new(path)), None)
+                    }
+                    Err(err) => (None, Some(format!("cannot start the writer thread: {err}"))),
+                }
+            }
+            Err(err) => (None, Some(format!("cannot open {}: {err}", path.display()))),
+        };
+        if let Some(err) = &open_error {
+            tracing::error!("history store unavailable, running without history: {err}");
+        }
+        Arc::new(History {
+            pool,
+            tiers,
+            stats,
+            open_error,
+            recent,
+            past,
+            interval,
+        })
+    }
+
+    /// One series between `from` and `to`, at most `points` points; `None`
+    /// when the series was never stored. Blocking: run it off the async workers.
+    pub fn range(
+        &self,
+        name: &str,
+        unit: app::metrics::Unit,
+        from: i64,
+        to: i64,
+        points: u32,
+        now: i64,
+    ) -> Result<Option<Arc<Range>>, StoreError> {
+        let pool = self.pool.as_ref().ok_or(StoreError::Closed)?;
+        let key = (name.to_string(), from, to, points);
+        let live = to > now - 2 * self.interval.as_millis() as i64;
+        let cache = if live { &self.recent } else { &self.past };
+        if let Some(hit) = cache.get(&key) {
+            return Ok(Some(hit));
+        }
+        let answer = pool.with(|conn| {
+            let Some(id) = query::series_id(conn, name)? else {
+                return Ok(None);
+            };
+            let series = query::Series { name, unit, id };
+            query::range(conn, &self.tiers, series, from, to, points, now).map(Some)
+        })?;
+        Ok(answer.map(|range| {
+            let range = Arc::new(range);
+            cache.insert(key, range.clone());
+            range
+        }))
+    }
+}
+
+/// Forwards bus samples to the writer thread without ever blocking the
+/// runtime; a full queue drops (and counts) the sample. On shutdown the
+/// queue closes, the writer flushes its last batch, and this waits for it.
+async fn feed(
+    mut samples: tokio::sync::broadcast::Receiver<Arc<Sample>>,
+    tx: std::sync::mpsc::SyncSender<Arc<Sample>>,
+    stats: Arc<StoreStats>,
+    shutdown: CancellationToken,
+    thread: std::thread::JoinHandle<()>,
+) {
+    use tokio::sync::broadcast::error::RecvError;
+    loop {
+        let sample = tokio::select! {
+            _ = shutdown.cancelled() => break,
+            sample = samples.recv() => sample,
+        };
+        match sample {
+            Ok(sample) => match tx.try_send(sample) {
+                Ok(()) => {}
+                Err(std::sync::mpsc::TrySendError::Full(_)) => {
+                    stats.dropped.fetch_add(1, Ordering::Relaxed);
+                }
+                Err(std::sync::mpsc::TrySendError::Disconnected(_)) => break,
+            },
+            Err(RecvError::Lagged(n)) => {
+                stats.dropped.fetch_add(n, Ordering::Relaxed);
+            }
+            Err(RecvError::Closed) => break,
+        }
+    }
+    drop(tx);
+    if tokio::task::spawn_blocking(move || thread.join()).await.is_err() {
+        tracing::error!("history writer thread panicked");
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,242 @@
+//! Store tests on a real database file in a temp dir, with small tiers so
+//! that hours of history take a moment.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use app::metrics::{Cpu, RangePoint, Sample, Unit};
+
+use super::query::{self, choose_tier, downsample, Series};
+use super::writer::{Row, Writer};
+use super::*;
+
+/// raw every 1 s, chunks of 1 min, kept 10 min; 10 s rollups in chunks of
+/// 5 min, kept 1 h; 1 min rollups in chunks of 30 min, kept a day.
+fn small_tiers() -> Tiers {
+    let s = Duration::from_secs;
+    Tiers(vec![
+        Tier {
+            name: "raw",
+            step: s(1),
+            retention: s(600),
+            chunk: s(60),
+        },
+        Tier {
+            name: "1m",
+            step: s(10),
+            retention: s(3600),
+            chunk: s(300),
+        },
+        Tier {
+            name: "1h",
+            step: s(60),
+            retention: s(86_400),
+            chunk: s(1800),
+        },
+    ])
+}
+
+const T0: i64 = 1_700_000_000_000 - 1_700_000_000_000 % 3_600_000;
+
+fn sample(ts: i64, cpu: f32) -> Arc<Sample> {
+    Arc::new(Sample {
+        ts,
+        cpu: Cpu {
+            total: cpu,
+            cores: vec![],
+        },
+        ..Default::default()
+    })
+}
+
+struct Fixture {
+    _dir: tempfile::TempDir,
+    path: std::path::PathBuf,
+    writer: Writer,
+    stats: Arc<StoreStats>,
+}
+
+fn fixture() -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(FILE_NAME);
+    let stats = Arc::new(StoreStats::default());
+    let writer = Writer::new(open(&path).unwrap(), path.clone(), small_tiers(), stats.clone());
+    Fixture {
+        _dir: dir,
+        path,
+        writer,
+        stats,
+    }
+}
+
+/// Writes one sample a second from `from` for `secs` seconds, in batches of 10.
+fn ingest(f: &mut Fixture, from: i64, secs: i64, cpu: impl Fn(i64) -> f32) {
+    let samples: Vec<_> = (0..secs).map(|i| sample(from + i * 1000, cpu(i))).collect();
+    for batch in samples.chunks(10) {
+        f.writer.write(batch).unwrap();
+    }
+}
+
+fn read(f: &Fixture, from: i64, to: i64, points: u32, now: i64) -> app::metrics::Range {
+    let conn = rusqlite::Connection::open(&f.path).unwrap();
+    let id = query::series_id(&conn, "cpu_usage_percent")
+        .unwrap()
+        .expect("series stored");
+    let series = Series {
+        name: "cpu_usage_percent",
+        unit: Unit::Percent,
+        id,
+    };
+    query::range(&conn, &small_tiers(), series, from, to, points, now).unwrap()
+}
+
+fn count(f: &Fixture, sql: &str) -> i64 {
+    let conn = rusqlite::Connection::open(&f.path).unwrap();
+    conn.query_row(sql, [], |r| r.get(0)).unwrap()
+}
+
+#[test]
+fn raw_points_read_back_at_their_precision() {
+    let mut f = fixture();
+    ingest(&mut f, T0, 30, |i| i as f32 + 0.123);
+    let r = read(&f, T0, T0 + 30_000, 1000, T0 + 30_000);
+    assert_eq!(r.tier, "raw");
+    assert_eq!(r.points.len(), 30);
+    assert_eq!(r.points[3], RangePoint::Value(T0 + 3000, 3.12));
+    assert!(f.stats.values_written.load(Ordering::Relaxed) >= 30);
+}
+
+#[test]
+fn closed_windows_are_compressed_and_rolled_up() {
+    let mut f = fixture();
+    // 12 minutes with one spike at 7:30.
+    ingest(&mut f, T0, 720, |i| if i == 450 { 99.0 } else { 10.0 + (i % 5) as f32 });
+    assert!(
+        count(&f, "SELECT COUNT(*) FROM chunk WHERE tier = 0") >= 10,
+        "raw minutes sealed"
+    );
+    assert!(
+        count(&f, "SELECT COUNT(*) FROM chunk WHERE tier = 1") >= 1,
+        "10 s rollups sealed"
+    );
+    assert!(
+        count(
+            &f,
+            "SELECT COUNT(*) FROM head h JOIN series s ON s.id = h.series
+             WHERE s.name = 'cpu_usage_percent' AND h.tier = 0"
+        ) <= 60,
+        "only the open minute stays uncompressed"
+    );
+    // 12 minutes in 60 points: 12 s buckets, answered from the 10 s rollups
+    // (plus raw for the newest minute), and the spike survives.
+    let r = read(&f, T0, T0 + 720_000, 60, T0 + 720_000);
+    assert_eq!(r.tier, "1m");
+    let peak = r.points.iter().map(|p| p.min_max_avg().1).fold(f64::MIN, f64::max);
+    assert_eq!(peak, 99.0);
+    let low = r.points.iter().map(|p| p.min_max_avg().0).fold(f64::MAX, f64::min);
+    assert_eq!(low, 10.0);
+    assert!(r.points.len() <= 61, "{}", r.points.len());
+    // Every second is counted once: the buckets' counts add up (via averages).
+    let last = r.points.last().unwrap().t();
+    assert!(last >= T0 + 700_000, "the newest part comes from finer tiers: {last}");
+}
+
+#[test]
+fn rollups_average_like_the_raw_data() {
+    let mut f = fixture();
+    ingest(&mut f, T0, 600, |i| (i % 10) as f32);
+    let raw = read(&f, T0, T0 + 300_000, 100_000, T0 + 600_000);
+    let mean_raw: f64 = raw.points.iter().map(|p| p.min_max_avg().2).sum::<f64>() / raw.points.len() as f64;
+    let coarse = read(&f, T0, T0 + 300_000, 10, T0 + 600_000);
+    let mean_coarse: f64 = coarse.points.iter().map(|p| p.min_max_avg().2).sum::<f64>() / coarse.points.len() as f64;
+    assert!((mean_raw - 4.5).abs() < 1e-9 && (mean_coarse - 4.5).abs() < 1e-9);
+}
+
+#[test]
+fn retention_drops_what_is_too_old() {
+    let mut f = fixture();
+    ingest(&mut f, T0, 60, |_| 1.0);
+    // Twenty minutes later: raw is kept ten minutes.
+    ingest(&mut f, T0 + 1_200_000, 70, |_| 2.0);
+    let oldest_raw = count(&f, "SELECT MIN(start) FROM chunk WHERE tier = 0");
+    assert!(oldest_raw >= T0 + 600_000, "old raw chunks are gone");
+    // The rollup of the first minute is still there.
+    let r = read(&f, T0, T0 + 60_000, 10, T0 + 1_270_000);
+    assert!(!r.points.is_empty(), "older data comes from a coarser tier: {r:?}");
+    assert_ne!(r.tier, "raw");
+}
+
+#[test]
+fn a_restart_continues_the_same_series_and_merges_late_rows() {
+    let mut f = fixture();
+    ingest(&mut f, T0, 90, |_| 5.0);
+    // A new writer on the same file (a restart), then more data.
+    let stats = Arc::new(StoreStats::default());
+    f.writer = Writer::new(open(&f.path).unwrap(), f.path.clone(), small_tiers(), stats);
+    ingest(&mut f, T0 + 90_000, 90, |_| 6.0);
+    let r = read(&f, T0, T0 + 180_000, 1000, T0 + 180_000);
+    assert_eq!(r.points.len(), 180, "no hole, no duplicate");
+    assert_eq!(
+        count(&f, "SELECT COUNT(*) FROM series WHERE name = 'cpu_usage_percent'"),
+        1
+    );
+}
+
+#[test]
+fn the_tier_is_the_coarsest_that_still_gives_the_points() {
+    let tiers = small_tiers();
+    let now = T0 + 7_200_000;
+    assert_eq!(choose_tier(&tiers, now - 60_000, 1, now), 0);
+    assert_eq!(choose_tier(&tiers, now - 600_000, 5_000, now), 0);
+    assert_eq!(choose_tier(&tiers, now - 600_000, 15_000, now), 1);
+    assert_eq!(choose_tier(&tiers, now - 600_000, 120_000, now), 2);
+    // Older than raw keeps: a coarser tier even for fine buckets.
+    assert_eq!(choose_tier(&tiers, now - 1_800_000, 1, now), 1);
+    assert_eq!(choose_tier(&tiers, now - 7_000_000, 1, now), 2);
+}
+
+#[test]
+fn downsampling_keeps_the_extremes() {
+    let rows: Vec<Row> = (0..1000)
+        .map(|i| {
+            let v = if i == 777 {
+                500.0
+            } else if i == 222 {
+                -3.0
+            } else {
+                1.0
+            };
+            Row {
+                t: i * 1000,
+                min: v,
+                max: v,
+                avg: v,
+                last: v,
+                n: 1,
+            }
+        })
+        .collect();
+    let points = downsample(&rows, 0, 100_000);
+    assert_eq!(points.len(), 10);
+    // 99 ones and the 500 in one bucket.
+    assert_eq!(points[7], RangePoint::Bucket(700_000, 1.0, 500.0, 5.99));
+    assert_eq!(points[2].min_max_avg().0, -3.0);
+    // One sample per bucket stays a plain pair at its own time.
+    assert_eq!(downsample(&rows[..3], 0, 1000)[1], RangePoint::Value(1000, 1.0));
+}
+
+#[test]
+fn damaged_blocks_are_an_error_not_a_panic() {
+    let mut f = fixture();
+    ingest(&mut f, T0, 130, |_| 1.0);
+    let conn = rusqlite::Connection::open(&f.path).unwrap();
+    conn.execute("UPDATE chunk SET data = x'0102'", []).unwrap();
+    let id = query::series_id(&conn, "cpu_usage_percent").unwrap().unwrap();
+    let series = Series {
+        name: "cpu_usage_percent",
+        unit: Unit::Percent,
+        id,
+    };
+    let err = query::range(&conn, &small_tiers(), series, T0, T0 + 130_000, 100, T0 + 130_000).unwrap_err();
+    assert!(matches!(err, StoreError::Codec(_)), "{err}");
+}

@@ -1,0 +1,425 @@
+//! The writer thread: batches samples into `head`, seals closed chunk
+//! windows into compressed blocks, rolls them up into the next tier, and
+//! applies retention. The only connection that writes.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use app::metrics::Sample;
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
+
+use super::codec::Block;
+use super::{file_bytes, StoreError, StoreStats, Tiers};
+use crate::catalog;
+
+/// A batch is written after this many samples even if its time is not up.
+const MAX_BATCH: usize = 512;
+
+/// One stored point of any tier. Raw points have min = max = avg = last, n = 1.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Row {
+    pub t: i64,
+    pub min: f64,
+    pub max: f64,
+    pub avg: f64,
+    pub last: f64,
+    pub n: i64,
+}
+
+/// Owns the write connection.
+pub struct Writer {
+    conn: Connection,
+    path: PathBuf,
+    tiers: Tiers,
+    stats: Arc<StoreStats>,
+    ids: HashMap<String, i64>,
+    /// The ids in the order the catalog emitted values last time, with the
+    /// metric and key label that named them: consecutive samples emit the
+    /// same series in the same order, so most values find their id here
+    /// without building the name.
+    order: Vec<(&'static str, String, i64)>,
+    /// Per tier: every window before this time is sealed.
+    sealed_until: Vec<i64>,
+    /// Errors already logged, to keep a failing disk from flooding the log.
+    logged_errors: u64,
+}
+
+fn ms(d: Duration) -> i64 {
+    d.as_millis() as i64
+}
+
+impl Writer {
+    pub fn new(conn: Connection, path: PathBuf, tiers: Tiers, stats: Arc<StoreStats>) -> Writer {
+        let sealed_until = vec![0; tiers.0.len()];
+        stats.bytes.store(file_bytes(&path), Ordering::Relaxed);
+        stats.open.store(1, Ordering::Relaxed);
+        Writer {
+            conn,
+            path,
+            tiers,
+            stats,
+            ids: HashMap::new(),
+            order: Vec::new(),
+            sealed_until,
+            logged_errors: 0,
+        }
+    }
+
+    fn series_id(ids: &mut HashMap<String, i64>, tx: &Transaction, name: &str) -> Result<i64, StoreError> {
+        if let Some(id) = ids.get(name) {
+            return Ok(*id);
+        }
+        let existing: Option<i64> = tx
+            .query_row("SELECT id FROM series WHERE name = ?1", [name], |r| r.get(0))
+            .optional()?;
+        let id = match existing {
+            Some(id) => id,
+            None => {
+                tx.execute("INSERT INTO series (name) VALUES (?1)", [name])?;
+                tx.last_insert_rowid()
+            }
+        };
+        ids.insert(name.to_string(), id);
+        Ok(id)
+    }
+
+    /// Writes one batch in one transaction, then seals what closed.
+    pub fn write(&mut self, samples: &[Arc<Sample>]) -> Result<(), StoreError> {
+        let started = Instant::now();
+        let tx = self.conn.transaction()?;
+        let mut written = 0u64;
+        {
+            let mut insert =
+                tx.prepare_cached("INSERT OR REPLACE INTO head (series, tier, t, avg) VALUES (?1, 0, ?2, ?3)")?;
+            let mut result = Ok(());
+            for sample in samples {
+                let mut position = 0;
+                catalog::for_each(sample, |metric, labels, value| {
+                    let at = position;
+                    position += 1;
+                    if result.is_err() || !value.is_finite() {
+                        return;
+                    }
+                    let key = labels.first().copied().unwrap_or("");
+                    let id = match self.order.get(at) {
+                        Some((m, k, id)) if *m == metric.name && k == key => Ok(*id),
+                        _ => Self::series_id(&mut self.ids, &tx, &metric.series_name(labels)).inspect(|id| {
+                            let entry = (metric.name, key.to_string(), *id);
+                            if at < self.order.len() {
+                                self.order[at] = entry;
+                            } else if at == self.order.len() {
+                                self.order.push(entry);
+                            }
+                        }),
+                    };
+                    let p = metric.precision();
+                    let q = (value / p).round() * p;
+                    result = id
+                        .and_then(|id| insert.execute(params![id, sample.ts, q]).map_err(StoreError::from))
+                        .map(|_| written += 1);
+                });
+            }
+            result?;
+        }
+        tx.commit()?;
+        let now = samples.last().map_or(0, |s| s.ts);
+        self.seal(now)?;
+        self.stats.values_written.fetch_add(written, Ordering::Relaxed);
+        self.stats
+            .last_write_us
+            .store(started.elapsed().as_micros() as u64, Ordering::Relaxed);
+        self.stats.bytes.store(file_bytes(&self.path), Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Seals every chunk window that closed before `now_ms`, rolls it up
+    /// into the next tier, and applies retention. Cheap when nothing closed.
+    pub fn seal(&mut self, now_ms: i64) -> Result<(), StoreError> {
+        for k in 0..self.tiers.0.len() {
+            let window = ms(self.tiers.0[k].chunk).max(1);
+            let closed_before = now_ms.div_euclid(window) * window;
+            if self.sealed_until[k] >= closed_before {
+                continue;
+            }
+            self.seal_tier(k, closed_before, now_ms)?;
+            self.sealed_until[k] = closed_before;
+        }
+        Ok(())
+    }
+
+    fn seal_tier(&mut self, k: usize, closed_before: i64, now_ms: i64) -> Result<(), StoreError> {
+        let tier = self.tiers.0[k].clone();
+        let next = self.tiers.0.get(k + 1).cloned();
+        let window = ms(tier.chunk).max(1);
+        let tx = self.conn.transaction()?;
+        let series: Vec<(i64, String)> = {
+            let mut stmt = tx.prepare(
+                "SELECT DISTINCT h.series, s.name FROM head h JOIN series s ON s.id = h.series
+                 WHERE h.tier = ?1 AND h.t < ?2",
+            )?;
+            let rows = stmt.query_map(params![k as i64, closed_before], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            rows.collect::<Result<_, _>>()?
+        };
+        for (id, name) in series {
+            let precision = catalog::metric_of(&name).map_or(0.01, |m| m.precision());
+            let rows = read_head(&tx, id, k, i64::MIN, closed_before)?;
+            let mut start = 0;
+            while start < rows.len() {
+                let w = rows[start].t.div_euclid(window);
+                let end = rows[start..]
+                    .iter()
+                    .position(|r| r.t.div_euclid(window) != w)
+                    .map_or(rows.len(), |p| start + p);
+                let window_rows = &rows[start..end];
+                write_chunk(&tx, id, k, w * window, window_rows, precision, ms(tier.step), k > 0)?;
+                if let Some(next) = &next {
+                    for r in rollup(window_rows, ms(next.step)) {
+                        tx.execute(
+                            "INSERT OR REPLACE INTO head (series, tier, t, min, max, avg, last, n)
+                             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                            params![id, (k + 1) as i64, r.t, r.min, r.max, r.avg, r.last, r.n],
+                        )?;
+                    }
+                }
+                start = end;
+            }
+            tx.execute(
+                "DELETE FROM head WHERE series = ?1 AND tier = ?2 AND t < ?3",
+                params![id, k as i64, closed_before],
+            )?;
+        }
+        let horizon = now_ms - ms(tier.retention);
+        tx.execute(
+            "DELETE FROM chunk WHERE tier = ?1 AND end < ?2",
+            params![k as i64, horizon],
+        )?;
+        tx.execute(
+            "DELETE FROM head WHERE tier = ?1 AND t < ?2",
+            params![k as i64, horizon],
+        )?;
+        tx.commit()?;
+        // Give freed pages back so the file does not only grow.
+        self.conn.execute_batch("PRAGMA incremental_vacuum;")?;
+        Ok(())
+    }
+
+    /// Writes a failing batch's error to the log, rarely once it repeats.
+    fn report(&mut self, err: &StoreError, lost: usize) {
+        self.stats.write_errors.fetch_add(1, Ordering::Relaxed);
+        self.stats.failing_batches.fetch_add(1, Ordering::Relaxed);
+        if self.logged_errors.is_multiple_of(60) {
+            tracing::error!(%err, lost_samples = lost, "history store write failed; the batch is dropped");
+        }
+        self.logged_errors += 1;
+    }
+}
+
+/// Head rows of one series and tier in `[from, to)`, oldest first.
+pub fn read_head(conn: &Connection, series: i64, tier: usize, from: i64, to: i64) -> Result<Vec<Row>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT t, min, max, avg, last, n FROM head
+         WHERE series = ?1 AND tier = ?2 AND t >= ?3 AND t < ?4 ORDER BY t",
+    )?;
+    let rows = stmt.query_map(params![series, tier as i64, from, to], |r| {
+        let avg: f64 = r.get(3)?;
+        Ok(Row {
+            t: r.get(0)?,
+            min: r.get::<_, Option<f64>>(1)?.unwrap_or(avg),
+            max: r.get::<_, Option<f64>>(2)?.unwrap_or(avg),
+            avg,
+            last: r.get::<_, Option<f64>>(4)?.unwrap_or(avg),
+            n: r.get::<_, Option<i64>>(5)?.unwrap_or(1),
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Compresses `rows` (one window) into a chunk, merging with a chunk already
+/// stored for the same window (late rows after a restart or a clock step).
+#[allow(clippy::too_many_arguments)]
+fn write_chunk(
+    tx: &Transaction,
+    series: i64,
+    tier: usize,
+    start: i64,
+    rows: &[Row],
+    precision: f64,
+    step: i64,
+    rollup: bool,
+) -> Result<(), StoreError> {
+    let existing: Option<Vec<u8>> = tx
+        .query_row(
+            "SELECT data FROM chunk WHERE series = ?1 AND tier = ?2 AND start = ?3",
+            params![series, tier as i64, start],
+            |r| r.get(0),
+        )
+        .optional()?;
+    let mut all: Vec<Row> = match existing {
+        Some(bytes) => block_rows(&Block::decode(&bytes)?),
+        None => Vec::new(),
+    };
+    all.extend_from_slice(rows);
+    all.sort_by_key(|r| r.t);
+    all.dedup_by_key(|r| r.t);
+    let q = |v: f64| (v / precision).round() as i64;
+    let columns = if rollup {
+        vec![
+            all.iter().map(|r| q(r.min)).collect(),
+            all.iter().map(|r| q(r.max)).collect(),
+            all.iter().map(|r| q(r.avg)).collect(),
+            all.iter().map(|r| q(r.last)).collect(),
+            all.iter().map(|r| r.n).collect(),
+        ]
+    } else {
+        vec![all.iter().map(|r| q(r.avg)).collect()]
+    };
+    let block = Block {
+        scale: precision,
+        t: all.iter().map(|r| r.t).collect(),
+        columns,
+    };
+    let end = all.last().map_or(start, |r| r.t + step);
+    tx.execute(
+        "INSERT OR REPLACE INTO chunk (series, tier, start, end, rows, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![series, tier as i64, start, end, all.len() as i64, block.encode()],
+    )?;
+    Ok(())
+}
+
+/// The rows a block holds.
+pub fn block_rows(block: &Block) -> Vec<Row> {
+    let s = block.scale;
+    match block.columns.as_slice() {
+        [v] => block
+            .t
+            .iter()
+            .zip(v)
+            .map(|(&t, &v)| {
+                let v = v as f64 * s;
+                Row {
+                    t,
+                    min: v,
+                    max: v,
+                    avg: v,
+                    last: v,
+                    n: 1,
+                }
+            })
+            .collect(),
+        [min, max, avg, last, n] => (0..block.t.len())
+            .map(|i| Row {
+                t: block.t[i],
+                min: min[i] as f64 * s,
+                max: max[i] as f64 * s,
+                avg: avg[i] as f64 * s,
+                last: last[i] as f64 * s,
+                n: n[i],
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Rolls rows (oldest first) up into buckets of `step` ms: min of the
+/// minimums, max of the maximums, the average weighted by count, the last
+/// value, and the count.
+pub fn rollup(rows: &[Row], step: i64) -> Vec<Row> {
+    let mut out: Vec<Row> = Vec::new();
+    for r in rows {
+        let t = r.t.div_euclid(step.max(1)) * step.max(1);
+        match out.last_mut() {
+            Some(b) if b.t == t => {
+                let n = b.n + r.n;
+                b.avg = (b.avg * b.n as f64 + r.avg * r.n as f64) / n as f64;
+                b.min = b.min.min(r.min);
+                b.max = b.max.max(r.max);
+                b.last = r.last;
+                b.n = n;
+            }
+            _ => out.push(Row { t, ..*r }),
+        }
+    }
+    out
+}
+
+/// Runs the writer until every sender is gone: batches of at most `batch`
+/// time (or [`MAX_BATCH`] samples), one transaction each; the last batch is
+/// flushed before returning.
+pub fn run(mut writer: Writer, rx: Receiver<Arc<Sample>>, batch: Duration) {
+    let mut pending: Vec<Arc<Sample>> = Vec::new();
+    let mut deadline: Option<Instant> = None;
+    loop {
+        let wait = deadline.map_or(Duration::from_secs(3600), |d| {
+            d.saturating_duration_since(Instant::now())
+        });
+        let flush = match rx.recv_timeout(wait) {
+            Ok(sample) => {
+                if pending.is_empty() {
+                    deadline = Some(Instant::now() + batch);
+                }
+                pending.push(sample);
+                pending.len() >= MAX_BATCH
+            }
+            Err(RecvTimeoutError::Timeout) => true,
+            Err(RecvTimeoutError::Disconnected) => {
+                writer.flush(&mut pending);
+                tracing::debug!("history writer stopped");
+                return;
+            }
+        };
+        if flush {
+            writer.flush(&mut pending);
+            deadline = None;
+        }
+    }
+}
+
+impl Writer {
+    fn flush(&mut self, pending: &mut Vec<Arc<Sample>>) {
+        if pending.is_empty() {
+            return;
+        }
+        match self.write(pending) {
+            Ok(()) => {
+                self.stats.failing_batches.store(0, Ordering::Relaxed);
+            }
+            Err(err) => self.report(&err, pending.len()),
+        }
+        pending.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(t: i64, v: f64) -> Row {
+        Row {
+            t,
+            min: v,
+            max: v,
+            avg: v,
+            last: v,
+            n: 1,
+        }
+    }
+
+    #[test]
+    fn rollups_keep_min_max_weighted_avg_last_and_count() {
+        let rows = [row(0, 1.0), row(1_000, 5.0), row(59_000, 3.0), row(60_000, 10.0)];
+        let minutes = rollup(&rows, 60_000);
+        assert_eq!(minutes.len(), 2);
+        let m = minutes[0];
+        assert_eq!((m.t, m.min, m.max, m.avg, m.last, m.n), (0, 1.0, 5.0, 3.0, 3.0, 3));
+        // Rolling rollups up weights each by its count.
+        let hour = rollup(&minutes, 3_600_000);
+        assert_eq!(hour.len(), 1);
+        let h = hour[0];
+        assert_eq!((h.min, h.max, h.last, h.n), (1.0, 10.0, 10.0, 4));
+        assert!((h.avg - 19.0 / 4.0).abs() < 1e-9, "{}", h.avg);
+    }
+}

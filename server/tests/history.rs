@@ -1,0 +1,135 @@
+//! History against a real server: the range query API, its argument
+//! checks, and data surviving a restart, a `kill -9` and a broken store.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use serde_json::Value;
+
+fn query(series: &str, from: i64, to: i64, points: u32) -> String {
+    format!("/api/v1/query?series={series}&from={from}&to={to}&points={points}")
+}
+
+/// Times of the points of a range answer.
+fn times(body: &Value) -> Vec<i64> {
+    body["points"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no points in {body}"))
+        .iter()
+        .map(|p| p[0].as_i64().unwrap())
+        .collect()
+}
+
+/// Waits until the store answers at least `n` points for `series` since `from`.
+async fn wait_for_points(t: &TestServer, series: &str, from: i64, n: usize) -> Value {
+    for _ in 0..100 {
+        let (status, body) = get_json(t, &query(series, from, now_ms() + 1000, 1000)).await;
+        assert_eq!(status, 200, "{body}");
+        if body["points"].as_array().is_some_and(|p| p.len() >= n) {
+            return body;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the store never held {n} points of {series}");
+}
+
+#[tokio::test]
+async fn samples_are_stored_and_queried_as_pairs_or_buckets() {
+    let t = start(100).await;
+    let from = now_ms() - 1000;
+    let body = wait_for_points(&t, "memory_used_bytes", from, 5).await;
+    assert_eq!(
+        (body["series"].as_str(), body["unit"].as_str()),
+        (Some("memory_used_bytes"), Some("bytes"))
+    );
+    assert_eq!(body["tier"], "raw");
+    let first = &body["points"][0];
+    assert_eq!(
+        first.as_array().unwrap().len(),
+        2,
+        "one sample per point: [t, value]: {first}"
+    );
+    assert!(first[1].as_f64().unwrap() > 0.0);
+    let ts = times(&body);
+    assert!(ts.windows(2).all(|w| w[0] < w[1]), "oldest first");
+
+    // Two points for the same span: buckets with min <= avg <= max.
+    let (_, coarse) = get_json(&t, &query("memory_used_bytes", from, now_ms(), 2)).await;
+    let buckets = coarse["points"].as_array().unwrap();
+    assert!(!buckets.is_empty() && buckets.len() <= 3, "{coarse}");
+    let b = buckets
+        .iter()
+        .map(|b| b.as_array().unwrap())
+        .find(|b| b.len() == 4)
+        .unwrap_or_else(|| panic!("a bucket of several samples is [t, min, max, avg]: {coarse}"));
+    let (min, max, avg) = (b[1].as_f64().unwrap(), b[2].as_f64().unwrap(), b[3].as_f64().unwrap());
+    assert!(min <= avg && avg <= max, "{coarse}");
+}
+
+#[tokio::test]
+async fn every_bad_argument_gets_its_clear_error() {
+    let t = start(1000).await;
+    let now = now_ms();
+    for (path, status, says) in [
+        (query("cpu_usage_percent", now, now - 1000, 10), 400, "before"),
+        (query("cpu_usage_percent", now - 1000, now, 0), 400, "points"),
+        (query("cpu_usage_percent", now - 1000, now, 1_000_000), 400, "points"),
+        (query("cpu_usage_percent", -5, now, 10), 400, "1970"),
+        (query("cpu_usage_percent", 0, i64::MAX, 10), 400, "ten years"),
+        (query("no_such_metric", now - 1000, now, 10), 404, "unknown series"),
+        (
+            query("filesystem_used_percent.nowhere", now - 1000, now, 10),
+            404,
+            "unknown series",
+        ),
+        (
+            format!("/api/v1/query?series=cpu_usage_percent&from={now}"),
+            400,
+            "bad arguments",
+        ),
+        (
+            format!("/api/v1/query?series=cpu_usage_percent&from=soon&to={now}&points=3"),
+            400,
+            "bad arguments",
+        ),
+    ] {
+        let (got, body) = get_json(&t, &path).await;
+        assert_eq!(got, status, "{path}: {body}");
+        let error = body["error"].as_str().unwrap_or_else(|| panic!("{path}: {body}"));
+        assert!(error.contains(says), "{path}: {error}");
+    }
+}
+
+#[tokio::test]
+async fn history_survives_a_restart() {
+    let t = start(100).await;
+    let from = now_ms() - 1000;
+    let before = times(&wait_for_points(&t, "cpu_usage_percent", from, 5).await);
+    let data = stop(t).await;
+    let restarted_at = now_ms();
+    let t = start_in(data, 100, |_| {}).await;
+    let after = times(&wait_for_points(&t, "cpu_usage_percent", from, before.len() + 3).await);
+    for ts in &before {
+        assert!(after.contains(ts), "{ts} from before the restart is kept");
+    }
+    assert!(after.iter().any(|&ts| ts > restarted_at), "and the series continues");
+}
+
+#[tokio::test]
+async fn a_store_that_cannot_open_is_reported_and_the_rest_keeps_working() {
+    let data = tempfile::tempdir().unwrap();
+    // The database path is taken by a directory: SQLite cannot open it.
+    std::fs::create_dir_all(data.path().join("data").join("vigil.db")).unwrap();
+    let t = start_in(data, 100, |_| {}).await;
+    let (status, health) = get_json(&t, "/healthz").await;
+    assert!(status == 200 || status == 503, "{health}");
+    assert_eq!(component_status(&health, "store"), "down", "{health}");
+    let now = now_ms();
+    let (status, body) = get_json(&t, &query("cpu_usage_percent", now - 1000, now, 10)).await;
+    assert_eq!(status, 503, "{body}");
+    assert!(body["error"].as_str().unwrap().contains("unavailable"), "{body}");
+    let (status, _) = get_json(&t, "/api/v1/snapshot").await;
+    assert_eq!(status, 200, "live data still served");
+}
