@@ -2,7 +2,8 @@
 # Installs what building and testing Vigil needs, skipping whatever is
 # already there: Debian's chromium, the wasm32 target, cargo-leptos, the
 # wasm-bindgen CLI matching Cargo.lock, and the npm packages (wasm-opt from
-# binaryen, Playwright). Safe to run again and again.
+# binaryen, Playwright), and copies uPlot into public/vendor/. Safe to run
+# again and again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -40,8 +41,18 @@ npm_install() {
   local dir=$1
   if [ ! -d "$dir/node_modules" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
     say "installing npm packages in $dir"
-    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+    (cd "$dir" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
   fi
 }
 npm_install .
 npm_install end2end
+
+# Browser libraries served as static files (public/ is the site's assets
+# dir): uPlot for the /explore chart. Copied only when changed.
+mkdir -p public/vendor
+for f in uPlot.iife.min.js uPlot.min.css; do
+  if ! cmp -s "node_modules/uplot/dist/$f" "public/vendor/$f"; then
+    say "copying $f to public/vendor/"
+    cp "node_modules/uplot/dist/$f" "public/vendor/$f"
+  fi
+done

@@ -6,6 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 export PATH="$HOME/.cargo/bin:$PWD/node_modules/.bin:$PATH"
+# One full run gains nothing from incremental compilation, which costs
+# tens of gigabytes of disk on this workspace.
+export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
 
 step() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 

@@ -25,6 +25,18 @@ pub fn per_second(n: f64) -> String {
     }
 }
 
+/// A duration in milliseconds as people say it: `45 s`, `12 min`,
+/// `3 h 5 min`, `2 d 4 h`.
+pub fn age(ms: i64) -> String {
+    let s = ms.max(0) / 1000;
+    match s {
+        0..=59 => format!("{s} s"),
+        60..=3599 => format!("{} min", s / 60),
+        3600..=86_399 => format!("{} h {} min", s / 3600, s / 60 % 60),
+        _ => format!("{} d {} h", s / 86_400, s / 3600 % 24),
+    }
+}
+
 fn scaled(mut value: f64, suffix: &str) -> String {
     const UNITS: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
     if !value.is_finite() {
@@ -52,6 +64,15 @@ mod tests {
         assert_eq!(bytes(1023), "1023 B");
         assert_eq!(bytes(1536), "1.5 KiB");
         assert_eq!(bytes(3 * 1024 * 1024 * 1024 + 200 * 1024 * 1024), "3.2 GiB");
+    }
+
+    #[test]
+    fn ages_read_naturally() {
+        assert_eq!(age(-5), "0 s");
+        assert_eq!(age(45_000), "45 s");
+        assert_eq!(age(12 * 60_000 + 5_000), "12 min");
+        assert_eq!(age((3 * 3600 + 5 * 60) * 1000), "3 h 5 min");
+        assert_eq!(age((2 * 86_400 + 4 * 3600) * 1000), "2 d 4 h");
     }
 
     #[test]

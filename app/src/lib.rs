@@ -11,6 +11,9 @@
 //! - [`live`]: the `/ws` protocol, the connection state machine, the page's
 //!   live store and the browser WebSocket client that keeps it current.
 //! - [`pages`]: one module per route.
+//! - [`explorer`]: the metrics explorer (`/explore`): view state in the
+//!   URL, range queries, the uPlot chart.
+//! - [`checks`]: the wire types of the health checks of outside services.
 //! - [`error`]: the error every server function answers with.
 //!
 //! Server functions reach the engine through one small async trait per
@@ -21,7 +24,9 @@
 //! browser hydrates it; the app-wide live client resumes the stream after
 //! the snapshot's `seq` and applies each frame to the live store's signals.
 
+pub mod checks;
 pub mod error;
+pub mod explorer;
 pub mod format;
 pub mod health;
 pub mod live;
@@ -44,6 +49,13 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <meta name="color-scheme" content="light dark"/>
+                // Installable app: manifest, icons, and the service worker
+                // (registered by /pwa.js, a file so a strict CSP can allow it).
+                <link rel="manifest" href="/manifest.webmanifest"/>
+                <meta name="theme-color" content="#0f766e" media="(prefers-color-scheme: light)"/>
+                <meta name="theme-color" content="#0d1117" media="(prefers-color-scheme: dark)"/>
+                <link rel="apple-touch-icon" href="/icons/icon-192.png"/>
+                <script src="/pwa.js" defer></script>
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options/>
                 <MetaTags/>
@@ -80,14 +92,21 @@ pub fn App() -> impl IntoView {
                 <a class="brand" href="/">"Vigil"</a>
                 <nav aria-label="Main">
                     <A href="/">"Overview"</A>
+                    <A href="/explore">"Explore"</A>
                 </nav>
                 <ConnectionBadge/>
             </header>
+            // Shown by /pwa.js when a new version is installed and waiting.
+            <div class="update-ready" data-testid="update-ready" role="status" hidden>
+                "A new version of Vigil is ready. "
+                <button type="button">"Reload"</button>
+            </div>
             <main id="main">
                 <Routes fallback=NotFound>
                     // Async: the server sends the page once its data is in, so the
                     // first paint has real values even without JavaScript.
                     <Route path=path!("/") view=pages::Overview ssr=SsrMode::Async/>
+                    <Route path=path!("/explore") view=pages::Explore ssr=SsrMode::Async/>
                 </Routes>
             </main>
         </Router>

@@ -57,6 +57,8 @@ pub enum StartError {
     Bind { addr: SocketAddr, source: std::io::Error },
     #[error("first host sample failed: {0}")]
     Collector(std::io::Error),
+    #[error("cannot start the health checks: {0}")]
+    Checks(#[from] crate::checks::ChecksError),
 }
 
 /// A running Vigil.
@@ -120,10 +122,18 @@ impl Server {
             shutdown.child_token(),
             &tasks,
         );
+        let checks = crate::checks::start(&config.checks, &config.notify, shutdown.child_token(), &tasks)?;
+        let recent = Arc::new(crate::checks::recent::Recent::default());
+        tasks.spawn(crate::checks::recent::keep(
+            recent.clone(),
+            checks.subscribe(),
+            shutdown.child_token(),
+        ));
         let monitor = Arc::new(Monitor {
             bus: bus.clone(),
             stats: stats.clone(),
             history: history.clone(),
+            checks: checks.clone(),
             thresholds: config.thresholds.clone(),
             interval,
             shutdown: shutdown.clone(),
@@ -162,6 +172,12 @@ impl Server {
         ));
 
         let site_root = site_root.unwrap_or_else(site::find_root);
+        let sw_root = site_root.clone();
+        let service_worker = tokio::task::spawn_blocking(move || site::service_worker(&sw_root))
+            .await
+            .ok()
+            .flatten()
+            .map(Arc::from);
         if site_root.is_dir() {
             let root = site_root.clone();
             tokio::task::spawn_blocking(move || match site::precompress(&root) {
@@ -177,6 +193,8 @@ impl Server {
             bus: bus.clone(),
             monitor: monitor.clone(),
             history,
+            checks,
+            recent,
         });
         let leptos_options = LeptosOptions::builder()
             .output_name("vigil")
@@ -194,6 +212,7 @@ impl Server {
             hub,
             monitor,
             allowed_origins: config.live.allowed_origins.clone().into(),
+            service_worker,
             socket,
             shutdown: shutdown.clone(),
             tasks: tasks.clone(),

@@ -8,6 +8,8 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+pub use crate::checks::config::{CheckConfig, ExpectStatus, NotifyConfig, NotifyKind};
+
 /// Everything the config file can set.
 #[derive(Clone, Debug, Default, PartialEq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -16,6 +18,10 @@ pub struct Config {
     pub thresholds: Thresholds,
     pub live: LiveConfig,
     pub history: HistoryConfig,
+    /// Health checks of outside services (`[[checks]]`), in file order.
+    pub checks: Vec<CheckConfig>,
+    /// Where announced check transitions are sent (`[[notify]]`).
+    pub notify: Vec<NotifyConfig>,
 }
 
 /// How long the history store keeps each resolution.
@@ -154,6 +160,10 @@ impl Config {
         config
             .validate()
             .map_err(|(key, message)| invalid(key_span(text, key), key.to_string(), message))?;
+        crate::checks::config::validate(&config.checks, &config.notify).map_err(|e| {
+            let span = entry_key_span(text, e.section, e.index, e.field);
+            invalid(span, e.key(), e.message)
+        })?;
         Ok(config)
     }
 
@@ -244,6 +254,43 @@ fn key_span(text: &str, key: &str) -> Option<std::ops::Range<usize>> {
     None
 }
 
+/// Where `field` is set in the `index`-th `[[section]]` table (0-based),
+/// or that table's header when the field is absent (or `None`), for errors
+/// about one entry of an array of tables such as `[[checks]]`.
+fn entry_key_span(text: &str, section: &str, index: usize, field: Option<&str>) -> Option<std::ops::Range<usize>> {
+    let mut offset = 0;
+    let mut seen = 0;
+    let mut header = None;
+    for line in text.split_inclusive('\n') {
+        let trimmed = line.trim_start();
+        let start = offset + (line.len() - trimmed.len());
+        offset += line.len();
+        if let Some(rest) = trimmed.strip_prefix("[[") {
+            let name = rest.split("]]").next().unwrap_or("").trim();
+            if name == section {
+                seen += 1;
+                if seen == index + 1 {
+                    header = Some(start..start + trimmed.trim_end().len());
+                    continue;
+                }
+            }
+            if header.is_some() {
+                break;
+            }
+            continue;
+        }
+        if trimmed.starts_with('[') && header.is_some() {
+            break;
+        }
+        if let (Some(_), Some(field)) = (&header, field) {
+            if trimmed.starts_with(field) && trimmed[field.len()..].trim_start().starts_with('=') {
+                return Some(start..start + field.len());
+            }
+        }
+    }
+    header
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -318,6 +365,207 @@ mod tests {
         assert!(err.starts_with("vigil.toml:3:1: history.minute_retention"), "{err}");
         let err = parse("[history]\nraw_retention = \"10m\"\n").unwrap_err().to_string();
         assert!(err.contains("history.raw_retention"), "{err}");
+    }
+
+    const CHECKS: &str = r#"
+[collector]
+interval = "1s"
+
+[[checks]]
+name = "rpc"
+type = "ethereum"
+url = "http://127.0.0.1:8545"
+interval = "10s"
+timeout = "3s"
+retries = 2
+chain_id = 1
+max_block_age = "60s"
+min_peers = 3
+reference = "https://ref.example.com/v3/key"
+max_lag_blocks = 5
+
+[[checks]]
+name = "site"
+type = "http"
+url = "https://example.com/health"
+expect_status = "200,204,300-399"
+keyword = "ok"
+max_latency = "500ms"
+failure_threshold = 5
+reset_timeout = "2m"
+confirm = 3
+
+[[checks]]
+name = "db"
+type = "tcp"
+address = "127.0.0.1:5432"
+
+[[checks]]
+name = "feed"
+type = "websocket"
+url = "wss://example.com/feed"
+send = "ping"
+expect = "ping"
+
+[[notify]]
+type = "webhook"
+url = "http://127.0.0.1:9000/hook"
+"#;
+
+    #[test]
+    fn checks_and_notify_parse_with_defaults() {
+        let c = parse(CHECKS).unwrap();
+        assert_eq!(c.checks.len(), 4);
+        let rpc = &c.checks[0];
+        assert_eq!(rpc.kind, app::checks::CheckKind::Ethereum);
+        assert_eq!(
+            (rpc.interval, rpc.timeout, rpc.retries),
+            (Duration::from_secs(10), Duration::from_secs(3), 2)
+        );
+        assert_eq!(
+            (rpc.chain_id, rpc.min_peers, rpc.max_lag_blocks),
+            (Some(1), Some(3), Some(5))
+        );
+        assert_eq!(rpc.max_block_age, Some(Duration::from_secs(60)));
+        let site = &c.checks[1];
+        let expect = site.expect_status.as_ref().unwrap();
+        assert!(expect.accepts(204) && expect.accepts(302) && !expect.accepts(201));
+        assert_eq!(site.max_latency, Some(Duration::from_millis(500)));
+        assert_eq!(
+            (site.failure_threshold, site.reset_timeout, site.confirm),
+            (5, Duration::from_secs(120), 3)
+        );
+        let db = &c.checks[2];
+        assert_eq!(db.address.as_deref(), Some("127.0.0.1:5432"));
+        assert_eq!(
+            (db.interval, db.timeout, db.retries),
+            (Duration::from_secs(30), Duration::from_secs(5), 1)
+        );
+        assert_eq!(
+            (db.failure_threshold, db.reset_timeout, db.confirm),
+            (3, Duration::from_secs(60), 2)
+        );
+        assert_eq!(c.checks[3].send.as_deref(), Some("ping"));
+        assert_eq!(c.notify, [NotifyConfig::webhook("http://127.0.0.1:9000/hook")]);
+    }
+
+    /// Parses `text` and returns the error, which must start with
+    /// `vigil.toml:LINE:` and name `key`.
+    fn check_error(text: &str, line: usize, key: &str) -> String {
+        let err = parse(text).expect_err("must be refused").to_string();
+        assert!(
+            err.starts_with(&format!("vigil.toml:{line}:")),
+            "want line {line}: {err}"
+        );
+        assert!(err.contains(&format!(" {key}: ")), "want key {key}: {err}");
+        err
+    }
+
+    #[test]
+    fn check_errors_name_file_line_and_key() {
+        let two = "[[checks]]\nname = \"a\"\ntype = \"tcp\"\naddress = \"h:1\"\n\n[[checks]]\n";
+        // Duplicate name: the second entry's `name` line.
+        let err = check_error(
+            &format!("{two}name = \"a\"\ntype = \"tcp\"\naddress = \"h:2\"\n"),
+            7,
+            "checks[1].name",
+        );
+        assert!(err.contains("duplicate name"), "{err}");
+        // tcp without an address: the entry's header.
+        let err = check_error(&format!("{two}name = \"b\"\ntype = \"tcp\"\n"), 6, "checks[1].address");
+        assert!(err.contains("tcp checks need `address"), "{err}");
+        // http without a url.
+        let err = check_error("[[checks]]\nname = \"w\"\ntype = \"http\"\n", 1, "checks[0].url");
+        assert!(err.contains("http checks need a `url`"), "{err}");
+        // timeout >= interval: the timeout line of that entry, not another's.
+        let err = check_error(
+            &format!("{two}name = \"b\"\ntype = \"tcp\"\naddress = \"h:2\"\ninterval = \"5s\"\ntimeout = \"5s\"\n"),
+            11,
+            "checks[1].timeout",
+        );
+        assert!(err.contains("must be shorter than the interval"), "{err}");
+        assert!(err.contains("check \"b\""), "{err}");
+        // A url that is not http(s) / ws(s).
+        let err = check_error(
+            "[[checks]]\nname = \"w\"\ntype = \"http\"\nurl = \"ftp://x\"\n",
+            4,
+            "checks[0].url",
+        );
+        assert!(err.contains("is not a http:// or https:// URL"), "{err}");
+        check_error(
+            "[[checks]]\nname = \"w\"\ntype = \"websocket\"\nurl = \"http://x\"\n",
+            4,
+            "checks[0].url",
+        );
+        check_error(
+            "[[checks]]\nname = \"e\"\ntype = \"ethereum\"\nurl = \"http://x\"\nreference = \"nope\"\n",
+            5,
+            "checks[0].reference",
+        );
+        check_error(
+            "[[notify]]\ntype = \"webhook\"\nurl = \"mailto:a@b\"\n",
+            3,
+            "notify[0].url",
+        );
+    }
+
+    #[test]
+    fn check_type_errors_come_from_the_parser_with_their_line() {
+        // Unknown type.
+        let err = check_error("[[checks]]\nname = \"a\"\ntype = \"ping\"\n", 3, "checks[0].type");
+        assert!(err.contains("unknown variant `ping`"), "{err}");
+        // Bad expect_status.
+        let err = check_error(
+            "[[checks]]\nname = \"a\"\ntype = \"http\"\nurl = \"http://x\"\nexpect_status = \"2xx\"\n",
+            5,
+            "checks[0].expect_status",
+        );
+        assert!(err.contains("\"2xx\" is not a status code"), "{err}");
+        // Unknown key.
+        let err = check_error(
+            "[[checks]]\nname = \"a\"\ntype = \"tcp\"\naddress = \"h:1\"\nretry = 2\n",
+            5,
+            "checks[0].retry",
+        );
+        assert!(err.contains("unknown field `retry`"), "{err}");
+        check_error(
+            "[[notify]]\ntype = \"email\"\nurl = \"http://x\"\n",
+            2,
+            "notify[0].type",
+        );
+        // A missing name names the entry.
+        let err = parse("[[checks]]\ntype = \"tcp\"\naddress = \"h:1\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("missing field `name`"), "{err}");
+        assert!(err.starts_with("vigil.toml:1:"), "{err}");
+    }
+
+    #[test]
+    fn check_rules() {
+        let base = "[[checks]]\nname = \"a\"\ntype = \"tcp\"\naddress = \"h:1\"\n";
+        for (extra, key, words) in [
+            ("interval = \"500ms\"\n", "interval", "out of range"),
+            ("interval = \"2h\"\n", "interval", "out of range"),
+            ("retries = 11\n", "retries", "more than 10"),
+            ("failure_threshold = 0\n", "failure_threshold", "out of range"),
+            ("confirm = 0\n", "confirm", "out of range"),
+            ("reset_timeout = \"100ms\"\n", "reset_timeout", "out of range"),
+            ("keyword = \"ok\"\n", "keyword", "is for http checks, not tcp"),
+            ("chain_id = 1\n", "chain_id", "is for ethereum checks"),
+            ("send = \"x\"\n", "send", "is for websocket checks"),
+            ("url = \"http://x\"\n", "url", "not a url"),
+        ] {
+            let err = check_error(&format!("{base}{extra}"), 5, &format!("checks[0].{key}"));
+            assert!(err.contains(words), "{extra}: {err}");
+        }
+        let err = check_error(&base.replace("\"a\"", "\"My Check\""), 2, "checks[0].name");
+        assert!(err.contains("a-z, 0-9"), "{err}");
+        check_error(&base.replace("\"a\"", "\"memory\""), 2, "checks[0].name");
+        check_error(&base.replace("h:1", "nohost"), 4, "checks[0].address");
+        let eth = "[[checks]]\nname = \"e\"\ntype = \"ethereum\"\nurl = \"http://x\"\nmax_lag_blocks = 3\n";
+        let err = check_error(eth, 5, "checks[0].max_lag_blocks");
+        assert!(err.contains("needs a `reference`"), "{err}");
     }
 
     #[test]

@@ -19,6 +19,15 @@ pub struct Engine {
     pub bus: Arc<SampleBus>,
     pub monitor: Arc<Monitor>,
     pub history: Arc<History>,
+    pub checks: Arc<crate::checks::Checks>,
+    pub recent: Arc<crate::checks::recent::Recent>,
+}
+
+impl Engine {
+    /// One check with its recent history; `None` for an unknown name.
+    pub fn check(&self, name: &str) -> Option<app::checks::CheckDetail> {
+        self.recent.detail(&self.checks, name)
+    }
 }
 
 #[async_trait::async_trait]

@@ -17,6 +17,9 @@
 //! - [`catalog`]: every series Vigil keeps, declared once.
 //! - [`live`]: the hub (seq, replay ring, serialize once) and `/ws`.
 //! - [`health`]: the rollup and its announcements on the live stream.
+//! - [`checks`]: outside services (HTTP, TCP, WebSocket, Ethereum JSON-RPC)
+//!   probed on their interval with retries, breakers and webhooks; each is
+//!   a component of the rollup.
 //! - [`store`]: history in SQLite: batched writes, compressed blocks, tiers.
 //! - [`engine`]: the app's query traits, implemented over the parts above.
 //! - [`http`]: the router, `/healthz`, `/metrics`, static files, errors.
@@ -25,6 +28,7 @@
 pub mod app;
 pub mod bus;
 pub mod catalog;
+pub mod checks;
 pub mod collect;
 pub mod config;
 pub mod engine;

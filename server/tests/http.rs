@@ -155,3 +155,59 @@ fn text_of<'a>(html: &'a str, testid: &str) -> Option<&'a str> {
     let len = html[from..].find('<')?;
     Some(&html[from..from + len])
 }
+
+#[tokio::test]
+async fn checks_join_the_rollup_and_answer_by_name() {
+    // A TCP check against a port this test holds open, and one nobody listens on.
+    let open = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let addr = open.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((socket, _)) = open.accept().await {
+            drop(socket);
+        }
+    });
+    let toml = format!(
+        "[[checks]]\nname = \"db\"\ntype = \"tcp\"\naddress = \"{addr}\"\ninterval = \"1s\"\ntimeout = \"500ms\"\n\
+         [[checks]]\nname = \"cache\"\ntype = \"tcp\"\naddress = \"{closed}\"\ninterval = \"1s\"\ntimeout = \"500ms\"\nretries = 0\nconfirm = 1\n"
+    );
+    let config = vigil::config::Config::parse(&toml, std::path::Path::new("test.toml")).unwrap();
+    let t = start_with(1000, |o| o.config.checks = config.checks).await;
+    let mut health = serde_json::Value::Null;
+    for _ in 0..50 {
+        health = get_json(&t, "/api/v1/health").await.1;
+        if component_status(&health, "db") == "up" && component_status(&health, "cache") == "down" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(component_status(&health, "db"), "up", "{health}");
+    assert_eq!(component_status(&health, "cache"), "down", "{health}");
+    // /healthz speaks for Vigil itself: an outside service down is not Vigil down.
+    let (_, own) = get_json(&t, "/healthz").await;
+    assert!(
+        own["components"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["name"] != "cache"),
+        "{own}"
+    );
+
+    let (status, detail) = get_json(&t, "/api/v1/checks/cache").await;
+    assert_eq!(status, 200, "{detail}");
+    assert_eq!(detail["state"]["status"], "down", "{detail}");
+    assert!(
+        detail["state"]["reason"].as_str().unwrap().contains("refused"),
+        "{detail}"
+    );
+    assert!(!detail["rounds"].as_array().unwrap().is_empty(), "{detail}");
+    let (status, list) = get_json(&t, "/api/v1/checks").await;
+    assert_eq!((status, list.as_array().map(Vec::len)), (200, Some(2)));
+    let (status, body) = get_json(&t, "/api/v1/checks/nope").await;
+    assert_eq!(status, 404);
+    assert!(body["error"].as_str().unwrap().contains("unknown check"), "{body}");
+}

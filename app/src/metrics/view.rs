@@ -21,6 +21,7 @@ pub fn Dashboard(snapshot: Snapshot) -> impl IntoView {
     live.seed(snapshot);
     view! {
         <UpdateLine live/>
+        <StaleNotice live/>
         <div class="grid">
             <CpuCard live/>
             <MemoryCard live/>
@@ -68,6 +69,43 @@ fn UpdateLine(live: LiveStore) -> impl IntoView {
                 {move || clock_time(ts())}
             </time>
         </p>
+    }
+}
+
+/// Says plainly when what the page shows is old: the live link is down and
+/// the newest sample is older than a few intervals (an offline start from
+/// the service worker's cached page, or a server that went away). Only in
+/// the browser: the server's render is always current.
+#[component]
+fn StaleNotice(live: LiveStore) -> impl IntoView {
+    // 0 on the server and while hydrating, so both render the same (nothing).
+    let now = RwSignal::new(0i64);
+    #[cfg(feature = "hydrate")]
+    {
+        Effect::new(move |_| now.set(js_sys::Date::now() as i64));
+        if let Ok(handle) = set_interval_with_handle(
+            move || now.set(js_sys::Date::now() as i64),
+            std::time::Duration::from_secs(1),
+        ) {
+            on_cleanup(move || handle.clear());
+        }
+    }
+    let stale = move || {
+        let now = now.get();
+        let ts = live.current.with(|s| s.ts);
+        let interval = live.facts.with(|f| f.interval_ms.max(1000)) as i64;
+        let live_now = live.state.get() == crate::live::ConnState::Connected;
+        (now > 0 && !live_now && ts > 0 && now - ts > 3 * interval).then_some((ts, now - ts))
+    };
+    move || {
+        stale().map(|(ts, age)| {
+            view! {
+                <p class="stale" role="status" data-testid="stale-notice" data-ts=ts>
+                    <strong>"Not live."</strong>
+                    " Showing the last update, " {clock_time(ts)} ", " {format::age(age)} " ago."
+                </p>
+            }
+        })
     }
 }
 

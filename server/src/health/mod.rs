@@ -30,6 +30,8 @@ pub struct Monitor {
     pub bus: Arc<SampleBus>,
     pub stats: Arc<LiveStats>,
     pub history: Arc<History>,
+    /// Outside services: each check is a component of the rollup.
+    pub checks: Arc<crate::checks::Checks>,
     pub thresholds: Thresholds,
     /// The collector interval, to tell a stale collector.
     pub interval: Duration,
@@ -37,8 +39,17 @@ pub struct Monitor {
 }
 
 impl Monitor {
-    /// The rollup as of now.
+    /// The rollup as of now: Vigil's own components and every check.
     pub fn report(&self) -> HealthReport {
+        let own = self.own_report();
+        let mut components = own.components;
+        components.extend(self.checks.components());
+        HealthReport::from_components(own.ts, components)
+    }
+
+    /// Vigil's own components only: what `/healthz` answers for, so that a
+    /// dead outside service does not make Vigil itself look down.
+    pub fn own_report(&self) -> HealthReport {
         let sample = self.bus.latest();
         rollup(
             &Inputs {
@@ -91,6 +102,7 @@ pub async fn announce(
     let mut last: Option<HealthReport> = hub.snapshot().health.clone();
     let mut last_at = Instant::now();
     let mut ticker = tokio::time::interval(Duration::from_secs(5));
+    let mut check_events = monitor.checks.subscribe();
     loop {
         let report = monitor.report();
         if should_announce(last.as_ref(), &report, last_at.elapsed()) {
@@ -105,6 +117,11 @@ pub async fn announce(
             _ = shutdown.cancelled() => return,
             _ = ticker.tick() => {}
             sample = samples.recv() => if let Err(broadcast::error::RecvError::Closed) = sample {
+                return;
+            },
+            // A check's announced change goes out at once, not at the next
+            // sample (rounds in between find nothing new to announce).
+            event = check_events.recv() => if let Err(broadcast::error::RecvError::Closed) = event {
                 return;
             },
         }

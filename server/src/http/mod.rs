@@ -43,6 +43,9 @@ pub fn router(state: AppState) -> Router {
     let pages = Router::new()
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics_text))
+        .route("/sw.js", get(service_worker))
+        .route("/api/v1/checks", get(list_checks))
+        .route("/api/v1/checks/{name}", get(check_detail))
         .leptos_routes_with_context(&state, generate_route_list(App), context.clone(), move || {
             shell(options.clone())
         })
@@ -79,12 +82,48 @@ async fn record_latency(
 
 /// `GET /healthz`: the rollup; 503 when Vigil is down.
 async fn healthz(State(state): State<AppState>) -> Response {
-    let report = state.monitor.report();
+    let report = state.monitor.own_report();
     let status = match report.status {
         app::health::Status::Down => StatusCode::SERVICE_UNAVAILABLE,
         _ => StatusCode::OK,
     };
     (status, [(header::CACHE_CONTROL, "no-store")], Json(report)).into_response()
+}
+
+/// `GET /api/v1/checks`: every check's latest state.
+async fn list_checks(State(state): State<AppState>) -> Response {
+    Json(state.engine.checks.snapshot()).into_response()
+}
+
+/// `GET /api/v1/checks/NAME`: one check, its recent rounds and transitions.
+async fn check_detail(
+    State(state): State<AppState>,
+    axum::extract::Path(name): axum::extract::Path<String>,
+) -> Response {
+    match state.engine.check(&name) {
+        Some(detail) => Json(detail).into_response(),
+        None => ApiError::new(
+            StatusCode::NOT_FOUND,
+            format!("unknown check {name:?}; GET /api/v1/checks lists them"),
+        )
+        .into_response(),
+    }
+}
+
+/// `GET /sw.js`: the service worker, never cached by the browser's HTTP
+/// cache so that a new build is picked up on the next visit.
+async fn service_worker(State(state): State<AppState>) -> Response {
+    match &state.service_worker {
+        Some(script) => (
+            [
+                (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+                (header::CACHE_CONTROL, "no-cache"),
+            ],
+            script.to_string(),
+        )
+            .into_response(),
+        None => ApiError::new(StatusCode::NOT_FOUND, "no built front end, so no service worker").into_response(),
+    }
 }
 
 /// `GET /metrics`: Prometheus text exposition.

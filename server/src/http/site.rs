@@ -22,6 +22,29 @@ pub fn find_root() -> PathBuf {
         .unwrap_or(cwd)
 }
 
+/// The service worker (`sw.js` in the site root) with `__VIGIL_VERSION__`
+/// replaced by a hash of the built files under `pkg/`, so every build gets
+/// its own cache and a deploy replaces the old one. `None` without a site.
+pub fn service_worker(root: &Path) -> Option<String> {
+    use std::hash::{Hash, Hasher};
+    let template = std::fs::read_to_string(root.join("sw.js")).ok()?;
+    let mut files: Vec<PathBuf> = std::fs::read_dir(root.join("pkg"))
+        .ok()?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            let ext = p.extension().and_then(|e| e.to_str()).unwrap_or_default();
+            !matches!(ext, "br" | "gz" | "tmp")
+        })
+        .collect();
+    files.sort();
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    for file in files {
+        file.file_name().hash(&mut hasher);
+        std::fs::read(&file).ok()?.hash(&mut hasher);
+    }
+    Some(template.replace("__VIGIL_VERSION__", &format!("{:016x}", hasher.finish())))
+}
+
 /// File kinds worth compressing.
 const COMPRESSIBLE: &[&str] = &["wasm", "js", "css", "svg", "webmanifest", "json", "html"];
 
@@ -96,6 +119,25 @@ fn gzip_bytes(data: &[u8]) -> std::io::Result<Vec<u8>> {
 mod tests {
     use super::*;
     use std::io::Read;
+
+    #[test]
+    fn the_service_worker_is_versioned_by_the_built_files() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(service_worker(dir.path()), None, "no site, no worker");
+        std::fs::create_dir_all(dir.path().join("pkg")).unwrap();
+        std::fs::write(dir.path().join("sw.js"), "const VERSION = '__VIGIL_VERSION__';").unwrap();
+        std::fs::write(dir.path().join("pkg/vigil.wasm"), b"one").unwrap();
+        let first = service_worker(dir.path()).unwrap();
+        assert!(!first.contains("__VIGIL_VERSION__"), "{first}");
+        std::fs::write(dir.path().join("pkg/vigil.wasm.br"), b"compressed copy").unwrap();
+        assert_eq!(
+            service_worker(dir.path()).unwrap(),
+            first,
+            "compressed copies do not count"
+        );
+        std::fs::write(dir.path().join("pkg/vigil.wasm"), b"two").unwrap();
+        assert_ne!(service_worker(dir.path()).unwrap(), first, "a new build, a new version");
+    }
 
     #[test]
     fn precompresses_once_and_round_trips() {

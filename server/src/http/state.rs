@@ -24,6 +24,8 @@ pub struct AppState {
     /// Filled by the latency middleware, encoded by `registry`.
     pub http_latency: super::prom::HttpLatency,
     pub allowed_origins: Arc<[String]>,
+    /// `/sw.js`, versioned by the build; `None` without a built site.
+    pub service_worker: Option<Arc<str>>,
     pub socket: SocketOptions,
     /// Cancelled on SIGINT/SIGTERM.
     pub shutdown: CancellationToken,

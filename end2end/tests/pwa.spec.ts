@@ -1,0 +1,78 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { chromium, expect, test } from '@playwright/test';
+import { expectNoPageErrors, keepScreenshot, openLiveOverview, watchErrors } from './dashboard';
+import { useVigilServer } from './server';
+
+// The installable app: manifest, icons, service worker, and an offline start
+// that shows the last known state marked as stale.
+
+const vigil = useVigilServer();
+
+test('manifest, icons and service worker make the page installable', async ({ request }, testInfo) => {
+  // Chromium never offers to install from an incognito profile, which is
+  // what a default test context is: use a real (temporary) profile.
+  const profile = mkdtempSync(path.join(os.tmpdir(), 'vigil-profile-'));
+  const context = await chromium.launchPersistentContext(profile, testInfo.project.use.launchOptions ?? {});
+  const page = context.pages()[0] ?? (await context.newPage());
+  const errors = watchErrors(page);
+  const base = vigil().url;
+  const manifest = await request.get(`${base}/manifest.webmanifest`);
+  expect(manifest.status()).toBe(200);
+  const m = await manifest.json();
+  expect(m).toMatchObject({ name: 'Vigil', start_url: '/', display: 'standalone' });
+  for (const icon of m.icons) {
+    const res = await request.get(`${base}${icon.src}`);
+    expect(res.status(), icon.src).toBe(200);
+    expect(res.headers()['content-type'], icon.src).toContain('image/png');
+  }
+  const sw = await request.get(`${base}/sw.js`);
+  expect(sw.status()).toBe(200);
+  const script = await sw.text();
+  expect(script).not.toContain('__VIGIL_VERSION__');
+  expect(script).toMatch(/const VERSION = '[0-9a-f]{16}'/);
+
+  await openLiveOverview(page, base);
+  await page.evaluate(() => navigator.serviceWorker.ready.then(() => true));
+  const cdp = await page.context().newCDPSession(page);
+  const { installabilityErrors } = await cdp.send('Page.getInstallabilityErrors');
+  expect(installabilityErrors, JSON.stringify(installabilityErrors)).toEqual([]);
+  expectNoPageErrors(errors);
+  await context.close();
+  rmSync(profile, { recursive: true, force: true });
+});
+
+test('offline, the app opens with the last state marked stale, and comes back live by itself', async ({
+  page,
+}, testInfo) => {
+  test.setTimeout(120_000);
+  const server = vigil();
+  const errors = watchErrors(page);
+  const ov = await openLiveOverview(page, server.url);
+  // Wait until the worker controls the page and holds the shell.
+  await page.evaluate(() => navigator.serviceWorker.ready.then(() => true));
+  await expect
+    .poll(() => page.evaluate(async () => (await caches.keys()).some((k) => k.startsWith('vigil-'))), { timeout: 10_000 })
+    .toBe(true);
+  await expect
+    .poll(() => page.evaluate(() => navigator.serviceWorker.controller !== null), { timeout: 10_000 })
+    .toBe(true);
+  await expect(page.getByTestId('stale-notice')).toHaveCount(0);
+
+  await server.stop();
+  await page.reload();
+  // The cached page hydrates, cannot connect, and says what it shows is old.
+  await expect(ov.html).toHaveAttribute('data-hydrated', 'true', { timeout: 30_000 });
+  const stale = page.getByTestId('stale-notice');
+  await expect(stale).toBeVisible({ timeout: 15_000 });
+  await expect(stale).toContainText(/Showing the last update, \d\d:\d\d:\d\d UTC, .* ago/);
+  await expect(ov.connection).not.toHaveAttribute('data-state', 'connected');
+  await expect(ov.cpuTotal).toHaveText(/^\d+(\.\d+)?%$/);
+  await keepScreenshot(page, testInfo, 'offline-stale.png');
+
+  await server.start();
+  await expect(ov.connection).toHaveAttribute('data-state', 'connected', { timeout: 30_000 });
+  await expect(stale).toHaveCount(0, { timeout: 10_000 });
+  expectNoPageErrors(errors);
+});

@@ -1,0 +1,52 @@
+//! TCP checks: the port accepts a connection. The connect latency is the
+//! figure; nothing is sent.
+
+use std::io::ErrorKind;
+
+use app::health::Status;
+use tokio::net::TcpStream;
+use tokio::time::Instant;
+
+use super::{human, millis, sub, Outcome, Probe};
+
+/// Connects to `host:port`.
+pub struct TcpProbe {
+    address: String,
+}
+
+impl TcpProbe {
+    pub fn new(address: String) -> TcpProbe {
+        TcpProbe { address }
+    }
+}
+
+#[async_trait::async_trait]
+impl Probe for TcpProbe {
+    async fn probe(&self) -> Outcome {
+        let start = Instant::now();
+        let result = TcpStream::connect(&self.address).await;
+        let latency = start.elapsed();
+        match result {
+            Ok(stream) => {
+                drop(stream);
+                let reason = format!("connected in {}", human(latency));
+                let mut o = Outcome::up(reason.clone()).with_latency(latency);
+                o.subs = vec![sub("connect", Status::Up, reason, Some(millis(latency)))];
+                o
+            }
+            Err(err) => Outcome::down(describe_io(&err)).with_latency(latency),
+        }
+    }
+}
+
+/// A connect error in words.
+pub fn describe_io(err: &std::io::Error) -> String {
+    match err.kind() {
+        ErrorKind::ConnectionRefused => "connect refused".into(),
+        ErrorKind::ConnectionReset => "connection reset".into(),
+        ErrorKind::ConnectionAborted => "connection aborted".into(),
+        ErrorKind::TimedOut => "connect timed out".into(),
+        ErrorKind::HostUnreachable | ErrorKind::NetworkUnreachable => format!("unreachable: {err}"),
+        _ => format!("connect failed: {err}"),
+    }
+}
