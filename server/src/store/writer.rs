@@ -30,6 +30,20 @@ pub struct Row {
     pub n: i64,
 }
 
+impl Row {
+    /// One raw sample.
+    pub fn raw(t: i64, v: f64) -> Row {
+        Row {
+            t,
+            min: v,
+            max: v,
+            avg: v,
+            last: v,
+            n: 1,
+        }
+    }
+}
+
 /// Owns the write connection.
 pub struct Writer {
     conn: Connection,
@@ -298,17 +312,7 @@ pub fn block_rows(block: &Block) -> Vec<Row> {
             .t
             .iter()
             .zip(v)
-            .map(|(&t, &v)| {
-                let v = v as f64 * s;
-                Row {
-                    t,
-                    min: v,
-                    max: v,
-                    avg: v,
-                    last: v,
-                    n: 1,
-                }
-            })
+            .map(|(&t, &v)| Row::raw(t, v as f64 * s))
             .collect(),
         [min, max, avg, last, n] => (0..block.t.len())
             .map(|i| Row {
@@ -397,20 +401,14 @@ impl Writer {
 mod tests {
     use super::*;
 
-    fn row(t: i64, v: f64) -> Row {
-        Row {
-            t,
-            min: v,
-            max: v,
-            avg: v,
-            last: v,
-            n: 1,
-        }
-    }
-
     #[test]
     fn rollups_keep_min_max_weighted_avg_last_and_count() {
-        let rows = [row(0, 1.0), row(1_000, 5.0), row(59_000, 3.0), row(60_000, 10.0)];
+        let rows = [
+            Row::raw(0, 1.0),
+            Row::raw(1_000, 5.0),
+            Row::raw(59_000, 3.0),
+            Row::raw(60_000, 10.0),
+        ];
         let minutes = rollup(&rows, 60_000);
         assert_eq!(minutes.len(), 2);
         let m = minutes[0];
