@@ -24,6 +24,13 @@ pub struct Engine {
 }
 
 impl Engine {
+    /// The newest sample; before the first one, metrics are unavailable.
+    fn latest_sample(&self) -> Result<Arc<app::metrics::Sample>, MetricsError> {
+        self.bus
+            .latest()
+            .ok_or_else(|| MetricsError::Unavailable("no sample collected yet".into()))
+    }
+
     /// One check with its recent history; `None` for an unknown name.
     pub fn check(&self, name: &str) -> Option<app::checks::CheckDetail> {
         self.recent.detail(&self.checks, name)
@@ -37,18 +44,12 @@ impl MetricsQuery for Engine {
     }
 
     async fn series(&self) -> Result<Vec<SeriesInfo>, MetricsError> {
-        let sample = self
-            .bus
-            .latest()
-            .ok_or_else(|| MetricsError::Unavailable("no sample collected yet".into()))?;
+        let sample = self.latest_sample()?;
         Ok(crate::catalog::series(&sample))
     }
 
     async fn latest(&self, series: &str) -> Result<Latest, MetricsError> {
-        let sample = self
-            .bus
-            .latest()
-            .ok_or_else(|| MetricsError::Unavailable("no sample collected yet".into()))?;
+        let sample = self.latest_sample()?;
         let value =
             crate::catalog::value(&sample, series).ok_or_else(|| MetricsError::UnknownSeries(series.to_string()))?;
         Ok(Latest {

@@ -73,13 +73,13 @@ impl Monitor {
 /// Whether `next` is worth a `health` frame after `last` went out `since` ago.
 pub fn should_announce(last: Option<&HealthReport>, next: &HealthReport, since: Duration) -> bool {
     let Some(last) = last else { return true };
-    let statuses = |r: &HealthReport| {
-        r.components
+    let same_statuses = last.components.len() == next.components.len()
+        && last
+            .components
             .iter()
-            .map(|c| (c.name.clone(), c.status))
-            .collect::<Vec<_>>()
-    };
-    if last.status != next.status || statuses(last) != statuses(next) {
+            .zip(&next.components)
+            .all(|(a, b)| a.name == b.name && a.status == b.status);
+    if last.status != next.status || !same_statuses {
         return true;
     }
     let reasons_changed = last
@@ -90,8 +90,9 @@ pub fn should_announce(last: Option<&HealthReport>, next: &HealthReport, since: 
     reasons_changed && since >= REASONS_EVERY
 }
 
-/// Re-evaluates the rollup on every sample (and every few seconds, so a
-/// collector that stopped is noticed) and announces changes on the hub.
+/// Re-evaluates the rollup on every sample, on every announced check
+/// transition, and every few seconds (so a collector that stopped is
+/// noticed), and announces changes on the hub.
 pub async fn announce(
     monitor: Arc<Monitor>,
     hub: Arc<Hub>,
@@ -99,7 +100,7 @@ pub async fn announce(
     shutdown: CancellationToken,
 ) {
     // What start-up already published.
-    let mut last: Option<HealthReport> = hub.snapshot().health.clone();
+    let mut last: Option<HealthReport> = hub.health();
     let mut last_at = Instant::now();
     let mut ticker = tokio::time::interval(Duration::from_secs(5));
     let mut check_events = monitor.checks.subscribe();
@@ -113,17 +114,23 @@ pub async fn announce(
             last = Some(report);
             last_at = Instant::now();
         }
-        tokio::select! {
-            _ = shutdown.cancelled() => return,
-            _ = ticker.tick() => {}
-            sample = samples.recv() => if let Err(broadcast::error::RecvError::Closed) = sample {
-                return;
-            },
-            // A check's announced change goes out at once, not at the next
-            // sample (rounds in between find nothing new to announce).
-            event = check_events.recv() => if let Err(broadcast::error::RecvError::Closed) = event {
-                return;
-            },
+        // Wait for something that can change the rollup. A check's ordinary
+        // rounds cannot (its announced status changes only by a transition),
+        // so with many checks they cost a channel receive, not a rollup.
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = ticker.tick() => break,
+                sample = samples.recv() => match sample {
+                    Err(broadcast::error::RecvError::Closed) => return,
+                    _ => break,
+                },
+                event = check_events.recv() => match event {
+                    Ok(crate::checks::CheckEvent::Round(_)) => continue,
+                    Err(broadcast::error::RecvError::Closed) => return,
+                    _ => break,
+                },
+            }
         }
     }
 }

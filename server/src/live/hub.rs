@@ -244,6 +244,11 @@ impl Hub {
         self.lock().current.clone()
     }
 
+    /// The health rollup last published, if any.
+    pub fn health(&self) -> Option<HealthReport> {
+        self.lock().health.clone()
+    }
+
     /// The current state for a page or a new client.
     pub fn snapshot(&self) -> Arc<Snapshot> {
         let mut ring = self.lock();
@@ -482,6 +487,7 @@ mod tests {
         };
         assert!(matches!(parse(&frames[0].text), ServerFrame::Health { seq: 102, data } if data == report));
         assert_eq!(hub.snapshot().health.as_ref(), Some(&report));
+        assert_eq!(hub.health(), Some(report));
     }
 
     #[test]

@@ -206,14 +206,7 @@ fn downsampling_keeps_the_extremes() {
             } else {
                 1.0
             };
-            Row {
-                t: i * 1000,
-                min: v,
-                max: v,
-                avg: v,
-                last: v,
-                n: 1,
-            }
+            Row::raw(i * 1000, v)
         })
         .collect();
     let points = downsample(&rows, 0, 100_000);
