@@ -54,9 +54,63 @@ fn scaled(mut value: f64, suffix: &str) -> String {
     }
 }
 
+/// `HH:MM:SS UTC` for a Unix time in milliseconds. UTC on both sides keeps
+/// the server render and the hydrated page identical.
+pub fn clock(ms: i64) -> String {
+    let secs = ms.div_euclid(1000).rem_euclid(86_400);
+    format!("{:02}:{:02}:{:02} UTC", secs / 3600, secs / 60 % 60, secs % 60)
+}
+
+/// `YYYY-MM-DD` (UTC) for a Unix time in milliseconds.
+pub fn date(ms: i64) -> String {
+    // Days to a civil date (proleptic Gregorian), after Howard Hinnant's
+    // published algorithm.
+    let z = ms.div_euclid(86_400_000) + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02}")
+}
+
+/// A latency in milliseconds: `0.42 ms`, `12 ms`, `1.25 s`.
+pub fn millis(ms: f64) -> String {
+    if !ms.is_finite() || ms < 0.0 {
+        "–".into()
+    } else if ms < 10.0 {
+        format!("{ms:.2} ms")
+    } else if ms < 1000.0 {
+        format!("{ms:.0} ms")
+    } else {
+        format!("{:.2} s", ms / 1000.0)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn clock_and_date_are_utc() {
+        assert_eq!(clock(0), "00:00:00 UTC");
+        assert_eq!(clock(86_399_999), "23:59:59 UTC");
+        assert_eq!(clock(3_723_000), "01:02:03 UTC");
+        assert_eq!(date(0), "1970-01-01");
+        assert_eq!(date(951_782_400_000), "2000-02-29");
+        assert_eq!(date(1_795_824_000_000), "2026-11-28");
+    }
+
+    #[test]
+    fn latencies_keep_two_or_three_figures() {
+        assert_eq!(millis(0.421), "0.42 ms");
+        assert_eq!(millis(12.4), "12 ms");
+        assert_eq!(millis(1250.0), "1.25 s");
+        assert_eq!(millis(f64::NAN), "–");
+    }
 
     #[test]
     fn bytes_pick_the_largest_whole_unit() {

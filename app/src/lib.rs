@@ -13,11 +13,12 @@
 //! - [`pages`]: one module per route.
 //! - [`explorer`]: the metrics explorer (`/explore`): view state in the
 //!   URL, range queries, the uPlot chart.
-//! - [`checks`]: the wire types of the health checks of outside services.
+//! - [`checks`]: the health checks of outside services: wire types, the
+//!   query trait and server functions, the live board, the table and detail.
 //! - [`error`]: the error every server function answers with.
 //!
 //! Server functions reach the engine through one small async trait per
-//! feature (`MetricsQuery`, `HealthQuery`), which the `vigil` crate
+//! feature (`MetricsQuery`, `HealthQuery`, `ChecksQuery`), which the `vigil` crate
 //! implements and provides as Leptos context. No globals.
 //!
 //! Data flow: the server renders a page from [`metrics::get_snapshot`]; the
@@ -93,6 +94,7 @@ pub fn App() -> impl IntoView {
                 <nav aria-label="Main">
                     <A href="/">"Overview"</A>
                     <A href="/explore">"Explore"</A>
+                    <A href="/checks">"Checks"</A>
                 </nav>
                 <ConnectionBadge/>
             </header>
@@ -107,6 +109,8 @@ pub fn App() -> impl IntoView {
                     // first paint has real values even without JavaScript.
                     <Route path=path!("/") view=pages::Overview ssr=SsrMode::Async/>
                     <Route path=path!("/explore") view=pages::Explore ssr=SsrMode::Async/>
+                    <Route path=path!("/checks") view=pages::Checks ssr=SsrMode::Async/>
+                    <Route path=path!("/checks/:name") view=pages::Check ssr=SsrMode::Async/>
                 </Routes>
             </main>
         </Router>

@@ -6,7 +6,7 @@
 // (and printed) when a test fails.
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import * as http from 'node:http';
 import * as net from 'node:net';
 import * as os from 'node:os';
@@ -84,14 +84,20 @@ export class VigilServer {
   private droppedLines = 0;
   private readonly t0 = Date.now();
 
+  /** `--config` file, when the server was launched with one. */
+  private configPath: string | null = null;
+
   private constructor(port: number, dataDir: string, binary: string) {
     this.port = port;
     this.dataDir = dataDir;
     this.binary = binary;
   }
 
-  /** Picks a free port and a fresh data dir, then starts the server and waits for /healthz. */
-  static async launch(): Promise<VigilServer> {
+  /**
+   * Picks a free port and a fresh data dir, then starts the server and waits for /healthz.
+   * With `config`, the server runs with that TOML as its `--config` file (kept in the data dir).
+   */
+  static async launch(config?: string): Promise<VigilServer> {
     const binary = vigilBinary();
     if (!existsSync(binary)) {
       throw new Error(
@@ -102,6 +108,10 @@ export class VigilServer {
     const port = await freePort();
     const dataDir = mkdtempSync(path.join(os.tmpdir(), 'vigil-e2e-'));
     const server = new VigilServer(port, dataDir, binary);
+    if (config !== undefined) {
+      server.configPath = path.join(dataDir, 'vigil.toml');
+      writeFileSync(server.configPath, config);
+    }
     try {
       await server.start();
     } catch (err) {
@@ -186,6 +196,7 @@ export class VigilServer {
 
   private async spawnAndWait(): Promise<'ready' | string> {
     const args = ['--bind', `127.0.0.1:${this.port}`, '--data-dir', this.dataDir];
+    if (this.configPath) args.push('--config', this.configPath);
     this.note(`starting ${this.binary} ${args.join(' ')} (cwd ${REPO_ROOT})`);
     const child = spawn(this.binary, args, {
       cwd: REPO_ROOT,
@@ -299,13 +310,17 @@ process.once('exit', () => {
  * Call at the top level of a spec (or inside a describe). Returns a getter for
  * the running server. On a failed test the server log is attached to the
  * report as `vigil-server.log` and printed to stderr.
+ *
+ * `config` gives the server a config file; it runs in beforeAll, after the
+ * spec's own beforeAll hooks declared before this call (so it can name the
+ * ports of targets those started).
  */
-export function useVigilServer(): () => VigilServer {
+export function useVigilServer(config?: () => string | Promise<string>): () => VigilServer {
   let server: VigilServer | undefined;
 
   test.beforeAll(async ({}, testInfo) => {
     testInfo.setTimeout(testInfo.timeout + HEALTH_TIMEOUT_MS + ADDR_IN_USE_RETRY_MS);
-    server = await VigilServer.launch();
+    server = await VigilServer.launch(config ? await config() : undefined);
     liveServers.add(server);
   });
 

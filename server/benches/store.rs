@@ -186,11 +186,13 @@ fn main() {
     let tracker = tokio_util::task::TaskTracker::new();
     let history = runtime.block_on(async {
         let (_tx, rx) = tokio::sync::broadcast::channel(1);
+        let (_checks_tx, checks_rx) = tokio::sync::broadcast::channel(1);
         History::start(
             dir.path(),
             tiers,
             Duration::from_secs(1),
             rx,
+            checks_rx,
             tokio_util::sync::CancellationToken::new(),
             &tracker,
         )

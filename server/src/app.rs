@@ -113,16 +113,17 @@ impl Server {
         let mut hub_options = HubOptions::new(host, interval, config.live.replay_window);
         hub_options.system = system.clone();
         let hub = Hub::new(hub_options, stats.clone());
+        let checks = crate::checks::start(&config.checks, &config.notify, shutdown.child_token(), &tasks)?;
         // Subscribed before the first sample, so history starts with it.
         let history = History::start(
             &data_dir,
             Tiers::configured(interval, &config.history),
             interval,
             bus.subscribe(),
+            checks.subscribe(),
             shutdown.child_token(),
             &tasks,
         );
-        let checks = crate::checks::start(&config.checks, &config.notify, shutdown.child_token(), &tasks)?;
         let recent = Arc::new(crate::checks::recent::Recent::default());
         tasks.spawn(crate::checks::recent::keep(
             recent.clone(),
@@ -164,6 +165,12 @@ impl Server {
         ));
         tasks.spawn(hub::run(hub.clone(), hub_samples, shutdown.child_token()));
         tasks.spawn(hub::heartbeat(hub.clone(), shutdown.child_token()));
+        tasks.spawn(crate::live::checks::run(
+            hub.clone(),
+            checks.subscribe(),
+            interval.clamp(Duration::from_millis(250), Duration::from_secs(1)),
+            shutdown.child_token(),
+        ));
         tasks.spawn(health::announce(
             monitor.clone(),
             hub.clone(),
@@ -195,6 +202,10 @@ impl Server {
             history,
             checks,
             recent,
+            uptimes: moka::sync::Cache::builder()
+                .max_capacity(100_000)
+                .time_to_live(crate::engine::UPTIME_TTL)
+                .build(),
         });
         let leptos_options = LeptosOptions::builder()
             .output_name("vigil")
@@ -206,7 +217,13 @@ impl Server {
         let http_latency = prom::http_latency();
         let state = AppState {
             leptos_options,
-            registry: Arc::new(prom::registry(bus, monitor.clone(), system, http_latency.clone())),
+            registry: Arc::new(prom::registry(
+                bus,
+                monitor.clone(),
+                engine.checks.clone(),
+                system,
+                http_latency.clone(),
+            )),
             http_latency,
             engine,
             hub,

@@ -289,7 +289,48 @@ pub fn series(sample: &Sample) -> Vec<SeriesInfo> {
 /// The catalog metric a series name belongs to.
 pub fn metric_of(series: &str) -> Option<&'static Metric> {
     let metric_name = series.split('.').next()?;
-    CATALOG.iter().find(|m| m.name == metric_name)
+    CATALOG.iter().chain(CHECK_METRICS).find(|m| m.name == metric_name)
+}
+
+/// The series of the health checks, one of each per configured check
+/// (`check_up.NAME`, `check_latency_seconds.NAME`). The store writes them
+/// from check rounds, not from samples, so they read nothing from a sample;
+/// `/metrics` encodes the checks' latest state itself.
+pub static CHECK_METRICS: &[Metric] = &[
+    metric!(
+        "check_up",
+        Number,
+        Gauge,
+        &["check"],
+        "1 for a check round that found the target answering (up or degraded), 0 for one that found it down; its average over a span is the uptime.",
+        |_s, _emit| {}
+    ),
+    metric!(
+        "check_latency_seconds",
+        Seconds,
+        Gauge,
+        &["check"],
+        "How long a check round's last attempt took.",
+        |_s, _emit| {}
+    ),
+];
+
+/// The series of the checks named `checks`, for the series list.
+pub fn check_series<'a>(checks: impl IntoIterator<Item = &'a str>) -> Vec<SeriesInfo> {
+    let mut out = Vec::new();
+    for name in checks {
+        for m in CHECK_METRICS {
+            out.push(SeriesInfo {
+                name: m.series_name(&[name]),
+                metric: m.name.to_string(),
+                help: m.help.to_string(),
+                unit: m.unit,
+                kind: m.kind,
+                labels: BTreeMap::from([("check".to_string(), name.to_string())]),
+            });
+        }
+    }
+    out
 }
 
 /// The value of one series in `sample`, by its series name.

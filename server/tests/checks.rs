@@ -792,3 +792,144 @@ async fn anvil_node_with_a_moving_head() {
     let o = probe_once(&c).await;
     assert_eq!(o.status, Status::Up, "{o:?}");
 }
+
+// ---------------------------------------------------------------- server
+
+#[path = "common.rs"]
+mod common;
+
+/// Waits (up to 5 s) for a `checks` frame that satisfies `pred`.
+async fn next_checks_frame(ws: &mut common::Ws, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        assert!(Instant::now() < deadline, "no checks frame with {what} within 5 s");
+        let frame = common::next_json(ws).await;
+        if common::kind(&frame) == "checks" && pred(&frame["data"]) {
+            return frame;
+        }
+    }
+}
+
+fn state_of<'a>(data: &'a Value, name: &str) -> Option<&'a Value> {
+    data["states"].as_array()?.iter().find(|s| s["name"] == name)
+}
+
+/// A server with a check: its rounds and status changes go out live as
+/// `checks` frames, into `/metrics`, and into the history store, where
+/// uptime, latency and the status changes outlive a restart.
+#[tokio::test]
+async fn a_server_streams_scrapes_and_keeps_its_checks() {
+    let (addr, knobs) = http_target().await;
+    let web = check("web", CheckKind::Http, &format!("http://{addr}/health"));
+    let with_check = move |o: &mut vigil::Options| o.config.checks = vec![web];
+    let t = common::start_with(1000, with_check.clone()).await;
+    let mut ws = common::connect(&t.ws_url("")).await;
+    assert_eq!(common::kind(&common::next_json(&mut ws).await), "snapshot");
+
+    next_checks_frame(&mut ws, "web up", |d| {
+        state_of(d, "web").is_some_and(|s| s["status"] == "up")
+    })
+    .await;
+    knobs.status.store(503, Ordering::SeqCst);
+    let frame = next_checks_frame(&mut ws, "web down", |d| {
+        state_of(d, "web").is_some_and(|s| s["status"] == "down")
+    })
+    .await;
+    assert_eq!(frame["data"]["transitions"][0]["to"], "down", "{frame}");
+    assert_eq!(
+        state_of(&frame["data"], "web").unwrap()["reason"],
+        "HTTP 503 (expected 200-299)"
+    );
+
+    let metrics = reqwest::get(t.http("/metrics")).await.unwrap().text().await.unwrap();
+    for line in [
+        "vigil_check_up{check=\"web\"} 0.0",
+        "vigil_check_status{check=\"web\",status=\"down\"} 1.0",
+        "vigil_check_breaker_state{check=\"web\",state=\"closed\"} 1.0",
+    ] {
+        assert!(
+            metrics.lines().any(|l| l == line),
+            "no {line:?} in /metrics:\n{metrics}"
+        );
+    }
+    assert!(
+        metrics.contains("vigil_check_latency_seconds{check=\"web\"} "),
+        "{metrics}"
+    );
+
+    knobs.status.store(200, Ordering::SeqCst);
+    next_checks_frame(&mut ws, "web up again", |d| {
+        state_of(d, "web").is_some_and(|s| s["status"] == "up")
+    })
+    .await;
+    // The writer batches for a second.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+
+    // The list: each item is the state with uptime and the last rounds.
+    let (code, list) = common::get_json(&t, "/api/v1/checks").await;
+    assert_eq!(code, 200);
+    let item = &list[0];
+    assert_eq!(
+        (item["name"].as_str(), item["status"].as_str()),
+        (Some("web"), Some("up"))
+    );
+    let day = item["uptime"]["day"].as_f64().expect("an uptime after some rounds");
+    assert!(day > 0.0 && day < 100.0, "some rounds were down: {day}");
+    assert!(item["recent"].as_array().unwrap().len() >= 3, "{item}");
+
+    // The rounds are series like any other.
+    let (_, series) = common::get_json(&t, "/api/v1/series").await;
+    let names: Vec<&str> = series
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|s| s["name"].as_str())
+        .collect();
+    assert!(
+        names.contains(&"check_up.web") && names.contains(&"check_latency_seconds.web"),
+        "{names:?}"
+    );
+    let now = common::now_ms();
+    let (code, range) = common::get_json(
+        &t,
+        &format!(
+            "/api/v1/query?series=check_up.web&from={}&to={}&points=1000",
+            now - 60_000,
+            now + 1000
+        ),
+    )
+    .await;
+    assert_eq!(code, 200, "{range}");
+    let values: Vec<f64> = range["points"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p[1].as_f64().unwrap())
+        .collect();
+    assert!(values.contains(&0.0) && values.contains(&1.0), "{values:?}");
+
+    // After a restart the store still has the status changes and uptime.
+    let data = common::stop(t).await;
+    let t = common::start_in(data, 1000, with_check).await;
+    let (code, detail) = common::get_json(&t, "/api/v1/checks/web").await;
+    assert_eq!(code, 200);
+    let changes: Vec<(&str, &str)> = detail["transitions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| (t["from"].as_str().unwrap(), t["to"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        changes[..3],
+        [("unknown", "up"), ("up", "down"), ("down", "up")],
+        "{detail}"
+    );
+    assert!(detail["uptime"]["day"].as_f64().is_some_and(|d| d < 100.0), "{detail}");
+    assert_eq!(detail["hours"].as_array().unwrap().len(), 24);
+    assert_eq!(detail["days"].as_array().unwrap().len(), 30);
+    assert!(
+        detail["hours"][23]["pct"].as_f64().is_some(),
+        "the current hour has rounds: {detail}"
+    );
+    common::stop(t).await;
+}

@@ -7,6 +7,8 @@
 //! - `sample`: one collector tick; `seq` is the previous frame's plus one.
 //! - `health`: the health rollup, when a status changes (and every few
 //!   seconds while only the reasons change).
+//! - `checks`: health checks whose round finished since the last such frame,
+//!   and the status changes announced meanwhile (at most a few per second).
 //! - `heartbeat`: sent when no sample went out for [`HEARTBEAT_MS`].
 //! - `resync`: the server could not replay everything after the `since` the
 //!   client asked for, or the client fell behind; it carries a new snapshot.
@@ -20,6 +22,7 @@ use std::collections::VecDeque;
 
 use serde::{Deserialize, Serialize};
 
+use crate::checks::ChecksUpdate;
 use crate::health::HealthReport;
 use crate::metrics::{Point, Sample, Snapshot};
 
@@ -47,6 +50,11 @@ pub enum ServerFrame {
         seq: u64,
         data: HealthReport,
     },
+    /// Check rounds and transitions.
+    Checks {
+        seq: u64,
+        data: ChecksUpdate,
+    },
     Heartbeat {
         seq: u64,
         ts: i64,
@@ -70,6 +78,7 @@ impl ServerFrame {
             ServerFrame::Snapshot { seq, .. }
             | ServerFrame::Sample { seq, .. }
             | ServerFrame::Health { seq, .. }
+            | ServerFrame::Checks { seq, .. }
             | ServerFrame::Heartbeat { seq, .. }
             | ServerFrame::Resync { seq, .. }
             | ServerFrame::Other { seq, .. } => *seq,
@@ -136,6 +145,10 @@ pub fn parse_frame(text: &str) -> Result<ServerFrame, FrameError> {
             seq,
             data: payload(seq, "health", env.data)?,
         },
+        "checks" => ServerFrame::Checks {
+            seq,
+            data: payload(seq, "checks", env.data)?,
+        },
         "snapshot" => ServerFrame::Snapshot {
             seq,
             data: payload(seq, "snapshot", env.data)?,
@@ -185,6 +198,8 @@ pub enum Step {
     Sample(Sample),
     /// The health rollup changed.
     Health(HealthReport),
+    /// Check rounds and transitions.
+    Checks(ChecksUpdate),
     /// Nothing to draw: a heartbeat, a replayed frame, or a type this client
     /// does not know.
     Nothing,
@@ -215,6 +230,7 @@ impl Cursor {
             }
             ServerFrame::Sample { seq, data } => self.advance(seq, || Step::Sample(data)),
             ServerFrame::Health { seq, data } => self.advance(seq, || Step::Health(data)),
+            ServerFrame::Checks { seq, data } => self.advance(seq, || Step::Checks(data)),
             ServerFrame::Heartbeat { seq, .. } | ServerFrame::Other { seq, .. } => self.advance(seq, || Step::Nothing),
         }
     }

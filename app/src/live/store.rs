@@ -10,6 +10,7 @@ use leptos::prelude::*;
 
 use super::machine::ConnState;
 use super::protocol::{History, Step};
+use crate::checks::CheckBoard;
 use crate::health::HealthReport;
 use crate::metrics::{Point, Sample, Snapshot, SystemInfo};
 
@@ -32,6 +33,8 @@ pub struct LiveStore {
     pub current: RwSignal<Sample>,
     pub history: RwSignal<History>,
     pub health: RwSignal<Option<HealthReport>>,
+    /// The health checks, seeded by the checks pages and moved by `checks` frames.
+    pub checks: RwSignal<CheckBoard>,
 }
 
 impl LiveStore {
@@ -43,6 +46,7 @@ impl LiveStore {
             current: RwSignal::new(Sample::default()),
             history: RwSignal::new(History::new([])),
             health: RwSignal::new(None),
+            checks: RwSignal::new(CheckBoard::default()),
         }
     }
 
@@ -80,6 +84,7 @@ impl LiveStore {
                 self.current.set(sample);
             }
             Step::Health(report) => self.health.set(Some(report)),
+            Step::Checks(update) => self.checks.update(|board| board.apply(&update)),
             Step::Nothing | Step::Gap | Step::Corrupt => {}
         }
     }

@@ -12,7 +12,7 @@ mod view;
 pub use range::*;
 pub use series::*;
 pub use types::*;
-pub use view::{Dashboard, Sparkline};
+pub use view::{polyline_points, spark_points, Dashboard, Sparkline};
 
 use leptos::prelude::*;
 

@@ -66,7 +66,7 @@ fn UpdateLine(live: LiveStore) -> impl IntoView {
             " · " <span data-testid="system-info">{system}</span>
             " · sampled " {interval} " · last sample "
             <time data-testid="last-update" data-ts=ts data-seq=seq>
-                {move || clock_time(ts())}
+                {move || format::clock(ts())}
             </time>
         </p>
     }
@@ -102,7 +102,7 @@ fn StaleNotice(live: LiveStore) -> impl IntoView {
             view! {
                 <p class="stale" role="status" data-testid="stale-notice" data-ts=ts>
                     <strong>"Not live."</strong>
-                    " Showing the last update, " {clock_time(ts)} ", " {format::age(age)} " ago."
+                    " Showing the last update, " {format::clock(ts)} ", " {format::age(age)} " ago."
                 </p>
             }
         })
@@ -355,12 +355,19 @@ pub fn Sparkline(#[prop(into)] points: Signal<String>, testid: &'static str, lab
 
 /// SVG polyline points for `values`, scaled into the sparkline box. With no
 /// `max`, the largest value fills the height.
+pub fn spark_points(values: impl ExactSizeIterator<Item = f64> + Clone, max: Option<f64>) -> String {
+    polyline_points(values, max, SPARK_W, SPARK_H)
+}
+
+/// SVG polyline points for `values` in a `w` x `h` box, evenly spaced
+/// left to right, 0 at the bottom. With no `max`, the largest value fills
+/// the height.
 ///
 /// This runs for every sparkline on every tick (600 points each), so it
 /// writes into one string with no allocation per point, and prints the
 /// one-decimal coordinates from integers: float formatting was most of the
 /// cost in the browser.
-pub fn spark_points(values: impl ExactSizeIterator<Item = f64> + Clone, max: Option<f64>) -> String {
+pub fn polyline_points(values: impl ExactSizeIterator<Item = f64> + Clone, max: Option<f64>, w: f64, h: f64) -> String {
     let n = values.len();
     if n < 2 {
         return String::new();
@@ -368,10 +375,10 @@ pub fn spark_points(values: impl ExactSizeIterator<Item = f64> + Clone, max: Opt
     let max = max
         .unwrap_or_else(|| values.clone().fold(0.0, f64::max))
         .max(f64::EPSILON);
-    let step = SPARK_W / (n - 1) as f64;
+    let step = w / (n - 1) as f64;
     let mut out = String::with_capacity(n * 10);
     for (i, v) in values.enumerate() {
-        let y = SPARK_H - (v / max).clamp(0.0, 1.0) * SPARK_H;
+        let y = h - (v / max).clamp(0.0, 1.0) * h;
         if i > 0 {
             out.push(' ');
         }
@@ -387,13 +394,6 @@ fn push_tenths(out: &mut String, value: f64) {
     let tenths = (value.max(0.0) * 10.0).round() as u64;
     // Writing into a String cannot fail.
     let _ = write!(out, "{}.{}", tenths / 10, tenths % 10);
-}
-
-/// `HH:MM:SS` in UTC for a Unix time in milliseconds. UTC on both sides keeps
-/// the server render and the hydrated page identical.
-fn clock_time(ms: i64) -> String {
-    let secs = ms.div_euclid(1000).rem_euclid(86_400);
-    format!("{:02}:{:02}:{:02} UTC", secs / 3600, secs / 60 % 60, secs % 60)
 }
 
 #[cfg(test)]
@@ -419,12 +419,5 @@ mod tests {
             push_tenths(&mut s, v);
             assert_eq!(s, format!("{v:.1}"), "{v}");
         }
-    }
-
-    #[test]
-    fn clock_time_is_utc() {
-        assert_eq!(clock_time(0), "00:00:00 UTC");
-        assert_eq!(clock_time(86_399_999), "23:59:59 UTC");
-        assert_eq!(clock_time(3_723_000), "01:02:03 UTC");
     }
 }

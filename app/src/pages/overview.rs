@@ -4,6 +4,7 @@
 
 use leptos::prelude::*;
 
+use super::load_error;
 use crate::health::HealthPanel;
 use crate::metrics::{get_snapshot, Dashboard};
 
@@ -20,16 +21,5 @@ pub fn Overview() -> impl IntoView {
                 })}
             </ErrorBoundary>
         </Suspense>
-    }
-}
-
-fn load_error(errors: ArcRwSignal<Errors>) -> impl IntoView {
-    view! {
-        <div class="error" role="alert">
-            <p>"Could not load this part of the page:"</p>
-            <ul>
-                {move || errors.get().into_iter().map(|(_, e)| view! { <li>{e.to_string()}</li> }).collect_view()}
-            </ul>
-        </div>
     }
 }

@@ -68,6 +68,22 @@ impl Recent {
             state,
             rounds: log.map(|l| l.rounds.iter().copied().collect()).unwrap_or_default(),
             transitions: log.map(|l| l.transitions.iter().cloned().collect()).unwrap_or_default(),
+            uptime: Default::default(),
+            hours: Vec::new(),
+            days: Vec::new(),
+            latency_day: Vec::new(),
+        })
+    }
+
+    /// One check's last `n` rounds, oldest first.
+    pub fn rounds(&self, name: &str, n: usize) -> Vec<Round> {
+        let logs = self.logs.read().unwrap_or_else(|e| e.into_inner());
+        logs.get(name).map_or_else(Vec::new, |l| {
+            l.rounds
+                .iter()
+                .skip(l.rounds.len().saturating_sub(n))
+                .copied()
+                .collect()
         })
     }
 }

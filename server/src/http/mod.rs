@@ -14,6 +14,7 @@ pub mod state;
 
 use std::sync::Arc;
 
+use app::checks::ChecksQuery;
 use app::health::HealthQuery;
 use app::metrics::MetricsQuery;
 use app::{shell, App};
@@ -35,16 +36,17 @@ use crate::live::ws;
 pub fn router(state: AppState) -> Router {
     let metrics: Arc<dyn MetricsQuery> = state.engine.clone();
     let health: Arc<dyn HealthQuery> = state.engine.clone();
+    let checks: Arc<dyn ChecksQuery> = state.engine.clone();
     let context = move || {
         provide_context(metrics.clone());
         provide_context(health.clone());
+        provide_context(checks.clone());
     };
     let options = state.leptos_options.clone();
     let pages = Router::new()
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics_text))
         .route("/sw.js", get(service_worker))
-        .route("/api/v1/checks", get(list_checks))
         .route("/api/v1/checks/{name}", get(check_detail))
         .leptos_routes_with_context(&state, generate_route_list(App), context.clone(), move || {
             shell(options.clone())
@@ -90,21 +92,18 @@ async fn healthz(State(state): State<AppState>) -> Response {
     (status, [(header::CACHE_CONTROL, "no-store")], Json(report)).into_response()
 }
 
-/// `GET /api/v1/checks`: every check's latest state.
-async fn list_checks(State(state): State<AppState>) -> Response {
-    Json(state.engine.checks.snapshot()).into_response()
-}
-
-/// `GET /api/v1/checks/NAME`: one check, its recent rounds and transitions.
+/// `GET /api/v1/checks/NAME`: one check, its history and transitions (the
+/// `get_check` server function's answer, at a path that names the check).
 async fn check_detail(
     State(state): State<AppState>,
     axum::extract::Path(name): axum::extract::Path<String>,
 ) -> Response {
-    match state.engine.check(&name) {
-        Some(detail) => Json(detail).into_response(),
-        None => ApiError::new(
-            StatusCode::NOT_FOUND,
-            format!("unknown check {name:?}; GET /api/v1/checks lists them"),
+    use app::error::PublicError;
+    match state.engine.detail(&name).await {
+        Ok(detail) => Json(detail).into_response(),
+        Err(err) => ApiError::new(
+            StatusCode::from_u16(err.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            err.public_message(),
         )
         .into_response(),
     }

@@ -14,6 +14,7 @@ use prometheus_client::registry::Registry;
 
 use crate::bus::SampleBus;
 use crate::catalog::{Metric, CATALOG};
+use crate::checks::{BreakerState, Checks};
 use crate::health::Monitor;
 
 /// The route an HTTP request matched: a route pattern such as `/healthz`,
@@ -36,9 +37,16 @@ pub fn http_latency() -> HttpLatency {
 }
 
 /// Builds the registry served at `/metrics`.
-pub fn registry(bus: Arc<SampleBus>, monitor: Arc<Monitor>, system: SystemInfo, http: HttpLatency) -> Registry {
+pub fn registry(
+    bus: Arc<SampleBus>,
+    monitor: Arc<Monitor>,
+    checks: Arc<Checks>,
+    system: SystemInfo,
+    http: HttpLatency,
+) -> Registry {
     let mut registry = Registry::with_prefix("vigil");
     registry.register_collector(Box::new(SampleCollector { bus, monitor, system }));
+    registry.register_collector(Box::new(CheckCollector { checks }));
     registry.register(
         "http_request_duration_seconds",
         "Time to answer an HTTP request, by route.",
@@ -174,6 +182,75 @@ impl Collector for SampleCollector {
             "last_sample_timestamp_seconds",
             "Unix time of the latest sample.",
             s.ts as f64 / 1000.0,
+        )?;
+        Ok(())
+    }
+}
+
+/// Encodes every check's latest round at scrape time: whether it found the
+/// target answering, its latency, its announced status and its breaker.
+struct CheckCollector {
+    checks: Arc<Checks>,
+}
+
+impl std::fmt::Debug for CheckCollector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CheckCollector")
+    }
+}
+
+impl Collector for CheckCollector {
+    fn encode(&self, mut e: DescriptorEncoder) -> std::fmt::Result {
+        let states = self.checks.snapshot();
+        if states.is_empty() {
+            return Ok(());
+        }
+        let probed = || states.iter().filter(|c| c.ts > 0);
+        gauges(
+            &mut e,
+            "check_up",
+            "1 when the check's last round found the target answering (up or degraded), 0 when down.",
+            probed()
+                .filter(|c| c.observed != app::health::Status::Unknown)
+                .map(|c| {
+                    let up = matches!(c.observed, app::health::Status::Up | app::health::Status::Degraded);
+                    (vec![("check", c.name.as_str())], if up { 1.0 } else { 0.0 })
+                }),
+        )?;
+        gauges(
+            &mut e,
+            "check_latency_seconds",
+            "How long the check's last attempt took.",
+            probed().filter_map(|c| Some((vec![("check", c.name.as_str())], c.latency_ms? / 1000.0))),
+        )?;
+        gauges(
+            &mut e,
+            "check_status",
+            "1 for the status each check is announced in (up, degraded, down, unknown).",
+            states
+                .iter()
+                .map(|c| (vec![("check", c.name.as_str()), ("status", c.status.as_str())], 1.0)),
+        )?;
+        gauges(
+            &mut e,
+            "check_breaker_state",
+            "1 for the state each check's circuit breaker is in (closed, open, half_open).",
+            states.iter().map(|c| {
+                let state = match c.breaker {
+                    BreakerState::Closed => "closed",
+                    BreakerState::Open => "open",
+                    BreakerState::HalfOpen => "half_open",
+                };
+                (vec![("check", c.name.as_str()), ("state", state)], 1.0)
+            }),
+        )?;
+        gauges(
+            &mut e,
+            "check_consecutive_failures",
+            "Rounds in a row that found the target down.",
+            states
+                .iter()
+                .map(|c| (vec![("check", c.name.as_str())], c.consecutive_failures as f64)),
         )?;
         Ok(())
     }

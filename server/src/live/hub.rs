@@ -10,6 +10,7 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use app::checks::ChecksUpdate;
 use app::health::HealthReport;
 use app::live::protocol::{History, HEARTBEAT_MS};
 use app::metrics::{Point, Sample, Snapshot, SystemInfo};
@@ -198,6 +199,19 @@ impl Hub {
         seq
     }
 
+    /// Publishes check rounds and transitions (a `checks` frame); returns its `seq`.
+    pub fn publish_checks(&self, update: &ChecksUpdate) -> u64 {
+        let mut ring = self.lock();
+        let seq = ring.seq + 1;
+        let text = to_text(&Out {
+            kind: "checks",
+            seq,
+            data: update,
+        });
+        self.push(&mut ring, seq, text);
+        seq
+    }
+
     /// Publishes a heartbeat if nothing went out for [`HEARTBEAT_MS`].
     pub fn heartbeat_if_idle(&self, now_ms: i64) -> Option<u64> {
         let mut ring = self.lock();
@@ -226,7 +240,9 @@ impl Hub {
         ring.cache = SnapshotCache::default();
         ring.frames.push_back(frame.clone());
         let window = self.options.replay_window;
-        let cap = (window.as_millis() / self.options.interval.as_millis().max(1)) as usize + 16;
+        // Samples take one frame per interval; health and checks frames at
+        // most one each per interval more.
+        let cap = 3 * (window.as_millis() / self.options.interval.as_millis().max(1)) as usize + 16;
         while ring.frames.len() > cap || ring.frames.front().is_some_and(|f| now - f.published > window) {
             ring.frames.pop_front();
         }

@@ -26,6 +26,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::checks::CheckEvent;
 use app::metrics::{Range, Sample};
 use rusqlite::Connection;
 use thiserror::Error;
@@ -159,7 +160,16 @@ pub fn open(path: &Path) -> Result<Connection, StoreError> {
              data   BLOB NOT NULL
          );
          CREATE UNIQUE INDEX IF NOT EXISTS chunk_by_time ON chunk (series, tier, start);
-         CREATE INDEX IF NOT EXISTS chunk_by_end ON chunk (tier, end);",
+         CREATE INDEX IF NOT EXISTS chunk_by_end ON chunk (tier, end);
+         -- Announced status changes of the health checks.
+         CREATE TABLE IF NOT EXISTS transition (
+             check_name TEXT NOT NULL,
+             t          INTEGER NOT NULL,
+             from_status TEXT NOT NULL,
+             to_status   TEXT NOT NULL,
+             reason      TEXT NOT NULL,
+             PRIMARY KEY (check_name, t, to_status)
+         ) WITHOUT ROWID;",
     )?;
     Ok(conn)
 }
@@ -231,13 +241,14 @@ pub struct History {
 
 impl History {
     /// Opens the store under `data_dir` and starts its writer thread, fed
-    /// from `samples` until `shutdown`. A store that cannot open is
+    /// from `samples` and the check rounds of `checks` until `shutdown`. A store that cannot open is
     /// reported (log, health) and Vigil runs on without history.
     pub fn start(
         data_dir: &Path,
         tiers: Tiers,
         interval: Duration,
         samples: tokio::sync::broadcast::Receiver<Arc<Sample>>,
+        checks: tokio::sync::broadcast::Receiver<CheckEvent>,
         shutdown: CancellationToken,
         tasks: &TaskTracker,
     ) -> Arc<History> {
@@ -260,7 +271,7 @@ impl History {
                     .spawn(move || writer::run(writer, rx, Duration::from_secs(1)));
                 match thread {
                     Ok(thread) => {
-                        tasks.spawn(feed(samples, tx, stats.clone(), shutdown, thread));
+                        tasks.spawn(feed(samples, checks, tx, stats.clone(), shutdown, thread));
                         (Some(ReadPool::new(path)), None)
                     }
                     Err(err) => (None, Some(format!("cannot start the writer thread: {err}"))),
@@ -315,24 +326,82 @@ impl History {
     }
 }
 
-/// Forwards bus samples to the writer thread without ever blocking the
-/// runtime; a full queue drops (and counts) the sample. On shutdown the
-/// queue closes, the writer flushes its last batch, and this waits for it.
+impl History {
+    /// The last `limit` announced status changes of a check, oldest first.
+    /// Blocking: run it off the async workers.
+    pub fn transitions(&self, check: &str, limit: u32) -> Result<Vec<app::checks::Transition>, StoreError> {
+        let pool = self.pool.as_ref().ok_or(StoreError::Closed)?;
+        pool.with(|conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT t, from_status, to_status, reason FROM transition
+                 WHERE check_name = ?1 ORDER BY t DESC LIMIT ?2",
+            )?;
+            let rows = stmt.query_map(rusqlite::params![check, limit], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get(3)?,
+                ))
+            })?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (ts, from, to, reason) = row?;
+                // A status word this version does not know is skipped, not an error.
+                if let (Some(from), Some(to)) = (status(&from), status(&to)) {
+                    out.push(app::checks::Transition {
+                        check: check.to_string(),
+                        from,
+                        to,
+                        reason,
+                        ts,
+                    });
+                }
+            }
+            out.reverse();
+            Ok(out)
+        })
+    }
+}
+
+fn status(word: &str) -> Option<app::health::Status> {
+    use app::health::Status;
+    [Status::Up, Status::Degraded, Status::Unknown, Status::Down]
+        .into_iter()
+        .find(|s| s.as_str() == word)
+}
+
+/// Forwards bus samples and check rounds to the writer thread without ever
+/// blocking the runtime; a full queue drops (and counts) the input. On
+/// shutdown the queue closes, the writer flushes its last batch, and this
+/// waits for it.
 async fn feed(
     mut samples: tokio::sync::broadcast::Receiver<Arc<Sample>>,
-    tx: std::sync::mpsc::SyncSender<Arc<Sample>>,
+    mut checks: tokio::sync::broadcast::Receiver<CheckEvent>,
+    tx: std::sync::mpsc::SyncSender<writer::Input>,
     stats: Arc<StoreStats>,
     shutdown: CancellationToken,
     thread: std::thread::JoinHandle<()>,
 ) {
     use tokio::sync::broadcast::error::RecvError;
+    let mut checks_open = true;
     loop {
-        let sample = tokio::select! {
+        let input = tokio::select! {
             _ = shutdown.cancelled() => break,
-            sample = samples.recv() => sample,
+            sample = samples.recv() => sample.map(writer::Input::Sample),
+            event = checks.recv(), if checks_open => match event {
+                Ok(CheckEvent::Round(state)) => Ok(writer::Input::Round(state)),
+                Ok(CheckEvent::Transition(t)) => Ok(writer::Input::Transition(t)),
+                Err(RecvError::Lagged(n)) => Err(RecvError::Lagged(n)),
+                // No checks configured, or they stopped: samples go on.
+                Err(RecvError::Closed) => {
+                    checks_open = false;
+                    continue;
+                }
+            },
         };
-        match sample {
-            Ok(sample) => match tx.try_send(sample) {
+        match input {
+            Ok(input) => match tx.try_send(input) {
                 Ok(()) => {}
                 Err(std::sync::mpsc::TrySendError::Full(_)) => {
                     stats.dropped.fetch_add(1, Ordering::Relaxed);

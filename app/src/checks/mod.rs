@@ -2,12 +2,30 @@
 //!
 //! The server (`vigil::checks`) probes each configured service on its
 //! interval and keeps one [`CheckState`] per check; every announced status
-//! change is a [`Transition`] (the same JSON that webhooks receive). These
-//! are plain data, compiled for the server and the browser.
+//! change is a [`Transition`] (the same JSON that webhooks receive). Rounds
+//! and transitions reach the browser as `checks` frames ([`ChecksUpdate`]),
+//! which the live store folds into a [`CheckBoard`].
+//!
+//! - this file: the wire types, compiled for the server and the browser;
+//! - [`board`]: every check's latest state and recent rounds in the page;
+//! - [`list`]: the table's filter and sort order, kept in the URL;
+//! - [`query`]: the checks query trait and its server functions;
+//! - [`view`]: the table, the detail parts and the small SVG charts.
+
+mod board;
+mod list;
+mod query;
+mod view;
 
 use serde::{Deserialize, Serialize};
 
 use crate::health::Status;
+use crate::metrics::RangePoint;
+
+pub use board::{CheckBoard, CheckLive, RECENT_ROUNDS};
+pub use list::{ListView, SortKey};
+pub use query::*;
+pub use view::{CheckDetailView, ChecksTable};
 
 /// What kind of service a check probes; `type` in the config file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -121,7 +139,48 @@ pub struct Round {
     pub latency_ms: Option<f64>,
 }
 
-/// One check with its recent history: `GET /api/v1/checks/NAME`.
+impl Round {
+    /// The round a state reports, if it is one (`ts` 0 is "not checked yet").
+    pub fn of(state: &CheckState) -> Option<Round> {
+        (state.ts > 0).then_some(Round {
+            ts: state.ts,
+            status: state.observed,
+            latency_ms: state.latency_ms,
+        })
+    }
+}
+
+/// Share of rounds, in percent, that found the target answering (up or
+/// degraded) over the last 24 hours, 7 days and 30 days, from the history
+/// store; `None` where no round was stored in that span.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Uptime {
+    pub day: Option<f64>,
+    pub week: Option<f64>,
+    pub month: Option<f64>,
+}
+
+/// Uptime of one hour or one day, for the bars of a check's page.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct UptimeBar {
+    /// Start of the span, Unix ms.
+    pub t: i64,
+    /// Percent of rounds up; `None` when no round ran in it.
+    pub pct: Option<f64>,
+}
+
+/// One check in the list: `GET /api/v1/checks` answers one per check, in
+/// config order. The state's fields are at the top level of each item.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CheckSummary {
+    #[serde(flatten)]
+    pub state: CheckState,
+    pub uptime: Uptime,
+    /// The last rounds, oldest first (at most [`RECENT_ROUNDS`]).
+    pub recent: Vec<Round>,
+}
+
+/// One check with its history: `GET /api/v1/checks/NAME`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CheckDetail {
     pub state: CheckState,
@@ -129,6 +188,38 @@ pub struct CheckDetail {
     pub rounds: Vec<Round>,
     /// Recent announced changes, oldest first.
     pub transitions: Vec<Transition>,
+    #[serde(default)]
+    pub uptime: Uptime,
+    /// The last 24 hours, one bar per hour, oldest first.
+    #[serde(default)]
+    pub hours: Vec<UptimeBar>,
+    /// The last 30 days, one bar per day, oldest first.
+    #[serde(default)]
+    pub days: Vec<UptimeBar>,
+    /// Latency over the last 24 hours from the history store, in ms.
+    #[serde(default)]
+    pub latency_day: Vec<RangePoint>,
+}
+
+/// What a `checks` frame carries: the checks whose round finished (or
+/// whose breaker turned half-open) since the last frame, and the status
+/// changes announced meanwhile, oldest first.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ChecksUpdate {
+    pub states: Vec<CheckState>,
+    #[serde(default)]
+    pub transitions: Vec<Transition>,
+}
+
+/// The name of the series that keeps a check's latency (seconds) in the store.
+pub fn latency_series(check: &str) -> String {
+    format!("check_latency_seconds.{check}")
+}
+
+/// The name of the series that keeps a check's rounds in the store: 1 for
+/// a round that found the target answering (up or degraded), 0 for down.
+pub fn up_series(check: &str) -> String {
+    format!("check_up.{check}")
 }
 
 #[cfg(test)]

@@ -1,0 +1,74 @@
+//! The checks queries: a trait the server implements, and the server
+//! functions the pages call. `GET /api/v1/checks` is the list server
+//! function itself; `GET /api/v1/checks/NAME` is a plain route over the same
+//! trait (a server function's URL cannot carry the name in its path).
+
+use leptos::prelude::*;
+
+use super::{CheckDetail, CheckSummary};
+use crate::error::ApiError;
+
+/// Why a checks query failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ChecksError {
+    #[error("unknown check {0:?}; GET /api/v1/checks lists them")]
+    UnknownCheck(String),
+    /// The engine could not answer; the detail is logged.
+    #[error("checks unavailable: {0}")]
+    Unavailable(String),
+}
+
+impl crate::error::PublicError for ChecksError {
+    fn status(&self) -> u16 {
+        match self {
+            ChecksError::UnknownCheck(_) => 404,
+            ChecksError::Unavailable(_) => 503,
+        }
+    }
+
+    fn public_message(&self) -> String {
+        match self {
+            ChecksError::Unavailable(_) => "checks are unavailable right now".into(),
+            other => other.to_string(),
+        }
+    }
+}
+
+#[cfg(feature = "ssr")]
+pub use ssr::*;
+
+#[cfg(feature = "ssr")]
+mod ssr {
+    use std::sync::Arc;
+
+    use super::*;
+
+    /// The checks queries the server answers for the app.
+    #[async_trait::async_trait]
+    pub trait ChecksQuery: Send + Sync + 'static {
+        /// Every check with its uptime and last rounds, in config order.
+        async fn list(&self) -> Result<Vec<CheckSummary>, ChecksError>;
+        /// One check with its rounds, transitions, uptime bars and latency.
+        async fn detail(&self, name: &str) -> Result<CheckDetail, ChecksError>;
+    }
+
+    /// The checks engine provided for this request.
+    pub fn use_checks() -> Result<Arc<dyn ChecksQuery>, ChecksError> {
+        use_context::<Arc<dyn ChecksQuery>>()
+            .ok_or_else(|| ChecksError::Unavailable("no ChecksQuery in the server function's context".into()))
+    }
+}
+
+/// Every check: `GET /api/v1/checks`.
+#[server(prefix = "/api/v1", endpoint = "checks", input = leptos::server_fn::codec::GetUrl)]
+pub async fn list_checks() -> Result<Vec<CheckSummary>, ApiError> {
+    let checks = use_checks().map_err(crate::error::to_api)?;
+    checks.list().await.map_err(crate::error::to_api)
+}
+
+/// One check: `GET /api/v1/check?name=NAME` (also `GET /api/v1/checks/NAME`).
+#[server(prefix = "/api/v1", endpoint = "check", input = leptos::server_fn::codec::GetUrl)]
+pub async fn get_check(name: String) -> Result<CheckDetail, ApiError> {
+    let checks = use_checks().map_err(crate::error::to_api)?;
+    checks.detail(&name).await.map_err(crate::error::to_api)
+}
