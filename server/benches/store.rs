@@ -188,9 +188,12 @@ fn main() {
         let (_tx, rx) = tokio::sync::broadcast::channel(1);
         let (_checks_tx, checks_rx) = tokio::sync::broadcast::channel(1);
         History::start(
-            dir.path(),
-            tiers,
-            Duration::from_secs(1),
+            vigil::store::StoreOptions {
+                data_dir: dir.path().to_path_buf(),
+                tiers,
+                interval: Duration::from_secs(1),
+                max_bytes: None,
+            },
             rx,
             checks_rx,
             tokio_util::sync::CancellationToken::new(),

@@ -23,7 +23,7 @@ use crate::http::{prom, site};
 use crate::live::hub::{self, Hub, HubOptions};
 use crate::live::ws::SocketOptions;
 use crate::live::LiveStats;
-use crate::store::{History, Tiers};
+use crate::store::{History, StoreOptions, Tiers};
 
 /// How to run.
 #[derive(Clone, Debug)]
@@ -116,9 +116,12 @@ impl Server {
         let checks = crate::checks::start(&config.checks, &config.notify, shutdown.child_token(), &tasks)?;
         // Subscribed before the first sample, so history starts with it.
         let history = History::start(
-            &data_dir,
-            Tiers::configured(interval, &config.history),
-            interval,
+            StoreOptions {
+                data_dir: data_dir.clone(),
+                tiers: Tiers::configured(interval, &config.history),
+                interval,
+                max_bytes: (config.history.max_size_mib > 0).then(|| config.history.max_size_mib * 1024 * 1024),
+            },
             bus.subscribe(),
             checks.subscribe(),
             shutdown.child_token(),

@@ -37,6 +37,10 @@ pub struct HistoryConfig {
     /// One-hour rollups.
     #[serde(with = "humantime_serde")]
     pub hour_retention: Duration,
+    /// Largest size of the database file in MiB (0: no limit beyond the
+    /// disk's). Past it writes fail like on a full disk: reported on the
+    /// `store` health component, never fatal.
+    pub max_size_mib: u64,
 }
 
 impl Default for HistoryConfig {
@@ -46,6 +50,7 @@ impl Default for HistoryConfig {
             raw_retention: day * 2,
             minute_retention: day * 90,
             hour_retention: day * 730,
+            max_size_mib: 0,
         }
     }
 }

@@ -133,3 +133,55 @@ async fn a_store_that_cannot_open_is_reported_and_the_rest_keeps_working() {
     let (status, _) = get_json(&t, "/api/v1/snapshot").await;
     assert_eq!(status, 200, "live data still served");
 }
+
+/// A full disk, made real with a size cap below what the file already
+/// holds: writes fail, the store says why on `/healthz`, live data and the
+/// history written before keep being served, and the file stays sound.
+#[tokio::test]
+async fn a_full_store_is_reported_and_loses_nothing_already_written() {
+    let t = start(100).await;
+    let from = now_ms() - 1000;
+    let before = times(&wait_for_points(&t, "cpu_usage_percent", from, 5).await);
+    let data = stop(t).await;
+    let db = data.path().join("data").join("vigil.db");
+    {
+        // Fill the file past a 1 MiB cap, so nothing new fits.
+        let conn = rusqlite::Connection::open(&db).unwrap();
+        conn.execute_batch("CREATE TABLE filler (b BLOB); INSERT INTO filler VALUES (zeroblob(1500000));")
+            .unwrap();
+    }
+    let t = start_in(data, 100, |o| o.config.history.max_size_mib = 1).await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let reason = loop {
+        let (_, health) = get_json(&t, "/healthz").await;
+        let store = health["components"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == "store")
+            .unwrap()
+            .clone();
+        if store["status"] != "up" {
+            break store["reason"].as_str().unwrap().to_string();
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the store never noticed: {health}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert!(reason.contains("full"), "{reason}");
+    let (status, _) = get_json(&t, "/api/v1/snapshot").await;
+    assert_eq!(status, 200, "live data still served");
+    let after = times(&wait_for_points(&t, "cpu_usage_percent", from, before.len()).await);
+    for ts in &before {
+        assert!(
+            after.contains(ts),
+            "{ts}, written before the disk filled, is still there"
+        );
+    }
+    let data = stop(t).await;
+    let conn = rusqlite::Connection::open(data.path().join("data").join("vigil.db")).unwrap();
+    let check: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
+    assert_eq!(check, "ok");
+}

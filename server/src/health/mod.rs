@@ -61,6 +61,7 @@ impl Monitor {
                 store: StoreInputs {
                     open_error: self.history.open_error.as_deref(),
                     failing_batches: self.history.stats.failing_batches.load(Ordering::Relaxed),
+                    last_error: self.history.stats.last_error(),
                     last_write_ms: self.history.stats.last_write_ms(),
                     bytes: self.history.stats.bytes.load(Ordering::Relaxed),
                 },
@@ -136,12 +137,14 @@ pub async fn announce(
 }
 
 /// The history store's figures, as the rollup judges them.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct StoreInputs<'a> {
     /// Why the store could not open, if it could not.
     pub open_error: Option<&'a str>,
     /// Batches that failed in a row, up to the last one.
     pub failing_batches: u64,
+    /// Why the last one failed, while they fail.
+    pub last_error: Option<String>,
     pub last_write_ms: f64,
     pub bytes: u64,
 }
@@ -199,14 +202,20 @@ fn store(s: &StoreInputs) -> ComponentHealth {
         n @ 1..=4 => component(
             "store",
             Status::Degraded,
-            format!("{n} writes failed in a row (see the log)"),
+            format!("{n} writes failed in a row{}", why(s)),
         ),
         n => component(
             "store",
             Status::Down,
-            format!("{n} writes failed in a row: history is being lost (see the log)"),
+            format!("{n} writes failed in a row, history is being lost{}", why(s)),
         ),
     }
+}
+
+fn why(s: &StoreInputs) -> String {
+    s.last_error
+        .as_deref()
+        .map_or_else(|| " (see the log)".into(), |e| format!(": {e}"))
 }
 
 fn component(name: &str, status: Status, reason: String) -> ComponentHealth {

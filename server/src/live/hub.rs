@@ -99,6 +99,8 @@ struct SnapshotCache {
 struct Ring {
     seq: u64,
     frames: VecDeque<SharedFrame>,
+    /// Text bytes of `frames`.
+    bytes: usize,
     current: Option<Arc<Sample>>,
     health: Option<HealthReport>,
     history: VecDeque<Point>,
@@ -133,8 +135,17 @@ struct Heartbeat {
 
 fn to_text<T: Serialize>(value: &T) -> Utf8Bytes {
     // Serializing plain structs of numbers and strings cannot fail.
-    serde_json::to_string(value).unwrap_or_default().into()
+    let mut text = serde_json::to_string(value).unwrap_or_default();
+    // The replay ring keeps frames for minutes: without the growth slack.
+    text.shrink_to_fit();
+    text.into()
 }
+
+/// Most bytes of frames the replay ring keeps, whatever its time window:
+/// with a thousand checks, health and checks frames of tens of kilobytes
+/// each would otherwise hold tens of megabytes. A client that resumes from
+/// further back gets a `resync`.
+const RING_MAX_BYTES: usize = 8 << 20;
 
 impl Hub {
     pub fn new(options: HubOptions, stats: Arc<LiveStats>) -> Arc<Hub> {
@@ -142,6 +153,7 @@ impl Hub {
         let ring = Ring {
             seq: options.first_seq,
             frames: VecDeque::new(),
+            bytes: 0,
             current: None,
             health: None,
             history: VecDeque::new(),
@@ -243,8 +255,15 @@ impl Hub {
         // Samples take one frame per interval; health and checks frames at
         // most one each per interval more.
         let cap = 3 * (window.as_millis() / self.options.interval.as_millis().max(1)) as usize + 16;
-        while ring.frames.len() > cap || ring.frames.front().is_some_and(|f| now - f.published > window) {
-            ring.frames.pop_front();
+        ring.bytes += frame.text.len();
+        while ring.frames.len() > cap
+            || ring.bytes > RING_MAX_BYTES
+            || ring.frames.front().is_some_and(|f| now - f.published > window)
+        {
+            match ring.frames.pop_front() {
+                Some(old) => ring.bytes -= old.text.len(),
+                None => break,
+            }
         }
         // No receivers is fine: nobody is watching.
         let _ = self.tx.send(frame);
@@ -402,6 +421,32 @@ mod tests {
         assert_eq!(hub.publish_sample(sample(1)), 101);
         assert_eq!(hub.publish_sample(sample(2)), 102);
         assert_eq!(hub.seq(), 102);
+    }
+
+    #[test]
+    fn the_replay_ring_is_bounded_in_bytes() {
+        let hub = hub();
+        let big = app::checks::ChecksUpdate {
+            states: Vec::new(),
+            transitions: vec![app::checks::Transition {
+                check: "x".repeat(1 << 20),
+                from: app::health::Status::Up,
+                to: app::health::Status::Down,
+                reason: String::new(),
+                ts: 1,
+            }],
+        };
+        // Twelve frames of a megabyte, well inside the time window.
+        for _ in 0..12 {
+            hub.publish_checks(&big);
+        }
+        let ring = hub.lock();
+        assert!(ring.bytes <= RING_MAX_BYTES, "{} bytes kept", ring.bytes);
+        assert_eq!(ring.bytes, ring.frames.iter().map(|f| f.text.len()).sum::<usize>());
+        assert!(ring.frames.len() >= 7, "as many as fit stay: {}", ring.frames.len());
+        drop(ring);
+        // A client from before the oldest kept frame must resync.
+        assert!(matches!(hub.subscribe(Some(101)).start, Start::Resync(_)));
     }
 
     #[test]

@@ -3,8 +3,8 @@
 //! - [`writer`]: a dedicated thread fed from the sample bus. Each batch
 //!   (one second, or sooner when many samples queue) is one transaction of
 //!   rows in `head`, the open part of every series. When a chunk window
-//!   closes (an hour of raw points, a day of minute rollups, a month of
-//!   hour rollups) its rows are compressed into one [`codec::Block`] in
+//!   closes (10 minutes of raw points, 6 hours of minute rollups, a week
+//!   of hour rollups) its rows are compressed into one [`codec::Block`] in
 //!   `chunk`, and the next tier's rollups (min, max, avg, last, count) are
 //!   computed from it. Retention drops old chunks; freed pages go back to
 //!   the file system (incremental vacuum), so the file stays bounded.
@@ -60,26 +60,33 @@ impl Tiers {
     }
 
     /// The three tiers with the configured retention.
+    ///
+    /// Chunk windows are short (10 minutes of raw points, 6 hours of minute
+    /// rollups, a week of hour rollups): until its window closes a point sits
+    /// uncompressed in `head` at about 30 bytes, so a long window made the
+    /// open part weigh more than all the compressed history of a day. Much
+    /// shorter ones cost more in per-block overhead and query time (see
+    /// BENCHMARKS.md).
     pub fn configured(interval: Duration, config: &crate::config::HistoryConfig) -> Tiers {
-        let day = Duration::from_secs(86_400);
+        let hour = Duration::from_secs(3600);
         Tiers(vec![
             Tier {
                 name: "raw",
                 step: interval,
                 retention: config.raw_retention,
-                chunk: Duration::from_secs(3600),
+                chunk: Duration::from_secs(600),
             },
             Tier {
                 name: "1m",
                 step: Duration::from_secs(60),
                 retention: config.minute_retention,
-                chunk: day,
+                chunk: hour * 6,
             },
             Tier {
                 name: "1h",
-                step: Duration::from_secs(3600),
+                step: hour,
                 retention: config.hour_retention,
-                chunk: day * 30,
+                chunk: hour * 24 * 7,
             },
         ])
     }
@@ -114,11 +121,22 @@ pub struct StoreStats {
     pub dropped: AtomicU64,
     /// 1 once the store is open.
     pub open: AtomicU64,
+    /// Why the last batch failed, while batches fail.
+    pub last_error: Mutex<Option<String>>,
 }
 
 impl StoreStats {
     pub fn last_write_ms(&self) -> f64 {
         self.last_write_us.load(Ordering::Relaxed) as f64 / 1000.0
+    }
+
+    /// Why the last batch failed, if the last one did.
+    pub fn last_error(&self) -> Option<String> {
+        self.last_error.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    pub(crate) fn set_error(&self, error: Option<String>) {
+        *self.last_error.lock().unwrap_or_else(|e| e.into_inner()) = error;
     }
 }
 
@@ -174,6 +192,18 @@ pub fn open(path: &Path) -> Result<Connection, StoreError> {
     Ok(conn)
 }
 
+/// Caps the database file at `max_bytes` (SQLite's `max_page_count`):
+/// past it a write fails as on a full disk, and the store reports it.
+fn limit_size(conn: Connection, max_bytes: Option<u64>) -> Result<Connection, StoreError> {
+    if let Some(max) = max_bytes {
+        let page: i64 = conn.query_row("PRAGMA page_size", [], |r| r.get(0))?;
+        let page = page.max(512) as u64;
+        let pages = (max / page).max(1);
+        conn.query_row(&format!("PRAGMA max_page_count = {pages}"), [], |_| Ok(()))?;
+    }
+    Ok(conn)
+}
+
 /// Size of the database and its WAL on disk.
 pub fn file_bytes(path: &Path) -> u64 {
     let wal = PathBuf::from(format!("{}-wal", path.display()));
@@ -221,6 +251,17 @@ impl ReadPool {
     }
 }
 
+/// Where and how the store keeps history.
+#[derive(Clone, Debug)]
+pub struct StoreOptions {
+    pub data_dir: PathBuf,
+    pub tiers: Tiers,
+    /// The collector interval.
+    pub interval: Duration,
+    /// Largest size of the database file; `None`: the disk's.
+    pub max_bytes: Option<u64>,
+}
+
 /// A cache key: series, from, to, points.
 type Key = (String, i64, i64, u32);
 
@@ -240,18 +281,23 @@ pub struct History {
 }
 
 impl History {
-    /// Opens the store under `data_dir` and starts its writer thread, fed
-    /// from `samples` and the check rounds of `checks` until `shutdown`. A store that cannot open is
+    /// Opens the store under `options.data_dir` (at most `max_bytes` large)
+    /// and starts its writer thread, fed from `samples` and the check rounds of
+    /// `checks` until `shutdown`. A store that cannot open is
     /// reported (log, health) and Vigil runs on without history.
     pub fn start(
-        data_dir: &Path,
-        tiers: Tiers,
-        interval: Duration,
+        options: StoreOptions,
         samples: tokio::sync::broadcast::Receiver<Arc<Sample>>,
         checks: tokio::sync::broadcast::Receiver<CheckEvent>,
         shutdown: CancellationToken,
         tasks: &TaskTracker,
     ) -> Arc<History> {
+        let StoreOptions {
+            data_dir,
+            tiers,
+            interval,
+            max_bytes,
+        } = options;
         let path = data_dir.join(FILE_NAME);
         let stats = Arc::new(StoreStats::default());
         let recent = moka::sync::Cache::builder()
@@ -262,7 +308,7 @@ impl History {
             .max_capacity(1024)
             .time_to_live(Duration::from_secs(300))
             .build();
-        let (pool, open_error) = match open(&path) {
+        let (pool, open_error) = match open(&path).and_then(|conn| limit_size(conn, max_bytes)) {
             Ok(conn) => {
                 let (tx, rx) = std::sync::mpsc::sync_channel(4096);
                 let writer = writer::Writer::new(conn, path.clone(), tiers.clone(), stats.clone());

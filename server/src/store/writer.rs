@@ -501,9 +501,15 @@ impl Writer {
             .and_then(|()| self.write_transitions(&pending.transitions));
         match result {
             Ok(()) => {
-                self.stats.failing_batches.store(0, Ordering::Relaxed);
+                if self.stats.failing_batches.swap(0, Ordering::Relaxed) > 0 {
+                    self.stats.set_error(None);
+                    tracing::info!("history store writes again");
+                }
             }
-            Err(err) => self.report(&err, pending.len()),
+            Err(err) => {
+                self.stats.set_error(Some(err.to_string()));
+                self.report(&err, pending.len())
+            }
         }
         pending.samples.clear();
         pending.rounds.clear();
