@@ -11,8 +11,9 @@ use tokio_util::sync::CancellationToken;
 
 use super::scheduler::{CheckEvent, Checks};
 
-/// Rounds kept per check: at a 10 s interval, the last ~40 minutes.
-const ROUNDS: usize = 240;
+/// Rounds kept per check: what the page shows (at a 10 s interval, the
+/// last 20 minutes; older ones are in the history store).
+const ROUNDS: usize = app::checks::RECENT_ROUNDS;
 /// Transitions kept per check.
 const TRANSITIONS: usize = 50;
 

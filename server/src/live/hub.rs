@@ -145,7 +145,7 @@ fn to_text<T: Serialize>(value: &T) -> Utf8Bytes {
 /// with a thousand checks, health and checks frames of tens of kilobytes
 /// each would otherwise hold tens of megabytes. A client that resumes from
 /// further back gets a `resync`.
-const RING_MAX_BYTES: usize = 8 << 20;
+const RING_MAX_BYTES: usize = 4 << 20;
 
 impl Hub {
     pub fn new(options: HubOptions, stats: Arc<LiveStats>) -> Arc<Hub> {
@@ -436,14 +436,14 @@ mod tests {
                 ts: 1,
             }],
         };
-        // Twelve frames of a megabyte, well inside the time window.
-        for _ in 0..12 {
+        // Eight frames of a megabyte, well inside the time window.
+        for _ in 0..8 {
             hub.publish_checks(&big);
         }
         let ring = hub.lock();
         assert!(ring.bytes <= RING_MAX_BYTES, "{} bytes kept", ring.bytes);
         assert_eq!(ring.bytes, ring.frames.iter().map(|f| f.text.len()).sum::<usize>());
-        assert!(ring.frames.len() >= 7, "as many as fit stay: {}", ring.frames.len());
+        assert!(ring.frames.len() >= 3, "as many as fit stay: {}", ring.frames.len());
         drop(ring);
         // A client from before the oldest kept frame must resync.
         assert!(matches!(hub.subscribe(Some(101)).start, Start::Resync(_)));
