@@ -39,5 +39,26 @@ export default defineConfig({
     trace: 'retain-on-failure',
     video: 'off',
   },
-  projects: [{ name: 'chromium' }],
+  // Three ways to open Vigil, without running every spec three times:
+  // - desktop: every spec except those written for the other two;
+  // - phone: a touch screen 390 px wide (still Chromium): the phone spec
+  //   (layout, navigation) and the screenshots;
+  // - no-js: JavaScript off, server-rendered pages only: the no-js specs.
+  projects: [
+    {
+      name: 'desktop',
+      use: { viewport: { width: 1280, height: 800 } },
+      testIgnore: [/no-js.*\.spec\.ts$/, /phone\.spec\.ts$/],
+    },
+    {
+      name: 'phone',
+      use: { viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true },
+      testMatch: [/phone\.spec\.ts$/, /screenshots\.spec\.ts$/],
+    },
+    {
+      name: 'no-js',
+      use: { viewport: { width: 1280, height: 800 }, javaScriptEnabled: false },
+      testMatch: /no-js.*\.spec\.ts$/,
+    },
+  ],
 });

@@ -1,6 +1,83 @@
-// Registers the service worker and offers a reload when a new version of
-// Vigil is waiting. A file of its own (not an inline script), so a strict
-// Content-Security-Policy can allow it.
+// Vigil's one page script, loaded in <head> without `defer`:
+// 1. the theme: the choice stored in this browser (light or dark; none
+//    means the system's) goes on <html data-theme> before the first paint,
+//    and the header's theme button cycles system -> light -> dark;
+// 2. the skip link: focus moves to the page, also after hydration;
+// 3. the service worker: registered once the app is up, with a reload
+//    offered when a new version of Vigil is waiting.
+// It needs neither the WASM nor hydration. A file of its own (not an inline
+// script), so a strict Content-Security-Policy can allow it.
+(function () {
+  var root = document.documentElement;
+  var KEY = 'vigil.theme';
+  var CHOICES = ['system', 'light', 'dark'];
+  // Tells the stylesheet that scripts run (the theme button is shown only then).
+  root.setAttribute('data-js', '');
+
+  // The theme-color metas as the server wrote them, one per system scheme.
+  var metas = Array.prototype.map.call(document.querySelectorAll('meta[name="theme-color"]'), function (el) {
+    return { el: el, color: el.getAttribute('content'), dark: /dark/.test(el.getAttribute('media') || '') };
+  });
+  var scheme = document.querySelector('meta[name="color-scheme"]');
+
+  var stored = function () {
+    try {
+      var value = localStorage.getItem(KEY);
+      return value === 'light' || value === 'dark' ? value : 'system';
+    } catch (e) {
+      return 'system'; // storage blocked: follow the system
+    }
+  };
+  var current = function () {
+    var value = root.getAttribute('data-theme');
+    return value === 'light' || value === 'dark' ? value : 'system';
+  };
+  var apply = function (choice) {
+    if (choice === 'system') root.removeAttribute('data-theme');
+    else root.setAttribute('data-theme', choice);
+    if (scheme) scheme.setAttribute('content', choice === 'system' ? 'light dark' : choice);
+    // The browser's title bar: with a choice, every meta carries that
+    // scheme's color, so it applies whatever the system prefers.
+    metas.forEach(function (m) {
+      var from = m;
+      if (choice !== 'system') {
+        for (var i = 0; i < metas.length; i++) if (metas[i].dark === (choice === 'dark')) from = metas[i];
+      }
+      m.el.setAttribute('content', from.color);
+    });
+  };
+  apply(stored());
+
+  // One listener on the document: it works before the header exists and
+  // whatever renders the button (the server, or the app after hydration).
+  document.addEventListener('click', function (event) {
+    var button = event.target && event.target.closest ? event.target.closest('[data-action="theme"]') : null;
+    if (!button) return;
+    var next = CHOICES[(CHOICES.indexOf(current()) + 1) % CHOICES.length];
+    try {
+      if (next === 'system') localStorage.removeItem(KEY);
+      else localStorage.setItem(KEY, next);
+    } catch (e) {
+      // not remembered, but still applied to this page
+    }
+    apply(next);
+    // For code that draws with the theme's colors (a canvas, not CSS).
+    document.dispatchEvent(new CustomEvent('vigil:theme', { detail: next }));
+  });
+  // Another tab of Vigil changed the theme.
+  window.addEventListener('storage', function (event) {
+    if (event.key === KEY || event.key === null) apply(stored());
+  });
+})();
+
+// The skip link: once the app has hydrated, its router handles in-page links
+// itself (it scrolls, but keyboard focus stays put), so move focus here.
+document.addEventListener('click', function (event) {
+  var link = event.target && event.target.closest ? event.target.closest('a.skip-link') : null;
+  var target = link && document.getElementById((link.getAttribute('href') || '').slice(1));
+  if (target) target.focus();
+});
+
 (function () {
   if (!('serviceWorker' in navigator)) return;
   var banner = function () {
@@ -25,7 +102,7 @@
     reloading = true;
     window.location.reload();
   });
-  window.addEventListener('load', function () {
+  var register = function () {
     navigator.serviceWorker
       .register('/sw.js')
       .then(function (registration) {
@@ -43,5 +120,34 @@
       .catch(function (err) {
         console.warn('service worker not registered:', err);
       });
+  };
+  // Installing the worker precaches the whole build: on a first visit that
+  // competes with compiling the WASM for the CPU, so it waits until the
+  // app has hydrated (or 5 s, if it never does) and the page is idle.
+  var root = document.documentElement;
+  var whenHydrated = function (next) {
+    if (root.hasAttribute('data-hydrated')) return next();
+    var fired = false;
+    var fire = function () {
+      if (fired) return;
+      fired = true;
+      clearTimeout(timer);
+      observer.disconnect();
+      next();
+    };
+    var timer = setTimeout(fire, 5000);
+    var observer = new MutationObserver(function () {
+      if (root.hasAttribute('data-hydrated')) fire();
+    });
+    observer.observe(root, { attributes: true, attributeFilter: ['data-hydrated'] });
+  };
+  var whenIdle = function (next) {
+    if (window.requestIdleCallback) window.requestIdleCallback(next, { timeout: 2000 });
+    else setTimeout(next, 0);
+  };
+  window.addEventListener('load', function () {
+    whenHydrated(function () {
+      whenIdle(register);
+    });
   });
 })();

@@ -50,13 +50,16 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <meta name="color-scheme" content="light dark"/>
-                // Installable app: manifest, icons, and the service worker
-                // (registered by /pwa.js, a file so a strict CSP can allow it).
+                // Installable app: manifest, icons, and the service worker.
                 <link rel="manifest" href="/manifest.webmanifest"/>
                 <meta name="theme-color" content="#0f766e" media="(prefers-color-scheme: light)"/>
                 <meta name="theme-color" content="#0d1117" media="(prefers-color-scheme: dark)"/>
                 <link rel="apple-touch-icon" href="/icons/icon-192.png"/>
-                <script src="/pwa.js" defer></script>
+                // Applies the chosen theme before the first paint (so not
+                // deferred, and after the metas it updates), wires the theme
+                // button and registers the service worker. A file, not an
+                // inline script, so a strict CSP can allow it.
+                <script src="/pwa.js"></script>
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options/>
                 <MetaTags/>
@@ -89,6 +92,8 @@ pub fn App() -> impl IntoView {
         <Meta name="description" content="Live health and metrics of this host"/>
         <Link rel="icon" href="/favicon.svg" type_="image/svg+xml"/>
         <Router>
+            // The first thing Tab reaches: straight past the header to the page.
+            <a class="skip-link" href="#main">"Skip to content"</a>
             <header class="topbar">
                 <a class="brand" href="/">"Vigil"</a>
                 <nav aria-label="Main">
@@ -97,23 +102,53 @@ pub fn App() -> impl IntoView {
                     <A href="/checks">"Checks"</A>
                 </nav>
                 <ConnectionBadge/>
+                <ThemeToggle/>
             </header>
             // Shown by /pwa.js when a new version is installed and waiting.
             <div class="update-ready" data-testid="update-ready" role="status" hidden>
                 "A new version of Vigil is ready. "
                 <button type="button">"Reload"</button>
             </div>
-            <main id="main">
+            // Focusable so the skip link moves keyboard focus, not only the view.
+            <main id="main" tabindex="-1">
                 <Routes fallback=NotFound>
                     // Async: the server sends the page once its data is in, so the
                     // first paint has real values even without JavaScript.
                     <Route path=path!("/") view=pages::Overview ssr=SsrMode::Async/>
-                    <Route path=path!("/explore") view=pages::Explore ssr=SsrMode::Async/>
+                    // Lazy: its code is a WASM chunk of its own (see pages::explore).
+                    <Route path=path!("/explore") view={leptos_router::Lazy::<pages::Explore>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("/checks") view=pages::Checks ssr=SsrMode::Async/>
                     <Route path=path!("/checks/:name") view=pages::Check ssr=SsrMode::Async/>
                 </Routes>
             </main>
         </Router>
+    }
+}
+
+/// Cycles the theme: the system's, light, dark. /pwa.js does the work (it
+/// runs before hydration and without the WASM), storing the choice and
+/// setting `data-theme` on `<html>`; the stylesheet shows the label of the
+/// current choice, so the rendered markup never changes and hydration has
+/// nothing to reconcile. Hidden when scripts are off, where it could not work.
+#[component]
+fn ThemeToggle() -> impl IntoView {
+    view! {
+        <button
+            type="button"
+            class="theme-toggle"
+            data-action="theme"
+            data-testid="theme-toggle"
+            title="Switch theme: system, light, dark"
+        >
+            <svg viewBox="0 0 16 16" width="16" height="16" aria-hidden="true">
+                <circle cx="8" cy="8" r="6.5" fill="none" stroke="currentColor" stroke-width="1.5"></circle>
+                <path d="M8 1.5a6.5 6.5 0 0 1 0 13z" fill="currentColor"></path>
+            </svg>
+            <span class="sr-only">"Theme: "</span>
+            <span class="theme-choice" data-choice="system">"System"</span>
+            <span class="theme-choice" data-choice="light">"Light"</span>
+            <span class="theme-choice" data-choice="dark">"Dark"</span>
+        </button>
     }
 }
 

@@ -1,4 +1,5 @@
-import { expect, test, type Page } from '@playwright/test';
+import type { Page } from '@playwright/test';
+import { expect, test } from './fixtures';
 import { expectNextSample, expectNoPageErrors, lastUpdateTs, openLiveOverview, watchErrors } from './dashboard';
 import { useVigilServer } from './server';
 

@@ -1,4 +1,4 @@
-import { expect, test } from '@playwright/test';
+import { expect, test } from './fixtures';
 import { expectWellFormedNumbers, lastUpdateTs, overview } from './dashboard';
 import { useVigilServer } from './server';
 

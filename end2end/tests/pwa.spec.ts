@@ -1,7 +1,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { chromium, expect, test } from '@playwright/test';
+import { chromium } from '@playwright/test';
+import { BrowserErrors, expect, test } from './fixtures';
 import { expectNoPageErrors, keepScreenshot, openLiveOverview, watchErrors } from './dashboard';
 import { useVigilServer } from './server';
 
@@ -15,6 +16,8 @@ test('manifest, icons and service worker make the page installable', async ({ re
   // what a default test context is: use a real (temporary) profile.
   const profile = mkdtempSync(path.join(os.tmpdir(), 'vigil-profile-'));
   const context = await chromium.launchPersistentContext(profile, testInfo.project.use.launchOptions ?? {});
+  // A context of its own, so the fixture's watch is put on it here.
+  const browserErrors = new BrowserErrors(context);
   const page = context.pages()[0] ?? (await context.newPage());
   const errors = watchErrors(page);
   const base = vigil().url;
@@ -39,40 +42,53 @@ test('manifest, icons and service worker make the page installable', async ({ re
   const { installabilityErrors } = await cdp.send('Page.getInstallabilityErrors');
   expect(installabilityErrors, JSON.stringify(installabilityErrors)).toEqual([]);
   expectNoPageErrors(errors);
+  await browserErrors.check([], testInfo);
   await context.close();
   rmSync(profile, { recursive: true, force: true });
 });
 
-test('offline, the app opens with the last state marked stale, and comes back live by itself', async ({
-  page,
-}, testInfo) => {
-  test.setTimeout(120_000);
-  const server = vigil();
-  const errors = watchErrors(page);
-  const ov = await openLiveOverview(page, server.url);
-  // Wait until the worker controls the page and holds the shell.
-  await page.evaluate(() => navigator.serviceWorker.ready.then(() => true));
-  await expect
-    .poll(() => page.evaluate(async () => (await caches.keys()).some((k) => k.startsWith('vigil-'))), { timeout: 10_000 })
-    .toBe(true);
-  await expect
-    .poll(() => page.evaluate(() => navigator.serviceWorker.controller !== null), { timeout: 10_000 })
-    .toBe(true);
-  await expect(page.getByTestId('stale-notice')).toHaveCount(0);
+test.describe('offline', () => {
+  // The server is stopped on purpose.
+  test.use({
+    allowedErrors: {
+      "the service worker's network try for the page is refused (it answers from its cache)":
+        /^requestfailed: GET http:\/\/127\.0\.0\.1:\d+\/ net::ERR_CONNECTION_REFUSED$/,
+      "the live client's reconnect attempts are refused (the browser logs each one)":
+        /^console\.error: WebSocket connection to 'ws:\/\/127\.0\.0\.1:\d+\/ws(\?since=\d+)?' failed: .*net::ERR_CONNECTION_REFUSED/,
+    },
+  });
 
-  await server.stop();
-  await page.reload();
-  // The cached page hydrates, cannot connect, and says what it shows is old.
-  await expect(ov.html).toHaveAttribute('data-hydrated', 'true', { timeout: 30_000 });
-  const stale = page.getByTestId('stale-notice');
-  await expect(stale).toBeVisible({ timeout: 15_000 });
-  await expect(stale).toContainText(/Showing the last update, \d\d:\d\d:\d\d UTC, .* ago/);
-  await expect(ov.connection).not.toHaveAttribute('data-state', 'connected');
-  await expect(ov.cpuTotal).toHaveText(/^\d+(\.\d+)?%$/);
-  await keepScreenshot(page, testInfo, 'offline-stale.png');
+  test('offline, the app opens with the last state marked stale, and comes back live by itself', async ({
+    page,
+  }, testInfo) => {
+    test.setTimeout(120_000);
+    const server = vigil();
+    const errors = watchErrors(page);
+    const ov = await openLiveOverview(page, server.url);
+    // Wait until the worker controls the page and holds the shell.
+    await page.evaluate(() => navigator.serviceWorker.ready.then(() => true));
+    await expect
+      .poll(() => page.evaluate(async () => (await caches.keys()).some((k) => k.startsWith('vigil-'))), { timeout: 10_000 })
+      .toBe(true);
+    await expect
+      .poll(() => page.evaluate(() => navigator.serviceWorker.controller !== null), { timeout: 10_000 })
+      .toBe(true);
+    await expect(page.getByTestId('stale-notice')).toHaveCount(0);
 
-  await server.start();
-  await expect(ov.connection).toHaveAttribute('data-state', 'connected', { timeout: 30_000 });
-  await expect(stale).toHaveCount(0, { timeout: 10_000 });
-  expectNoPageErrors(errors);
+    await server.stop();
+    await page.reload();
+    // The cached page hydrates, cannot connect, and says what it shows is old.
+    await expect(ov.html).toHaveAttribute('data-hydrated', 'true', { timeout: 30_000 });
+    const stale = page.getByTestId('stale-notice');
+    await expect(stale).toBeVisible({ timeout: 15_000 });
+    await expect(stale).toContainText(/Showing the last update, \d\d:\d\d:\d\d UTC, .* ago/);
+    await expect(ov.connection).not.toHaveAttribute('data-state', 'connected');
+    await expect(ov.cpuTotal).toHaveText(/^\d+(\.\d+)?%$/);
+    await keepScreenshot(page, testInfo, 'offline-stale.png');
+
+    await server.start();
+    await expect(ov.connection).toHaveAttribute('data-state', 'connected', { timeout: 30_000 });
+    await expect(stale).toHaveCount(0, { timeout: 10_000 });
+    expectNoPageErrors(errors);
+  });
 });

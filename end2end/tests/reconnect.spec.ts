@@ -1,8 +1,15 @@
-import { expect, test } from '@playwright/test';
+import { expect, test } from './fixtures';
 import { expectNextSample, expectNoPageErrors, lastUpdateTs, openLiveOverview, watchErrors } from './dashboard';
 import { useVigilServer } from './server';
 
 const vigil = useVigilServer();
+
+test.use({
+  allowedErrors: {
+    "the server is stopped on purpose: the live client's reconnect attempts are refused until it is back (the browser logs each one)":
+      /^console\.error: WebSocket connection to 'ws:\/\/127\.0\.0\.1:\d+\/ws(\?since=\d+)?' failed: .*net::ERR_CONNECTION_REFUSED/,
+  },
+});
 
 test('page reconnects by itself after a server restart', async ({ page }, testInfo) => {
   test.setTimeout(180_000);

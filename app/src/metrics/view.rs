@@ -119,7 +119,7 @@ fn CpuCard(live: LiveStore) -> impl IntoView {
     let core = move |i: usize| {
         let pct = move || live.current.with(|s| s.cpu.cores.get(i).copied().unwrap_or_default());
         let title = move || format!("core {i}: {}", format::percent(pct() as f64));
-        view! { <span class="core" title=title aria-label=title style:height=move || format!("{:.0}%", pct().clamp(0.0, 100.0))></span> }
+        view! { <span class="core" role="img" title=title aria-label=title style:height=move || format!("{:.0}%", pct().clamp(0.0, 100.0))></span> }
     };
     view! {
         <section class="card" aria-labelledby="cpu-h">

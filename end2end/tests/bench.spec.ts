@@ -1,0 +1,274 @@
+// Load-time benchmark of the overview, for BENCHMARKS.md. Skipped unless
+// VIGIL_BENCH is set:
+//
+//     cd end2end && VIGIL_BENCH=1 npx playwright test tests/bench.spec.ts --project=desktop
+//
+// (VIGIL_BENCH_LOADS=N changes the 20 loads per case.) It measures, in
+// headless Chromium on loopback:
+// - time to hydrated and to live: from navigation start (performance.now()
+//   is 0 there) to `data-hydrated` on <html>, and to the connection badge
+//   saying `connected`;
+//   cold: a fresh browser context for every load (empty HTTP cache, no
+//   service worker); warm: one context with the service worker installed
+//   and controlling the page, reloaded;
+// - bytes over the network: the browser talks to Vigil through a small TCP
+//   proxy that counts every byte either way, HTTP and WebSocket apart, and
+//   by request path; up to the badge saying `connected` (plus 250 ms for
+//   the frames in flight).
+// - Lighthouse (performance, accessibility, best practices) of the
+//   overview, with its mobile defaults (simulated slow 4G, 4x slower CPU)
+//   and its desktop preset, through `npx lighthouse@12` (fetched from the
+//   npm registry the first time) driving the same Chromium.
+// Results are printed, and attached to the report (bench.txt, bench.json,
+// lighthouse-*.json).
+
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import * as net from 'node:net';
+import type { Browser, Page } from '@playwright/test';
+import { BrowserErrors, expect, test } from './fixtures';
+import { useVigilServer } from './server';
+
+test.skip(!process.env.VIGIL_BENCH, 'a benchmark: set VIGIL_BENCH=1 to run it');
+
+const vigil = useVigilServer();
+const LOADS = Number(process.env.VIGIL_BENCH_LOADS || 20);
+
+/** A TCP proxy in front of Vigil that counts the bytes of each load. */
+class CountingProxy {
+  private readonly server: net.Server;
+  private readonly sockets = new Set<net.Socket>();
+  down = { http: 0, ws: 0 };
+  up = 0;
+  byPath = new Map<string, number>();
+
+  private constructor(
+    private readonly target: number,
+    server: net.Server,
+  ) {
+    this.server = server;
+  }
+
+  static async start(target: number): Promise<{ proxy: CountingProxy; port: number }> {
+    let proxy!: CountingProxy;
+    const server = net.createServer((client) => proxy.connection(client));
+    proxy = new CountingProxy(target, server);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return { proxy, port: (server.address() as net.AddressInfo).port };
+  }
+
+  reset(): void {
+    this.down = { http: 0, ws: 0 };
+    this.up = 0;
+    this.byPath = new Map();
+  }
+
+  private connection(client: net.Socket): void {
+    const upstream = net.connect(this.target, '127.0.0.1');
+    this.sockets.add(client);
+    this.sockets.add(upstream);
+    let path = '(unknown)';
+    let ws = false;
+    client.on('data', (chunk: Buffer) => {
+      this.up += chunk.length;
+      // HTTP/1.1 without pipelining: the answer bytes belong to the last request line.
+      const line = /^(GET|POST|HEAD|PUT|DELETE) (\S+) HTTP\/1\.1/.exec(chunk.toString('latin1', 0, 300));
+      if (line && !ws) {
+        path = line[2].replace(/\?.*$/, '');
+        ws = path === '/ws';
+      }
+    });
+    upstream.on('data', (chunk: Buffer) => {
+      if (ws) this.down.ws += chunk.length;
+      else this.down.http += chunk.length;
+      this.byPath.set(path, (this.byPath.get(path) ?? 0) + chunk.length);
+    });
+    client.pipe(upstream);
+    upstream.pipe(client);
+    const close = () => {
+      client.destroy();
+      upstream.destroy();
+      this.sockets.delete(client);
+      this.sockets.delete(upstream);
+    };
+    client.on('error', close);
+    upstream.on('error', close);
+    client.on('close', close);
+    upstream.on('close', close);
+  }
+
+  async stop(): Promise<void> {
+    for (const s of this.sockets) s.destroy();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+}
+
+/** Records, in the page, when it hydrates and when the badge says connected. */
+function recordMilestones(): void {
+  const w = window as unknown as { __vigil: Record<string, number> };
+  w.__vigil = {};
+  new MutationObserver(() => {
+    const root = document.documentElement;
+    if (w.__vigil.hydrated === undefined && root.getAttribute('data-hydrated') === 'true') {
+      w.__vigil.hydrated = performance.now();
+    }
+    const badge = document.querySelector('[data-testid="connection-state"]');
+    if (w.__vigil.connected === undefined && badge?.getAttribute('data-state') === 'connected') {
+      w.__vigil.connected = performance.now();
+    }
+  }).observe(document, { subtree: true, childList: true, attributes: true, characterData: true });
+}
+
+interface Load {
+  hydrated: number;
+  connected: number;
+  fcp: number;
+  http: number;
+  ws: number;
+  up: number;
+  byPath: Record<string, number>;
+}
+
+/** Navigates (or reloads) and waits for the badge to say connected; returns the figures. */
+async function measure(page: Page, proxy: CountingProxy, go: () => Promise<unknown>): Promise<Load> {
+  proxy.reset();
+  await go();
+  await page.waitForFunction(() => (window as unknown as { __vigil: { connected?: number } }).__vigil?.connected, null, {
+    timeout: 30_000,
+    polling: 20,
+  });
+  // Frames already on their way when the badge turned.
+  await page.waitForTimeout(250);
+  const m = await page.evaluate(() => {
+    const v = (window as unknown as { __vigil: { hydrated: number; connected: number } }).__vigil;
+    const fcp = performance.getEntriesByName('first-contentful-paint')[0]?.startTime ?? NaN;
+    return { hydrated: v.hydrated, connected: v.connected, fcp };
+  });
+  return { ...m, ...proxy.down, up: proxy.up, byPath: Object.fromEntries(proxy.byPath) };
+}
+
+function quantile(xs: number[], q: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(q * s.length))];
+}
+
+function summary(name: string, loads: Load[]): string {
+  const f = (k: keyof Omit<Load, 'byPath'>, unit: string, digits = 0) => {
+    const xs = loads.map((l) => l[k] as number);
+    return `${k} p50 ${quantile(xs, 0.5).toFixed(digits)}${unit} (min ${Math.min(...xs).toFixed(digits)}, p90 ${quantile(xs, 0.9).toFixed(digits)}, max ${Math.max(...xs).toFixed(digits)})`;
+  };
+  const paths = new Map<string, number[]>();
+  for (const l of loads) for (const [p, b] of Object.entries(l.byPath)) paths.set(p, [...(paths.get(p) ?? []), b]);
+  const byPath = [...paths.entries()]
+    .map(([p, bs]) => `${p} ${quantile(bs, 0.5)} B${bs.length < loads.length ? ` (in ${bs.length} of ${loads.length} loads)` : ''}`)
+    .join(', ');
+  return [
+    `${name} (${loads.length} loads)`,
+    `  ${f('hydrated', ' ms')}`,
+    `  ${f('connected', ' ms')}`,
+    `  ${f('fcp', ' ms')}`,
+    `  ${f('http', ' B')}`,
+    `  ${f('ws', ' B')}`,
+    `  ${f('up', ' B')}`,
+    `  down by path (p50): ${byPath}`,
+  ].join('\n');
+}
+
+async function newPage(browser: Browser, proxyPort: number) {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const errors = new BrowserErrors(context);
+  await context.addInitScript(recordMilestones);
+  const page = await context.newPage();
+  return { context, page, errors, url: `http://127.0.0.1:${proxyPort}/` };
+}
+
+test('time to live and bytes of the overview, cold and warm', async ({ browser }, testInfo) => {
+  test.setTimeout(LOADS * 2 * 10_000 + 60_000);
+  const { proxy, port } = await CountingProxy.start(vigil().port);
+  try {
+    // Cold: a new context (empty cache, no service worker) for every load.
+    const cold: Load[] = [];
+    for (let i = 0; i < LOADS; i++) {
+      const { context, page, errors, url } = await newPage(browser, port);
+      cold.push(await measure(page, proxy, () => page.goto(url)));
+      // The service worker installs on every first visit (its precache is
+      // in the bytes above when it was done by then: /sw.js, the icons).
+      await page.evaluate(() => navigator.serviceWorker.ready.then(() => true));
+      await errors.check({}, testInfo);
+      await context.close();
+    }
+
+    // Warm: one context; the service worker installed and in control, then reloads.
+    const { context, page, errors, url } = await newPage(browser, port);
+    await measure(page, proxy, () => page.goto(url));
+    await page.evaluate(() => navigator.serviceWorker.ready.then(() => true));
+    await expect.poll(() => page.evaluate(() => navigator.serviceWorker.controller !== null)).toBe(true);
+    // One reload to settle the caches (the first controlled load fills the page cache).
+    await measure(page, proxy, () => page.reload());
+    const warm: Load[] = [];
+    for (let i = 0; i < LOADS; i++) {
+      warm.push(await measure(page, proxy, () => page.reload()));
+      expect(await page.evaluate(() => navigator.serviceWorker.controller !== null), 'served by the worker').toBe(true);
+    }
+    await errors.check({}, testInfo);
+    await context.close();
+
+    const report = [
+      summary('cold: fresh context, no service worker', cold),
+      summary('warm: service worker in control, reload', warm),
+    ].join('\n\n');
+    console.log(`\n${report}\n`);
+    await testInfo.attach('bench.txt', { body: report, contentType: 'text/plain' });
+    await testInfo.attach('bench.json', { body: JSON.stringify({ cold, warm }, null, 1), contentType: 'application/json' });
+    expect(quantile(warm.map((l) => l.connected), 0.5)).toBeGreaterThan(0);
+  } finally {
+    await proxy.stop();
+  }
+});
+
+/** Runs Lighthouse once against `url`; returns its JSON report. */
+function lighthouse(url: string, out: string, desktop: boolean): Promise<LighthouseReport> {
+  const chromium = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+  const args = [
+    '--yes',
+    'lighthouse@12',
+    url,
+    '--only-categories=performance,accessibility,best-practices',
+    '--output=json',
+    `--output-path=${out}`,
+    '--quiet',
+    '--chrome-flags=--headless=new --no-sandbox --disable-gpu --disable-background-networking --disable-component-update --disable-sync --no-first-run',
+    ...(desktop ? ['--preset=desktop'] : []),
+  ];
+  return new Promise((resolve, reject) => {
+    execFile('npx', args, { env: { ...process.env, CHROME_PATH: chromium }, timeout: 300_000 }, (err, _stdout, stderr) => {
+      if (err) return reject(new Error(`lighthouse failed: ${err.message}\n${stderr}`));
+      resolve(JSON.parse(readFileSync(out, 'utf8')));
+    });
+  });
+}
+
+interface LighthouseReport {
+  categories: Record<string, { score: number }>;
+  audits: Record<string, { displayValue?: string }>;
+}
+
+test('Lighthouse scores of the overview', async ({}, testInfo) => {
+  test.setTimeout(600_000);
+  const lines: string[] = [];
+  for (const desktop of [false, true]) {
+    const name = desktop ? 'desktop' : 'mobile';
+    const out = testInfo.outputPath(`lighthouse-${name}.json`);
+    const report = await lighthouse(`${vigil().url}/`, out, desktop);
+    await testInfo.attach(`lighthouse-${name}.json`, { path: out, contentType: 'application/json' });
+    const score = (c: string) => Math.round((report.categories[c]?.score ?? 0) * 100);
+    const metric = (a: string) => report.audits[a]?.displayValue ?? '?';
+    lines.push(
+      `${name}: performance ${score('performance')}, accessibility ${score('accessibility')}, ` +
+        `best practices ${score('best-practices')}; FCP ${metric('first-contentful-paint')}, ` +
+        `LCP ${metric('largest-contentful-paint')}, TBT ${metric('total-blocking-time')}, CLS ${metric('cumulative-layout-shift')}`,
+    );
+  }
+  console.log(`\nLighthouse, overview\n  ${lines.join('\n  ')}\n`);
+  await testInfo.attach('lighthouse.txt', { body: lines.join('\n'), contentType: 'text/plain' });
+});
