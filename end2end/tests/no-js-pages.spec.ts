@@ -17,6 +17,17 @@ test('the navigation links work without JavaScript', async ({ page }) => {
   await expect(page.getByTestId('cpu-total')).toHaveText(FIGURE);
   const nav = page.getByRole('navigation', { name: 'Main' });
 
+  // The explorer's figures come from the history store, whose first batch
+  // lands a second after start; without JavaScript the page cannot catch up.
+  await expect
+    .poll(async () => {
+      const now = Date.now();
+      const res = await page.request.get(
+        `${base}/api/v1/query?series=cpu_usage_percent&from=${now - 3_600_000}&to=${now}&points=10`,
+      );
+      return res.ok() ? ((await res.json()) as { points: unknown[] }).points.length : 0;
+    })
+    .toBeGreaterThan(0);
   await nav.getByRole('link', { name: 'Explore' }).click();
   await expect(page).toHaveURL(`${base}/explore`);
   await expect(page.getByTestId('summary-row')).toHaveCount(2);
