@@ -5,5 +5,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 export PATH="$HOME/.cargo/bin:$PWD/node_modules/.bin:$PATH"
-cargo leptos build --release
+# --split: /explore becomes a WASM chunk of its own (app/src/pages/explore.rs).
+cargo leptos build --release --split
 exec target/release/vigil "$@"

@@ -115,7 +115,8 @@ pub fn App() -> impl IntoView {
                     // Async: the server sends the page once its data is in, so the
                     // first paint has real values even without JavaScript.
                     <Route path=path!("/") view=pages::Overview ssr=SsrMode::Async/>
-                    <Route path=path!("/explore") view=pages::Explore ssr=SsrMode::Async/>
+                    // Lazy: its code is a WASM chunk of its own (see pages::explore).
+                    <Route path=path!("/explore") view={leptos_router::Lazy::<pages::Explore>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("/checks") view=pages::Checks ssr=SsrMode::Async/>
                     <Route path=path!("/checks/:name") view=pages::Check ssr=SsrMode::Async/>
                 </Routes>

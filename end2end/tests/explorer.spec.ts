@@ -18,6 +18,10 @@ function explorer(page: Page) {
     html: page.locator('html'),
     chart: page.getByTestId('explorer-chart'),
     canvas: page.locator('[data-testid="explorer-chart"] .u-over'),
+    /** Legend rows a person sees: time and one per series. */
+    legend: page.locator('[data-testid="explorer-chart"] .u-legend .u-series:not(.band-edge)'),
+    /** The min and max series of each band, kept out of the legend. */
+    bandEdges: page.locator('[data-testid="explorer-chart"] .u-legend .u-series.band-edge'),
     picker: page.getByTestId('series-picker'),
     reset: page.getByTestId('reset-zoom'),
     rows: page.getByTestId('summary-row'),
@@ -81,12 +85,29 @@ test('the default view hydrates and draws CPU and memory over the last hour', as
   await expect(ex.preset('1h')).toHaveAttribute('aria-current', 'true');
   await expect(ex.reset, 'nothing to reset before a zoom').toBeDisabled();
   await expect(ex.live).toBeVisible();
-  // uPlot's legend is the cursor readout: one entry per series plus time.
-  await expect(ex.chart.locator('.u-legend .u-series')).toHaveCount(3);
+  // uPlot's legend is the cursor readout: one entry per series plus time
+  // (the min and max series of a band are not listed).
+  await expect(ex.legend).toHaveCount(3);
 
   await keepScreenshot(page, testInfo, 'explorer.png');
   expectNoPageErrors(errors);
   expectNoConsoleErrors(errors);
+});
+
+test('only /explore downloads uPlot and the explorer chunk', async ({ page }) => {
+  const fetched: string[] = [];
+  page.on('request', (request) => fetched.push(new URL(request.url()).pathname));
+  const chart = /uPlot|\/pkg\/split_.*explore/;
+
+  await page.goto(`${vigil().url}/`);
+  await expect(page.locator('html')).toHaveAttribute('data-hydrated', 'true', { timeout: 30_000 });
+  await expect(page.getByTestId('connection-state')).toHaveAttribute('data-state', 'connected');
+  expect(fetched.filter((p) => chart.test(p)), 'what the overview fetched').toEqual([]);
+
+  // By the navigation: the explorer's code and uPlot come only now.
+  await page.getByRole('link', { name: 'Explore' }).click();
+  await expectDrawn(explorer(page), 'after navigating to /explore');
+  expect(fetched.filter((p) => /uPlot\.iife\.min\.js$/.test(p))).toHaveLength(1);
 });
 
 test('a preset loads its window and puts it in the URL', async ({ page }) => {
@@ -332,6 +353,69 @@ test('100,000 points per series draw without stalling the page', async ({ page }
   console.log(`10 cursor moves over 2 x ${N} points: ${hoverMs} ms`);
   await expect(ex.chart.locator('.u-legend .u-series').nth(1).locator('.u-value')).toHaveText(/%$/);
   expect(hoverMs, 'cursor moves stay fast').toBeLessThan(3_000);
+  expectNoPageErrors(errors);
+  expectNoConsoleErrors(errors);
+});
+
+/**
+ * Share of the plot area's height that is painted, in a few columns across
+ * the plot (the median, so a vertical grid line under one column does not
+ * count): the lines alone paint a few pixels of a column, a band most of it.
+ */
+async function paintedShare(page: Page): Promise<number> {
+  return page.evaluate(() => {
+    const root = document.querySelector('[data-testid="explorer-chart"] .uplot')!;
+    const canvas = root.querySelector('canvas')!;
+    const plot = root.querySelector('.u-over')!.getBoundingClientRect();
+    const box = canvas.getBoundingClientRect();
+    const scale = canvas.width / box.width;
+    const top = Math.round((plot.top - box.top) * scale);
+    const height = Math.round(plot.height * scale);
+    const ctx = canvas.getContext('2d')!;
+    const shares = [0.3, 0.4, 0.5, 0.6, 0.7].map((at) => {
+      const x = Math.round((plot.left - box.left + plot.width * at) * scale);
+      const pixels = ctx.getImageData(x, top, 1, height).data;
+      let painted = 0;
+      for (let i = 3; i < pixels.length; i += 4) if (pixels[i] > 0) painted += 1;
+      return painted / height;
+    });
+    return shares.sort((a, b) => a - b)[2];
+  });
+}
+
+test('buckets of several samples draw a min-max band around the average', async ({ page }) => {
+  const errors = watchErrors(page);
+  // Every range answer: 300 points averaging 50 %, as single samples
+  // (`[t, v]`) or as buckets of several (`[t, min, max, avg]`, 10 to 90 %).
+  let buckets = false;
+  await page.route('**/api/v1/query?*', async (route) => {
+    const url = new URL(route.request().url());
+    const from = Number(url.searchParams.get('from'));
+    const to = Number(url.searchParams.get('to'));
+    const step = Math.floor((to - from) / 300);
+    const points = Array.from({ length: 300 }, (_, i) => (buckets ? [from + i * step, 10, 90, 50] : [from + i * step, 50]));
+    const body = { series: url.searchParams.get('series'), unit: 'percent', from, to, step_ms: step, tier: 'raw', points };
+    await route.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify(body) });
+  });
+  // A fixed window: no live reloads while the canvas is read.
+  const to = Date.now();
+  const path = `/explore?series=cpu_usage_percent&from=${to - HOUR}&to=${to}`;
+
+  const ex = await openExplorer(page, path);
+  await expect(ex.legend).toHaveCount(2);
+  await expect(ex.bandEdges, 'single samples have no band').toHaveCount(0);
+  const lineOnly = await paintedShare(page);
+  expect(lineOnly, 'a line paints a few pixels of a column').toBeLessThan(0.2);
+
+  buckets = true;
+  await openExplorer(page, path);
+  await expect(ex.bandEdges, 'the min and max series exist').toHaveCount(2);
+  for (const edge of await ex.bandEdges.all()) await expect(edge, 'but are not listed').toBeHidden();
+  await expect(ex.legend, 'the legend still lists time and the one series').toHaveCount(2);
+  await expect(ex.legend.nth(1)).toContainText('cpu_usage_percent');
+  const withBand = await paintedShare(page);
+  // 10..90 of a 0..100 % axis: about 80 % of the plot's height is shaded.
+  expect(withBand, `the band fills the range from min to max (line only: ${lineOnly.toFixed(2)})`).toBeGreaterThan(0.6);
   expectNoPageErrors(errors);
   expectNoConsoleErrors(errors);
 });

@@ -11,7 +11,7 @@ use leptos::html::{Div, Input};
 use leptos::prelude::*;
 use wasm_bindgen::JsValue;
 
-use super::chart::Spec;
+use super::chart::{Line, Spec};
 use super::data::{columns, Loaded};
 use super::state::{now_ms, View};
 use super::uplot::{self, Chart};
@@ -59,7 +59,7 @@ pub(crate) fn drive_chart(parts: ChartParts) {
     // A page hydrated from the server has the summaries but not the
     // points: load once more, in the browser.
     Effect::new(move |asked: Option<bool>| {
-        let hydrated = data.with(|d| matches!(d, Some(Ok(l)) if l.ranges.is_none()));
+        let hydrated = data.with(|d| matches!(d, Some(Ok(l)) if l.series.is_none()));
         if hydrated && asked != Some(true) {
             tick.update(|t| *t += 1);
             return true;
@@ -89,19 +89,26 @@ pub(crate) fn drive_chart(parts: ChartParts) {
             }
             Some(Ok(loaded)) => loaded,
         };
-        let Some(ranges) = loaded.ranges else {
+        let Some(series) = loaded.series else {
             return;
         };
-        if ranges.is_empty() {
+        if series.is_empty() {
             chart.set_value(None);
             status.set(ChartStatus::NoSeries);
             mark(0, loaded.from, loaded.to);
             return;
         }
         let spec = Spec {
-            series: ranges.iter().map(|r| (r.series.clone(), r.unit)).collect(),
+            lines: series
+                .iter()
+                .map(|s| Line {
+                    name: s.series.clone(),
+                    unit: s.unit,
+                    band: s.points.buckets,
+                })
+                .collect(),
         };
-        let columns = columns(&ranges);
+        let columns = columns(&series);
         let drawn = chart.try_update_value(|current| {
             if current.as_ref().is_none_or(|c| *c.spec() != spec) {
                 // Drop (and destroy) the old chart before building the new one.

@@ -30,23 +30,71 @@ impl Default for Theme {
     }
 }
 
+/// One series on the chart: its line, and whether it has a min-max band.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Line {
+    pub name: String,
+    pub unit: Unit,
+    /// Its points are buckets of several samples: the chart shades the
+    /// range from each bucket's min to its max around the average line, so
+    /// a short peak stays visible however wide the buckets are.
+    pub band: bool,
+}
+
 /// What a chart is built for: its series, in order, with their units. A
 /// chart is rebuilt when this changes, and only given new data otherwise.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Spec {
-    pub series: Vec<(String, Unit)>,
+    pub lines: Vec<Line>,
 }
+
+/// The class of the min and max series of a band: uPlot puts it on their
+/// legend rows and cursor points, which the chart's style hides.
+pub const BAND_EDGE: &str = "band-edge";
 
 impl Spec {
     /// The value axes: one per unit, in order of first use.
     pub fn units(&self) -> Vec<Unit> {
         let mut units: Vec<Unit> = Vec::new();
-        for (_, unit) in &self.series {
-            if !units.contains(unit) {
-                units.push(*unit);
+        for line in &self.lines {
+            if !units.contains(&line.unit) {
+                units.push(line.unit);
             }
         }
         units
+    }
+
+    /// uPlot's series (and data columns): time, then each line's
+    /// average, min and max.
+    pub fn columns(&self) -> usize {
+        1 + self.lines.iter().map(|l| if l.band { 3 } else { 1 }).sum::<usize>()
+    }
+
+    /// uPlot's series index of each line's average (its min and max
+    /// follow it when it has a band); index 0 is time.
+    pub fn series_index(&self) -> Vec<u32> {
+        let mut next = 1;
+        self.lines
+            .iter()
+            .map(|line| {
+                let i = next;
+                next += if line.band { 3 } else { 1 };
+                i
+            })
+            .collect()
+    }
+}
+
+/// `color` at about 20 % opacity, for a band's fill: `#rrggbb` (or
+/// `#rgb`) gains an alpha; other forms are kept as they are.
+pub fn faint(color: &str) -> String {
+    let hex = color
+        .strip_prefix('#')
+        .filter(|h| h.bytes().all(|b| b.is_ascii_hexdigit()));
+    match hex {
+        Some(h) if h.len() == 6 => format!("#{h}33"),
+        Some(h) if h.len() == 3 => format!("#{h}3"),
+        _ => color.to_string(),
     }
 }
 
@@ -116,27 +164,44 @@ pub fn options(spec: &Spec, width: u32, height: u32, theme: &Theme) -> String {
 
     // The cursor's time to the second, like the axis (local, 12 h).
     let mut series = String::from(r#"[{"label":"Time","value":"{YYYY}-{MM}-{DD} {h}:{mm}:{ss}{aa}"}"#);
-    for (i, (name, unit)) in spec.series.iter().enumerate() {
+    let mut bands = String::from("[");
+    for ((i, line), index) in spec.lines.iter().enumerate().zip(spec.series_index()) {
         let color = theme
             .series
             .get(i % theme.series.len().max(1))
             .map_or("#888", String::as_str);
+        let scale = quote(scale_key(line.unit));
         let _ = write!(
             series,
             // uPlot shows point markers by itself where points are sparse
             // (a fresh store, a deep zoom), so lone points stay visible.
-            r#",{{"label":{},"scale":{},"stroke":{},"width":1.5,"spanGaps":false}}"#,
-            quote(name),
-            quote(scale_key(*unit)),
+            r#",{{"label":{},"scale":{scale},"stroke":{},"width":1.5,"spanGaps":false}}"#,
+            quote(&line.name),
             quote(color)
         );
+        if line.band {
+            let faint = quote(&faint(color));
+            for edge in ["min", "max"] {
+                let _ = write!(
+                    series,
+                    r#",{{"label":{},"scale":{scale},"stroke":{faint},"width":1,"spanGaps":false,"class":"{BAND_EDGE}","points":{{"show":false}}}}"#,
+                    quote(&format!("{} {edge}", line.name)),
+                );
+            }
+            if bands.len() > 1 {
+                bands.push(',');
+            }
+            // Filled from the max line (index + 2) down to the min line.
+            let _ = write!(bands, r#"{{"series":[{},{}],"fill":{faint}}}"#, index + 2, index + 1);
+        }
     }
     series.push(']');
+    bands.push(']');
 
     // Dragging selects a window; the page turns it into a new URL (and so
     // a new query) instead of stretching the old points.
     format!(
-        r#"{{"width":{width},"height":{height},"cursor":{{"drag":{{"x":true,"y":false,"setScale":false}},"points":{{"size":7}}}},"focus":{{"alpha":0.35}},"legend":{{"live":true}},"scales":{scales},"series":{series},"axes":{axes}}}"#
+        r#"{{"width":{width},"height":{height},"cursor":{{"drag":{{"x":true,"y":false,"setScale":false}},"points":{{"size":7}}}},"focus":{{"alpha":0.35}},"legend":{{"live":true}},"scales":{scales},"series":{series},"bands":{bands},"axes":{axes}}}"#
     )
 }
 
@@ -151,18 +216,25 @@ mod tests {
 
     use super::*;
 
-    fn spec(series: &[(&str, Unit)]) -> Spec {
+    fn spec(lines: &[(&str, Unit, bool)]) -> Spec {
         Spec {
-            series: series.iter().map(|(n, u)| (n.to_string(), *u)).collect(),
+            lines: lines
+                .iter()
+                .map(|(n, u, band)| Line {
+                    name: n.to_string(),
+                    unit: *u,
+                    band: *band,
+                })
+                .collect(),
         }
     }
 
     #[test]
     fn one_axis_per_unit_sides_alternate() {
         let s = spec(&[
-            ("cpu_usage_percent", Unit::Percent),
-            ("memory_used_bytes", Unit::Bytes),
-            ("memory_used_percent", Unit::Percent),
+            ("cpu_usage_percent", Unit::Percent, false),
+            ("memory_used_bytes", Unit::Bytes, false),
+            ("memory_used_percent", Unit::Percent, false),
         ]);
         assert_eq!(s.units(), [Unit::Percent, Unit::Bytes]);
         let o: Value = serde_json::from_str(&options(&s, 800, 300, &Theme::default())).unwrap();
@@ -179,8 +251,42 @@ mod tests {
         assert!(axes[2]["incrs"].is_array(), "bytes step in powers of two");
         assert_eq!(o["series"].as_array().unwrap().len(), 4, "x plus three series");
         assert_eq!(o["series"][3]["scale"], "percent");
+        assert_eq!(o["bands"], serde_json::json!([]));
         assert_eq!(o["scales"]["percent"]["range"]["max"]["hard"], 100);
         assert_eq!(o["cursor"]["drag"]["setScale"], false);
+    }
+
+    #[test]
+    fn buckets_get_a_band_between_hidden_min_and_max_series() {
+        let s = spec(&[
+            ("cpu", Unit::Percent, true),
+            ("mem", Unit::Percent, false),
+            ("load", Unit::Number, true),
+        ]);
+        assert_eq!(s.series_index(), [1, 4, 5]);
+        assert_eq!(s.columns(), 8);
+        let theme = Theme {
+            series: vec!["#2563eb".into(), "#d97706".into(), "#059669".into()],
+            ..Theme::default()
+        };
+        let o: Value = serde_json::from_str(&options(&s, 800, 300, &theme)).unwrap();
+        let series = o["series"].as_array().unwrap();
+        let labels: Vec<&str> = series.iter().map(|s| s["label"].as_str().unwrap()).collect();
+        assert_eq!(
+            labels,
+            ["Time", "cpu", "cpu min", "cpu max", "mem", "load", "load min", "load max"]
+        );
+        for edge in [2, 3, 6, 7] {
+            assert_eq!(series[edge]["class"], BAND_EDGE, "hidden from the legend");
+        }
+        assert_eq!(series[7]["scale"], "number");
+        assert_eq!(
+            o["bands"],
+            serde_json::json!([
+                {"series": [3, 2], "fill": "#2563eb33"},
+                {"series": [7, 6], "fill": "#05966933"},
+            ])
+        );
     }
 
     #[test]
@@ -189,11 +295,22 @@ mod tests {
             series: vec!["red".into(), "blue".into()],
             ..Theme::default()
         };
-        let s = spec(&[("a\"b", Unit::Number), ("c", Unit::Number), ("d", Unit::Number)]);
+        let s = spec(&[
+            ("a\"b", Unit::Number, false),
+            ("c", Unit::Number, false),
+            ("d", Unit::Number, false),
+        ]);
         let back: Value = serde_json::from_str(&options(&s, 100, 100, &theme)).unwrap();
         assert_eq!(back["series"][1]["label"], "a\"b");
         assert_eq!(back["series"][3]["stroke"], "red");
         assert_eq!(quote("a\\b\n"), r#""a\\b\u000a""#);
+    }
+
+    #[test]
+    fn faint_colors() {
+        assert_eq!(faint("#2563eb"), "#2563eb33");
+        assert_eq!(faint("#abc"), "#abc3");
+        assert_eq!(faint("rgb(1, 2, 3)"), "rgb(1, 2, 3)");
     }
 
     #[test]

@@ -1,11 +1,13 @@
-//! The explorer's data: one [`query_range`] per selected series, run side
-//! by side, then summarized for the table and laid out in columns for the
+//! The explorer's data: one range query per selected series, run side by
+//! side, then summarized for the table and laid out in columns for the
 //! chart.
 //!
 //! The server render needs only the summaries, so [`Loaded`] carries the
-//! points (`ranges`) outside its serialized form: the page's HTML stays
+//! points (`series`) outside its serialized form: the page's HTML stays
 //! small whatever the chart draws, and the browser asks for the points
-//! itself once hydrated.
+//! itself once hydrated. On the server a load calls [`query_range`]
+//! directly; in the browser it asks `GET /api/v1/query` and reads the
+//! answer with [`super::wire`], straight into columns.
 
 use std::future::{poll_fn, Future};
 use std::pin::Pin;
@@ -16,12 +18,79 @@ use serde::{Deserialize, Serialize};
 
 use super::state::{now_ms, View};
 use crate::error::ApiError;
-use crate::metrics::{query_range, Range, Unit};
+use crate::metrics::{Range, RangePoint, Unit};
 
 /// Points asked for per series: more than a wide screen has pixels, far
 /// fewer than the store holds for long ranges (peaks survive as bucket
 /// min/max). Zooming in asks again, for a narrower window.
 pub const POINTS: u32 = 1_500;
+
+/// One series' points in columns, oldest first, as the chart takes them.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Points {
+    /// Unix ms (a bucket's start).
+    pub t: Vec<i64>,
+    pub min: Vec<f64>,
+    pub max: Vec<f64>,
+    pub avg: Vec<f64>,
+    /// Some point is a bucket of several samples: the chart shades its
+    /// min-max band.
+    pub buckets: bool,
+}
+
+impl Points {
+    pub fn push(&mut self, t: i64, min: f64, max: f64, avg: f64) {
+        self.t.push(t);
+        self.min.push(min);
+        self.max.push(max);
+        self.avg.push(avg);
+    }
+
+    pub fn reserve(&mut self, n: usize) {
+        self.t.reserve(n);
+        self.min.reserve(n);
+        self.max.reserve(n);
+        self.avg.reserve(n);
+    }
+
+    pub fn len(&self) -> usize {
+        self.t.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.t.is_empty()
+    }
+}
+
+/// One range answer with its points in columns.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SeriesData {
+    pub series: String,
+    pub unit: Unit,
+    /// Width of one bucket in ms.
+    pub step_ms: i64,
+    /// Which stored tier answered.
+    pub tier: String,
+    pub points: Points,
+}
+
+impl From<Range> for SeriesData {
+    fn from(range: Range) -> Self {
+        let mut points = Points::default();
+        for p in &range.points {
+            let (min, max, avg) = p.min_max_avg();
+            points.push(p.t(), min, max, avg);
+            points.buckets |= matches!(p, RangePoint::Bucket(..));
+        }
+        SeriesData {
+            series: range.series,
+            unit: range.unit,
+            step_ms: range.step_ms,
+            tier: range.tier,
+            points,
+        }
+    }
+}
 
 /// One row of the summary table: a series over the window.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -39,32 +108,32 @@ pub struct Summary {
     pub tier: String,
 }
 
-/// Min, max, average and latest of one range answer.
-pub fn summarize(range: &Range) -> Summary {
+/// Min, max, average and latest of one series.
+pub fn summarize(data: &SeriesData) -> Summary {
+    let p = &data.points;
     let mut min = f64::INFINITY;
     let mut max = f64::NEG_INFINITY;
     let mut sum = 0.0;
     let mut n = 0usize;
-    for p in &range.points {
-        let (lo, hi, avg) = p.min_max_avg();
-        if avg.is_finite() {
-            min = min.min(lo);
-            max = max.max(hi);
-            sum += avg;
+    for i in 0..p.len() {
+        if p.avg[i].is_finite() {
+            min = min.min(p.min[i]);
+            max = max.max(p.max[i]);
+            sum += p.avg[i];
             n += 1;
         }
     }
     let some = |v: f64| (n > 0).then_some(v);
     Summary {
-        series: range.series.clone(),
-        unit: range.unit,
-        latest: range.points.last().map(|p| p.min_max_avg().2),
+        series: data.series.clone(),
+        unit: data.unit,
+        latest: p.avg.last().copied(),
         min: some(min),
         max: some(max),
         avg: some(sum / n.max(1) as f64),
-        points: range.points.len(),
-        step_ms: range.step_ms,
-        tier: range.tier.clone(),
+        points: p.len(),
+        step_ms: data.step_ms,
+        tier: data.tier.clone(),
     }
 }
 
@@ -79,7 +148,7 @@ pub struct Loaded {
     /// The points, for the chart. Not serialized: `None` in a page
     /// hydrated from the server's render, until the browser loads again.
     #[serde(skip)]
-    pub ranges: Option<Arc<Vec<Range>>>,
+    pub series: Option<Arc<Vec<SeriesData>>>,
 }
 
 /// Queries every series of `view` over its window (as of now) at once.
@@ -87,18 +156,46 @@ pub struct Loaded {
 /// its message is what the page shows.
 pub async fn load(view: View) -> Result<Loaded, ApiError> {
     let (from, to) = view.span.window(now_ms());
-    let queries = view
-        .series
-        .iter()
-        .map(|name| query_range(name.clone(), from, to, POINTS))
-        .collect();
-    let ranges = join_all(queries).await.into_iter().collect::<Result<Vec<_>, _>>()?;
+    let queries = view.series.iter().map(|name| fetch(name.clone(), from, to)).collect();
+    let series = join_all(queries).await.into_iter().collect::<Result<Vec<_>, _>>()?;
     Ok(Loaded {
         from,
         to,
-        rows: ranges.iter().map(summarize).collect(),
-        ranges: Some(Arc::new(ranges)),
+        rows: series.iter().map(summarize).collect(),
+        series: Some(Arc::new(series)),
     })
+}
+
+/// One series over `from..to`, from the engine (server side).
+#[cfg(not(feature = "hydrate"))]
+async fn fetch(name: String, from: i64, to: i64) -> Result<SeriesData, ApiError> {
+    crate::metrics::query_range(name, from, to, POINTS)
+        .await
+        .map(SeriesData::from)
+}
+
+/// One series over `from..to`, asked of `GET /api/v1/query` (the same
+/// endpoint the `query_range` server function answers on) and read into
+/// columns without serde. Sent through the server-function client, so the
+/// request and its errors behave like every other server call.
+#[cfg(feature = "hydrate")]
+async fn fetch(name: String, from: i64, to: i64) -> Result<SeriesData, ApiError> {
+    use leptos::server_fn::client::{browser::BrowserClient, Client};
+    use leptos::server_fn::request::{browser::BrowserRequest, ClientReq};
+    use leptos::server_fn::response::ClientRes;
+
+    let mut query = String::from("series=");
+    super::state::push_escaped(&mut query, &name);
+    query.push_str(&format!("&from={from}&to={to}&points={POINTS}"));
+    let request: BrowserRequest = ClientReq::<ApiError>::try_new_get("/api/v1/query", "", "application/json", &query)?;
+    let response = <BrowserClient as Client<ApiError>>::send(request).await?;
+    let status = ClientRes::<ApiError>::status(&response);
+    let body = ClientRes::<ApiError>::try_into_bytes(response).await?;
+    if !(200..300).contains(&status) {
+        return Err(super::wire::parse_error(&body)
+            .unwrap_or_else(|| ApiError::new(format!("the query for {name} failed (HTTP {status})"))));
+    }
+    super::wire::parse_range(&body).map_err(|e| ApiError::new(format!("the answer for {name} is unreadable: {e}")))
 }
 
 /// Runs futures concurrently and returns their outputs in order (the
@@ -133,7 +230,7 @@ pub enum Cell {
     Absent,
 }
 
-/// One series' values, aligned with [`Columns::xs`].
+/// One drawn line's values, aligned with [`Columns::xs`].
 #[derive(Clone, Debug, PartialEq)]
 pub enum Column {
     /// A value at every x: goes to the chart as one `Float64Array`.
@@ -143,91 +240,130 @@ pub enum Column {
     Sparse(Vec<Cell>),
 }
 
-/// uPlot's data layout: one x column shared by all series, in seconds.
+impl Column {
+    fn from_cells(cells: Vec<Cell>) -> Column {
+        if cells.iter().all(|c| matches!(c, Cell::Value(_))) {
+            Column::Dense(
+                cells
+                    .into_iter()
+                    .map(|c| if let Cell::Value(v) = c { v } else { f64::NAN })
+                    .collect(),
+            )
+        } else {
+            Column::Sparse(cells)
+        }
+    }
+}
+
+/// uPlot's data layout: one x column shared by all lines, in seconds, then
+/// per series its average, followed by its min and max when it has a band
+/// ([`Points::buckets`]).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Columns {
     pub xs: Vec<f64>,
     pub ys: Vec<Column>,
-    /// How many values are drawn, over all series.
+    /// How many averages are drawn, over all series.
     pub drawn: usize,
 }
 
-/// Lays out range answers for the chart: the union of their times as x,
-/// each series' bucket averages at its own times, and a break wherever a
-/// series has no point for more than three steps (so an outage shows as a
-/// hole, not as a straight line across it).
-pub fn columns(ranges: &[Range]) -> Columns {
-    // Each series' cells keyed by time, oldest first.
-    let per_series: Vec<Vec<(i64, Option<f64>)>> = ranges
+/// What one x of the chart shows of one series.
+#[derive(Clone, Copy)]
+enum Slot {
+    Point(usize),
+    Gap,
+    Absent,
+}
+
+/// Whether the series has no point for more than three steps somewhere:
+/// the chart must break its line there (an outage is a hole, not a
+/// straight line across it).
+fn has_outage(s: &SeriesData) -> bool {
+    s.step_ms > 0 && s.points.t.windows(2).any(|w| w[1] - w[0] > s.step_ms.saturating_mul(3))
+}
+
+/// Lays out series for the chart. The common case (every series at the
+/// same times, finite values, no outage) copies the columns as they are;
+/// otherwise x is the union of their times, each series has its values at
+/// its own times, and a break after each outage.
+pub fn columns(series: &[SeriesData]) -> Columns {
+    let first = series.first().map(|s| &s.points.t);
+    let simple = series
         .iter()
-        .map(|r| {
-            let mut cells = Vec::with_capacity(r.points.len() + 8);
-            let gap_after = r.step_ms.saturating_mul(3);
-            for (i, p) in r.points.iter().enumerate() {
-                let t = p.t();
-                if i > 0 && r.step_ms > 0 {
-                    let prev = r.points[i - 1].t();
-                    if t - prev > gap_after {
-                        cells.push((prev + r.step_ms, None));
-                    }
+        .all(|s| Some(&s.points.t) == first && !has_outage(s) && s.points.avg.iter().all(|v| v.is_finite()));
+    if simple {
+        let mut ys = Vec::with_capacity(series.len() * 3);
+        for s in series {
+            ys.push(Column::Dense(s.points.avg.clone()));
+            if s.points.buckets {
+                ys.push(Column::Dense(s.points.min.clone()));
+                ys.push(Column::Dense(s.points.max.clone()));
+            }
+        }
+        return Columns {
+            xs: first.map_or_else(Vec::new, |t| t.iter().map(|t| *t as f64 / 1000.0).collect()),
+            ys,
+            drawn: series.iter().map(|s| s.points.len()).sum(),
+        };
+    }
+
+    // Each series' cells keyed by time, oldest first: a point's index, or
+    // `None` for a break after an outage.
+    let per_series: Vec<Vec<(i64, Option<usize>)>> = series
+        .iter()
+        .map(|s| {
+            let t = &s.points.t;
+            let mut cells = Vec::with_capacity(t.len() + 8);
+            for i in 0..t.len() {
+                if i > 0 && s.step_ms > 0 && t[i] - t[i - 1] > s.step_ms.saturating_mul(3) {
+                    cells.push((t[i - 1] + s.step_ms, None));
                 }
-                let v = p.min_max_avg().2;
-                cells.push((t, v.is_finite().then_some(v)));
+                cells.push((t[i], s.points.avg[i].is_finite().then_some(i)));
             }
             cells
         })
         .collect();
-
-    let same_times = per_series
-        .windows(2)
-        .all(|w| w[0].len() == w[1].len() && w[0].iter().zip(&w[1]).all(|(a, b)| a.0 == b.0));
-    let times: Vec<i64> = if same_times {
-        per_series
-            .first()
-            .map(|s| s.iter().map(|c| c.0).collect())
-            .unwrap_or_default()
-    } else {
-        let mut all: Vec<i64> = per_series.iter().flat_map(|s| s.iter().map(|c| c.0)).collect();
-        all.sort_unstable();
-        all.dedup();
-        all
-    };
+    let mut times: Vec<i64> = per_series.iter().flat_map(|s| s.iter().map(|c| c.0)).collect();
+    times.sort_unstable();
+    times.dedup();
 
     let mut drawn = 0;
-    let ys = per_series
-        .iter()
-        .map(|series| {
-            let mut cells = Vec::with_capacity(times.len());
-            let mut it = series.iter().peekable();
-            for &t in &times {
-                // Times within one series are increasing; a repeated time keeps the last value.
-                let mut cell = Cell::Absent;
-                while let Some(&&(st, v)) = it.peek() {
-                    if st > t {
-                        break;
-                    }
-                    if st == t {
-                        cell = v.map_or(Cell::Gap, Cell::Value);
-                    }
-                    it.next();
+    let mut ys = Vec::with_capacity(series.len() * 3);
+    for (s, cells) in series.iter().zip(&per_series) {
+        // What each x shows of this series; a repeated time keeps the last.
+        let mut slots: Vec<Slot> = Vec::with_capacity(times.len());
+        let mut it = cells.iter().peekable();
+        for &t in &times {
+            let mut slot = Slot::Absent;
+            while let Some(&&(ct, i)) = it.peek() {
+                if ct > t {
+                    break;
                 }
-                if matches!(cell, Cell::Value(_)) {
-                    drawn += 1;
+                if ct == t {
+                    slot = i.map_or(Slot::Gap, Slot::Point);
                 }
-                cells.push(cell);
+                it.next();
             }
-            if cells.iter().all(|c| matches!(c, Cell::Value(_))) {
-                Column::Dense(
-                    cells
-                        .into_iter()
-                        .map(|c| if let Cell::Value(v) = c { v } else { f64::NAN })
-                        .collect(),
-                )
-            } else {
-                Column::Sparse(cells)
-            }
-        })
-        .collect();
+            drawn += usize::from(matches!(slot, Slot::Point(_)));
+            slots.push(slot);
+        }
+        let column = |values: &[f64]| {
+            Column::from_cells(
+                slots
+                    .iter()
+                    .map(|slot| match *slot {
+                        Slot::Point(i) => Cell::Value(values[i]),
+                        Slot::Gap => Cell::Gap,
+                        Slot::Absent => Cell::Absent,
+                    })
+                    .collect(),
+            )
+        };
+        ys.push(column(&s.points.avg));
+        if s.points.buckets {
+            ys.push(column(&s.points.min));
+            ys.push(column(&s.points.max));
+        }
+    }
     Columns {
         xs: times.iter().map(|t| *t as f64 / 1000.0).collect(),
         ys,
@@ -238,23 +374,22 @@ pub fn columns(ranges: &[Range]) -> Columns {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::metrics::RangePoint;
 
-    fn range(series: &str, step_ms: i64, points: Vec<RangePoint>) -> Range {
-        Range {
-            series: series.into(),
+    fn series(name: &str, step_ms: i64, points: Vec<RangePoint>) -> SeriesData {
+        SeriesData::from(Range {
+            series: name.into(),
             unit: Unit::Percent,
             from: 0,
             to: 100_000,
             step_ms,
             tier: "raw".into(),
             points,
-        }
+        })
     }
 
     #[test]
     fn summaries_take_peaks_from_buckets() {
-        let r = range(
+        let s = summarize(&series(
             "cpu",
             1000,
             vec![
@@ -262,14 +397,13 @@ mod tests {
                 RangePoint::Bucket(1000, 2.0, 90.0, 30.0),
                 RangePoint::Value(2000, 20.0),
             ],
-        );
-        let s = summarize(&r);
+        ));
         assert_eq!(
             (s.min, s.max, s.latest, s.points),
             (Some(2.0), Some(90.0), Some(20.0), 3)
         );
         assert_eq!(s.avg, Some(20.0));
-        let empty = summarize(&range("cpu", 1000, vec![]));
+        let empty = summarize(&series("cpu", 1000, vec![]));
         assert_eq!(
             (empty.min, empty.max, empty.avg, empty.latest, empty.points),
             (None, None, None, None, 0)
@@ -277,26 +411,36 @@ mod tests {
     }
 
     #[test]
-    fn aligned_series_share_one_dense_x() {
-        let a = range(
+    fn aligned_series_share_one_dense_x_and_buckets_bring_their_band() {
+        let a = series(
             "a",
             1000,
             vec![RangePoint::Value(1000, 1.0), RangePoint::Value(2000, 2.0)],
         );
-        let b = range(
+        let b = series(
             "b",
             1000,
             vec![RangePoint::Value(1000, 5.0), RangePoint::Bucket(2000, 4.0, 8.0, 6.0)],
         );
+        assert!(!a.points.buckets && b.points.buckets);
         let c = columns(&[a, b]);
         assert_eq!(c.xs, [1.0, 2.0], "seconds, as uPlot wants");
-        assert_eq!(c.ys, [Column::Dense(vec![1.0, 2.0]), Column::Dense(vec![5.0, 6.0])]);
+        assert_eq!(
+            c.ys,
+            [
+                Column::Dense(vec![1.0, 2.0]),
+                Column::Dense(vec![5.0, 6.0]),
+                Column::Dense(vec![5.0, 4.0]),
+                Column::Dense(vec![5.0, 8.0]),
+            ],
+            "a's average; b's average, min and max"
+        );
         assert_eq!(c.drawn, 4);
     }
 
     #[test]
     fn unaligned_series_get_holes_and_outages_get_breaks() {
-        let a = range(
+        let a = series(
             "a",
             1000,
             vec![
@@ -306,7 +450,7 @@ mod tests {
                 RangePoint::Value(10_000, 3.0),
             ],
         );
-        let b = range("b", 1000, vec![RangePoint::Value(1500, 7.0)]);
+        let b = series("b", 1000, vec![RangePoint::Bucket(1500, 6.0, 9.0, 7.0)]);
         let c = columns(&[a, b]);
         assert_eq!(c.xs, [1.0, 1.5, 2.0, 3.0, 10.0]);
         assert_eq!(
@@ -319,24 +463,39 @@ mod tests {
                 Cell::Value(3.0)
             ])
         );
-        assert_eq!(
-            c.ys[1],
+        let only_at_1500 = |v: f64| {
             Column::Sparse(vec![
                 Cell::Absent,
-                Cell::Value(7.0),
+                Cell::Value(v),
                 Cell::Absent,
                 Cell::Absent,
-                Cell::Absent
+                Cell::Absent,
             ])
-        );
+        };
+        assert_eq!(c.ys[1..], [only_at_1500(7.0), only_at_1500(6.0), only_at_1500(9.0)]);
         assert_eq!(c.drawn, 4);
+    }
+
+    #[test]
+    fn an_outage_alone_breaks_the_line() {
+        let a = series(
+            "a",
+            1000,
+            vec![RangePoint::Value(1000, 1.0), RangePoint::Value(9000, 2.0)],
+        );
+        let c = columns(&[a]);
+        assert_eq!(c.xs, [1.0, 2.0, 9.0]);
+        assert_eq!(
+            c.ys,
+            [Column::Sparse(vec![Cell::Value(1.0), Cell::Gap, Cell::Value(2.0)])]
+        );
     }
 
     #[test]
     fn nothing_to_draw() {
         assert_eq!(columns(&[]), Columns::default());
-        let c = columns(&[range("a", 1000, vec![])]);
-        assert_eq!((c.xs.len(), c.drawn), (0, 0));
+        let c = columns(&[series("a", 1000, vec![])]);
+        assert_eq!((c.xs.len(), c.ys.len(), c.drawn), (0, 1, 0));
     }
 
     #[test]
@@ -344,12 +503,12 @@ mod tests {
         async fn n(i: u32) -> u32 {
             i
         }
-        let out = futures_lite_block_on(join_all(vec![n(1), n(2), n(3)]));
+        let out = block_on(join_all(vec![n(1), n(2), n(3)]));
         assert_eq!(out, [1, 2, 3]);
     }
 
     /// Polls a future that is ready without waking (enough for the test).
-    fn futures_lite_block_on<F: Future>(f: F) -> F::Output {
+    fn block_on<F: Future>(f: F) -> F::Output {
         let mut f = Box::pin(f);
         let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
         loop {

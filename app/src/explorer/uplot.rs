@@ -139,12 +139,12 @@ impl Chart {
 
         // Legend (and cursor readout) values by unit.
         let series: Array = Reflect::get(&opts, &"series".into())?.into();
-        for (i, (_, unit)) in spec.series.iter().enumerate() {
-            let unit: Unit = *unit;
+        for (line, index) in spec.lines.iter().zip(spec.series_index()) {
+            let unit: Unit = line.unit;
             let value = Closure::<dyn Fn(JsValue, JsValue) -> JsValue>::new(move |_u, raw: JsValue| {
                 JsValue::from(raw.as_f64().map_or_else(|| "–".to_string(), |v| units::value(unit, v)))
             });
-            Reflect::set(&series.get(i as u32 + 1), &"value".into(), value.as_ref())?;
+            Reflect::set(&series.get(index), &"value".into(), value.as_ref())?;
             closures.push(value);
         }
 
@@ -174,8 +174,8 @@ impl Chart {
         Reflect::set(&hooks, &"setSelect".into(), &Array::of1(on_select.as_ref()))?;
         Reflect::set(&opts, &"hooks".into(), &hooks)?;
 
-        let empty: Array = std::iter::once(JsValue::from(Float64Array::new_with_length(0)))
-            .chain(spec.series.iter().map(|_| Float64Array::new_with_length(0).into()))
+        let empty: Array = (0..spec.columns())
+            .map(|_| JsValue::from(Float64Array::new_with_length(0)))
             .collect();
         let plot = UPlot::new(&opts, &empty, target)?;
         Ok(Chart {

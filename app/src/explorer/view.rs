@@ -334,6 +334,9 @@ fn parse_local(text: &str) -> Option<i64> {
     }
 }
 
+/// Hides what uPlot marks with [`super::chart::BAND_EDGE`].
+const BAND_EDGE_STYLE: &str = ".u-legend .band-edge,.u-cursor-pt.band-edge{display:none}";
+
 /// The chart's box. The server renders it empty; in the browser
 /// [`super::browser::drive_chart`] mounts uPlot in it after hydration.
 #[component]
@@ -357,6 +360,9 @@ fn ChartPanel(view: Memo<View>, data: Data, tick: RwSignal<u64>, go: Callback<Vi
 
     view! {
         <figure class="chart-card">
+            // The min and max series of a band stay out of the legend and
+            // the cursor (as a property: a <style> holds raw text).
+            <style inner_html=BAND_EDGE_STYLE></style>
             <div class="explorer-chart" data-testid="explorer-chart" node_ref=container>
                 <p class="chart-status muted" role="status" hidden=move || status.with(|s| *s == ChartStatus::Drawn)>
                     {move || status.with(ChartStatus::text)}
@@ -451,6 +457,11 @@ fn trim(v: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn band_edges_are_hidden_by_their_class() {
+        assert_eq!(BAND_EDGE_STYLE.matches(super::super::chart::BAND_EDGE).count(), 2);
+    }
 
     #[test]
     fn bucket_widths_read_well() {
