@@ -25,6 +25,7 @@
 //! browser hydrates it; the app-wide live client resumes the stream after
 //! the snapshot's `seq` and applies each frame to the live store's signals.
 
+pub mod auth;
 pub mod checks;
 pub mod error;
 pub mod explorer;
@@ -94,16 +95,7 @@ pub fn App() -> impl IntoView {
         <Router>
             // The first thing Tab reaches: straight past the header to the page.
             <a class="skip-link" href="#main">"Skip to content"</a>
-            <header class="topbar">
-                <a class="brand" href="/">"Vigil"</a>
-                <nav aria-label="Main">
-                    <A href="/">"Overview"</A>
-                    <A href="/explore">"Explore"</A>
-                    <A href="/checks">"Checks"</A>
-                </nav>
-                <ConnectionBadge/>
-                <ThemeToggle/>
-            </header>
+            <Header/>
             // Shown by /pwa.js when a new version is installed and waiting.
             <div class="update-ready" data-testid="update-ready" role="status" hidden>
                 "A new version of Vigil is ready. "
@@ -119,10 +111,41 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/explore") view={leptos_router::Lazy::<pages::Explore>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("/checks") view=pages::Checks ssr=SsrMode::Async/>
                     <Route path=path!("/checks/:name") view=pages::Check ssr=SsrMode::Async/>
+                    <Route path=path!("/login") view=auth::view::LoginPage ssr=SsrMode::Async/>
+                    <Route path=path!("/setup") view=auth::view::SetupPage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/users") view=auth::view::UsersPage ssr=SsrMode::Async/>
                 </Routes>
             </main>
         </Router>
     }
+}
+
+/// The top bar. On the sign-in pages it shows only the brand and the theme
+/// button: there is nothing to navigate to or stream before signing in.
+#[component]
+fn Header() -> impl IntoView {
+    let location = leptos_router::hooks::use_location();
+    let signing_in = move || location.pathname.with(|p| auth_page(p));
+    view! {
+        <header class="topbar">
+            <a class="brand" href="/">"Vigil"</a>
+            <Show when=move || !signing_in()>
+                <nav aria-label="Main">
+                    <A href="/">"Overview"</A>
+                    <A href="/explore">"Explore"</A>
+                    <A href="/checks">"Checks"</A>
+                </nav>
+                <ConnectionBadge/>
+            </Show>
+            <auth::view::AccountMenu/>
+            <ThemeToggle/>
+        </header>
+    }
+}
+
+/// The pages served before signing in, where the live client stays off.
+pub fn auth_page(path: &str) -> bool {
+    matches!(path, "/login" | "/setup")
 }
 
 /// Cycles the theme: the system's, light, dark. /pwa.js does the work (it

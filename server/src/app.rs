@@ -34,6 +34,9 @@ pub struct Options {
     /// Built front end; found automatically when `None`.
     pub site_root: Option<PathBuf>,
     pub socket: SocketOptions,
+    /// Behind a reverse proxy: take the client address and scheme from
+    /// `X-Forwarded-For` / `X-Forwarded-Proto` (`--trust-proxy`).
+    pub trust_proxy: bool,
 }
 
 impl Options {
@@ -44,6 +47,7 @@ impl Options {
             config,
             site_root: None,
             socket: SocketOptions::default(),
+            trust_proxy: false,
         }
     }
 }
@@ -59,6 +63,8 @@ pub enum StartError {
     Collector(std::io::Error),
     #[error("cannot start the health checks: {0}")]
     Checks(#[from] crate::checks::ChecksError),
+    #[error("accounts: {0}")]
+    Auth(String),
 }
 
 /// A running Vigil.
@@ -78,6 +84,7 @@ impl Server {
             config,
             site_root,
             socket,
+            trust_proxy,
         } = options;
         // Bind first: a taken port fails before anything else starts.
         let listener = tokio::net::TcpListener::bind(bind)
@@ -86,13 +93,18 @@ impl Server {
         let addr = listener
             .local_addr()
             .map_err(|source| StartError::Bind { addr: bind, source })?;
-        if !addr.ip().is_loopback() {
-            tracing::warn!(%addr, "listening beyond loopback: anyone who can reach this address sees host details");
-        }
         std::fs::create_dir_all(&data_dir).map_err(|source| StartError::DataDir {
             path: data_dir.clone(),
             source,
         })?;
+        let auth = crate::auth::Auth::open(auth_options(&config.auth, &data_dir, addr, trust_proxy)?)
+            .map_err(|e| StartError::Auth(e.to_string()))?;
+        if !addr.ip().is_loopback() && !auth.has_accounts() {
+            tracing::warn!(
+                %addr,
+                "listening beyond loopback with no account: no data is served until the first admin account is created at /setup"
+            );
+        }
         let shutdown = CancellationToken::new();
         let tasks = TaskTracker::new();
 
@@ -218,7 +230,9 @@ impl Server {
             .env(leptos::config::Env::PROD)
             .build();
         let http_latency = prom::http_latency();
+        tasks.spawn(tidy_auth(auth.clone(), shutdown.child_token()));
         let state = AppState {
+            auth,
             leptos_options,
             registry: Arc::new(prom::registry(
                 bus,
@@ -241,7 +255,7 @@ impl Server {
 
         let token = shutdown.clone();
         let done = tokio::spawn(async move {
-            let served = axum::serve(listener, router)
+            let served = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
                 .with_graceful_shutdown(token.clone().cancelled_owned())
                 .await;
             token.cancel();
@@ -265,5 +279,57 @@ impl Server {
     /// Waits until the server has stopped.
     pub async fn wait(self) -> std::io::Result<()> {
         self.done.await.map_err(std::io::Error::other)?
+    }
+}
+
+/// The account policy from the config, with secrets read from their files
+/// or the environment.
+fn auth_options(
+    config: &crate::config::AuthConfig,
+    data_dir: &std::path::Path,
+    addr: SocketAddr,
+    trust_proxy: bool,
+) -> Result<crate::auth::AuthOptions, StartError> {
+    let secret = |file: &Option<PathBuf>, env: &str, what: &str| -> Result<Option<String>, StartError> {
+        if let Some(path) = file {
+            return crate::auth::read_secret(path)
+                .map(Some)
+                .map_err(|e| StartError::Auth(format!("cannot read the {what} from {}: {e}", path.display())));
+        }
+        Ok(std::env::var(env).ok().filter(|v| !v.is_empty()))
+    };
+    let metrics_token = secret(&config.metrics_token_file, "VIGIL_METRICS_TOKEN", "metrics token")?;
+    let bootstrap_admin = match &config.admin_user {
+        Some(name) => {
+            let password =
+                secret(&config.admin_password_file, "VIGIL_ADMIN_PASSWORD", "admin password")?.ok_or_else(|| {
+                    StartError::Auth(format!(
+                        "auth.admin_user = {name:?} needs auth.admin_password_file or $VIGIL_ADMIN_PASSWORD"
+                    ))
+                })?;
+            Some((name.clone(), password))
+        }
+        None => None,
+    };
+    Ok(crate::auth::AuthOptions {
+        data_dir: data_dir.to_path_buf(),
+        loopback: addr.ip().is_loopback(),
+        session_ttl: config.session_ttl,
+        attempts_per_minute: config.attempts_per_minute,
+        metrics_token,
+        bootstrap_admin,
+        secure_cookies: false,
+        trust_proxy,
+    })
+}
+
+/// Forgets expired sessions and quiet rate-limit entries once a minute.
+async fn tidy_auth(auth: Arc<crate::auth::Auth>, shutdown: CancellationToken) {
+    let mut every = tokio::time::interval(Duration::from_secs(60));
+    loop {
+        tokio::select! {
+            _ = every.tick() => auth.tidy(),
+            _ = shutdown.cancelled() => return,
+        }
     }
 }

@@ -22,6 +22,40 @@ pub struct Config {
     pub checks: Vec<CheckConfig>,
     /// Where announced check transitions are sent (`[[notify]]`).
     pub notify: Vec<NotifyConfig>,
+    pub auth: AuthConfig,
+}
+
+/// Accounts and sign-in (`[auth]`). Secrets are read from files (or the
+/// environment), never written in this file, so the config can be shared
+/// and logged.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthConfig {
+    /// For unattended installs: this admin account is created at start when
+    /// no account exists, with the password from `admin_password_file` or
+    /// `$VIGIL_ADMIN_PASSWORD`.
+    pub admin_user: Option<String>,
+    pub admin_password_file: Option<PathBuf>,
+    /// The bearer token `/metrics` accepts beyond loopback (for
+    /// Prometheus); also `$VIGIL_METRICS_TOKEN`.
+    pub metrics_token_file: Option<PathBuf>,
+    /// How long a sign-in lasts.
+    #[serde(with = "humantime_serde")]
+    pub session_ttl: Duration,
+    /// Sign-in attempts allowed per client address per minute.
+    pub attempts_per_minute: u32,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        AuthConfig {
+            admin_user: None,
+            admin_password_file: None,
+            metrics_token_file: None,
+            session_ttl: Duration::from_secs(30 * 86_400),
+            attempts_per_minute: 5,
+        }
+    }
 }
 
 /// How long the history store keeps each resolution.
@@ -179,6 +213,16 @@ impl Config {
                 "collector.interval",
                 format!("{interval:?} is out of range (100ms to 1h)"),
             ));
+        }
+        if let Some(name) = &self.auth.admin_user {
+            app::auth::validate_name(name).map_err(|e| ("auth.admin_user", e.to_string()))?;
+        }
+        if self.auth.session_ttl < Duration::from_secs(60) || self.auth.session_ttl > Duration::from_secs(400 * 86_400)
+        {
+            return Err(("auth.session_ttl", "out of range (1m to 400 days)".into()));
+        }
+        if !(1..=1000).contains(&self.auth.attempts_per_minute) {
+            return Err(("auth.attempts_per_minute", "1 to 1000".into()));
         }
         if self.collector.top_processes > 100 {
             return Err(("collector.top_processes", "at most 100".into()));

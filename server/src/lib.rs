@@ -12,6 +12,8 @@
 //! ```
 //!
 //! - [`app`]: the composition root: builds and wires everything, shutdown.
+//! - [`auth`]: accounts, sessions, the sign-in rate limit, and the gate
+//!   every request passes.
 //! - [`bus`]: the typed sample broadcast every collector tick goes through.
 //! - [`collect`]: host metrics (sysinfo, statvfs, procfs) on a timer.
 //! - [`catalog`]: every series Vigil keeps, declared once.
@@ -26,6 +28,7 @@
 //! - [`config`]: the TOML file.
 
 pub mod app;
+pub mod auth;
 pub mod bus;
 pub mod catalog;
 pub mod checks;

@@ -27,11 +27,15 @@ pub fn provide_live() -> LiveStore {
     #[cfg(feature = "hydrate")]
     {
         // Effects run only in the browser, after hydration.
-        Effect::new(move |started: Option<()>| {
-            if started.is_none() {
-                socket::start(store);
-            }
-        });
+        // Not on the sign-in pages: `/ws` would refuse the socket there.
+        let path = window().location().pathname().unwrap_or_default();
+        if !crate::auth_page(&path) {
+            Effect::new(move |started: Option<()>| {
+                if started.is_none() {
+                    socket::start(store);
+                }
+            });
+        }
     }
     store
 }

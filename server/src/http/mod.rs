@@ -14,6 +14,7 @@ pub mod state;
 
 use std::sync::Arc;
 
+use app::auth::{Accounts, Principal};
 use app::checks::ChecksQuery;
 use app::health::HealthQuery;
 use app::metrics::MetricsQuery;
@@ -37,10 +38,12 @@ pub fn router(state: AppState) -> Router {
     let metrics: Arc<dyn MetricsQuery> = state.engine.clone();
     let health: Arc<dyn HealthQuery> = state.engine.clone();
     let checks: Arc<dyn ChecksQuery> = state.engine.clone();
+    let accounts: Arc<dyn Accounts> = state.auth.clone();
     let context = move || {
         provide_context(metrics.clone());
         provide_context(health.clone());
         provide_context(checks.clone());
+        provide_context(accounts.clone());
     };
     let options = state.leptos_options.clone();
     let pages = Router::new()
@@ -60,7 +63,9 @@ pub fn router(state: AppState) -> Router {
         .layer(CompressionLayer::new());
     Router::new()
         .route("/ws", get(ws::handler))
+        .merge(crate::auth::routes::router())
         .merge(pages)
+        .layer(middleware::from_fn_with_state(state.clone(), crate::auth::gate::gate))
         .layer(middleware::from_fn_with_state(state.clone(), record_latency))
         .with_state(state)
 }
@@ -82,14 +87,20 @@ async fn record_latency(
     response
 }
 
-/// `GET /healthz`: the rollup; 503 when Vigil is down.
-async fn healthz(State(state): State<AppState>) -> Response {
+/// `GET /healthz`: the rollup; 503 when Vigil is down. Open to anyone,
+/// but only a signed-in client (or anyone while Vigil runs open) gets the
+/// components and their reasons; others get the status alone.
+async fn healthz(State(state): State<AppState>, principal: Option<axum::Extension<Principal>>) -> Response {
     let report = state.monitor.own_report();
     let status = match report.status {
         app::health::Status::Down => StatusCode::SERVICE_UNAVAILABLE,
         _ => StatusCode::OK,
     };
-    (status, [(header::CACHE_CONTROL, "no-store")], Json(report)).into_response()
+    let body = match principal {
+        Some(_) => serde_json::to_value(&report).unwrap_or_default(),
+        None => serde_json::json!({ "status": report.status }),
+    };
+    (status, [(header::CACHE_CONTROL, "no-store")], Json(body)).into_response()
 }
 
 /// `GET /api/v1/checks/NAME`: one check, its history and transitions (the

@@ -15,6 +15,8 @@ use crate::live::Hub;
 /// Shared state of the axum router.
 #[derive(Clone)]
 pub struct AppState {
+    /// Accounts, sessions and the door policy.
+    pub auth: Arc<crate::auth::Auth>,
     pub leptos_options: LeptosOptions,
     /// What server functions query (as Leptos context).
     pub engine: Arc<Engine>,

@@ -1,0 +1,182 @@
+//! The middleware in front of every route: classifies the path into a
+//! [`Door`], identifies the request, and lets it through (with the
+//! [`Principal`] in its extensions) or refuses it the way that door
+//! refuses: 401 JSON for APIs and `/ws` (an upgrade never happens), a
+//! redirect to the sign-in or setup page for pages, 403 for a viewer on an
+//! admin page.
+
+use std::net::SocketAddr;
+
+use app::auth::{Principal, SessionId};
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{header, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+
+use crate::http::error::ApiError;
+use crate::http::state::AppState;
+
+/// The kinds of door a path is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Door {
+    /// Built files and the sign-in pages and forms: open to anyone.
+    Public,
+    /// `/setup`: only while no account exists.
+    Setup,
+    /// `/healthz`: open, with detail only for a principal.
+    Health,
+    /// `/metrics`: a principal, loopback, or the bearer token.
+    Metrics,
+    /// `/ws`: a principal (the Origin is checked by the handler).
+    Socket,
+    /// `/api/…` and server functions: a principal, else 401 JSON.
+    Api,
+    /// `/admin/…`: an admin.
+    Admin,
+    /// Every other path renders a page: a principal, else the sign-in page.
+    Page,
+}
+
+/// Files at the site root, served to anyone.
+const PUBLIC_FILES: &[&str] = &[
+    "/favicon.svg",
+    "/manifest.webmanifest",
+    "/sw.js",
+    "/pwa.js",
+    "/robots.txt",
+];
+/// Folders of built files, served to anyone.
+const PUBLIC_DIRS: &[&str] = &["/pkg/", "/icons/", "/vendor/", "/auth/"];
+
+impl Door {
+    pub fn of(path: &str) -> Door {
+        match path {
+            "/login" => Door::Public,
+            "/setup" => Door::Setup,
+            "/healthz" => Door::Health,
+            "/metrics" => Door::Metrics,
+            "/ws" => Door::Socket,
+            p if PUBLIC_FILES.contains(&p) || PUBLIC_DIRS.iter().any(|d| p.starts_with(d)) => Door::Public,
+            p if p == "/api" || p.starts_with("/api/") => Door::Api,
+            p if p == "/admin" || p.starts_with("/admin/") => Door::Admin,
+            _ => Door::Page,
+        }
+    }
+}
+
+/// Admits or refuses each request (see [`Door`]).
+pub async fn gate(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+    let auth = &state.auth;
+    let door = Door::of(request.uri().path());
+    let identified = auth.identify(request.headers());
+    let peer = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(addr)| addr.ip());
+    let client = auth.client_addr(request.headers(), peer);
+    request.extensions_mut().insert(ClientAddr(client));
+    let principal = identified.as_ref().map(|(who, _)| who.clone());
+    if let Some((who, session)) = identified {
+        request.extensions_mut().insert(who);
+        if let Some(id) = session {
+            request.extensions_mut().insert(SessionId(id));
+        }
+    }
+    let admitted = match door {
+        Door::Public | Door::Health => true,
+        Door::Setup => {
+            if auth.has_accounts() {
+                return Redirect::to("/login").into_response();
+            }
+            true
+        }
+        Door::Metrics => auth.metrics_allowed(request.headers(), principal.as_ref()),
+        Door::Socket | Door::Api | Door::Page => principal.is_some(),
+        Door::Admin => principal.as_ref().is_some_and(Principal::is_admin),
+    };
+    if admitted {
+        return next.run(request).await;
+    }
+    refuse(&state, door, principal.as_ref(), request.uri())
+}
+
+/// The client's address as the gate worked it out (peer, or the trusted proxy's word).
+#[derive(Clone, Copy, Debug)]
+pub struct ClientAddr(pub std::net::IpAddr);
+
+fn refuse(state: &AppState, door: Door, principal: Option<&Principal>, uri: &axum::http::Uri) -> Response {
+    let setup_first = !state.auth.has_accounts();
+    match door {
+        Door::Page | Door::Admin if principal.is_none() => {
+            if setup_first {
+                return Redirect::to("/setup").into_response();
+            }
+            let next = uri.path_and_query().map_or("/", |pq| pq.as_str());
+            let target = format!("/login?next={}", urlencode(next));
+            (
+                StatusCode::SEE_OTHER,
+                [(header::LOCATION, target), (header::CACHE_CONTROL, "no-store".into())],
+            )
+                .into_response()
+        }
+        Door::Admin => ApiError::new(StatusCode::FORBIDDEN, "only an admin may open this page").into_response(),
+        Door::Metrics => (
+            StatusCode::UNAUTHORIZED,
+            [(header::WWW_AUTHENTICATE, "Bearer realm=\"vigil\"")],
+            ApiError::new(StatusCode::UNAUTHORIZED, "a bearer token or a session is required"),
+        )
+            .into_response(),
+        _ if setup_first => ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "no account exists yet: create the first admin account at /setup",
+        )
+        .into_response(),
+        _ => ApiError::new(StatusCode::UNAUTHORIZED, "sign in first (POST /auth/login)").into_response(),
+    }
+}
+
+/// Percent-encodes a path for a query parameter.
+pub fn urlencode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_map_to_doors() {
+        for (path, door) in [
+            ("/", Door::Page),
+            ("/checks/api.example.com", Door::Page),
+            ("/explore", Door::Page),
+            ("/no/such/page", Door::Page),
+            ("/login", Door::Public),
+            ("/auth/login", Door::Public),
+            ("/setup", Door::Setup),
+            ("/pkg/vigil.wasm", Door::Public),
+            ("/icons/icon-192.png", Door::Public),
+            ("/sw.js", Door::Public),
+            ("/healthz", Door::Health),
+            ("/metrics", Door::Metrics),
+            ("/ws", Door::Socket),
+            ("/api/v1/query", Door::Api),
+            ("/api", Door::Api),
+            ("/apiary", Door::Page),
+            ("/admin/users", Door::Admin),
+            ("/pkgx", Door::Page),
+        ] {
+            assert_eq!(Door::of(path), door, "{path}");
+        }
+    }
+
+    #[test]
+    fn next_paths_are_encoded() {
+        assert_eq!(urlencode("/checks?q=a b&x=1"), "/checks%3Fq%3Da%20b%26x%3D1");
+    }
+}
