@@ -97,8 +97,14 @@ document.addEventListener('click', function (event) {
   // page that already had one is running an old version and reloads.
   var hadController = !!navigator.serviceWorker.controller;
   var reloading = false;
+  // Nor does a page that is already going elsewhere (signing out, which
+  // also removes the worker, must land on the sign-in page, not reload).
+  var leaving = false;
+  window.addEventListener('beforeunload', function () {
+    leaving = true;
+  });
   navigator.serviceWorker.addEventListener('controllerchange', function () {
-    if (reloading || !hadController) return;
+    if (reloading || leaving || !hadController || !navigator.serviceWorker.controller) return;
     reloading = true;
     window.location.reload();
   });

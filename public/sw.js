@@ -10,7 +10,6 @@
 const VERSION = '__VIGIL_VERSION__';
 const CACHE = `vigil-${VERSION}`;
 const PRECACHE = [
-  '/',
   '/pkg/vigil.js',
   '/pkg/vigil.wasm',
   '/pkg/vigil.css',
@@ -23,8 +22,31 @@ const PRECACHE = [
 const LIVE = ['/ws', '/api/', '/metrics', '/healthz'];
 
 self.addEventListener('install', (event) => {
-  event.waitUntil(caches.open(CACHE).then((cache) => cache.addAll(PRECACHE)));
+  event.waitUntil(
+    caches.open(CACHE).then((cache) =>
+      Promise.all([
+        cache.addAll(PRECACHE),
+        precacheSplitChunks(cache),
+        // The overview too, unless signing in stands in front of it: a
+        // redirect to /login is no offline copy of the overview.
+        fetch('/').then((response) => (response.ok && !response.redirected ? cache.put('/', response) : undefined)),
+      ]),
+    ),
+  );
 });
+
+// A build with lazily loaded pages (`cargo leptos build --split`) has a
+// loader and one WASM chunk per lazy route, named in its manifest; the
+// page imports the loader while it hydrates, so it must be here offline.
+function precacheSplitChunks(cache) {
+  return fetch('/pkg/__wasm_split_manifest.json').then((response) => {
+    if (!response.ok) return undefined;
+    return response.json().then((manifest) => {
+      const chunks = Object.values(manifest).flat().map((name) => `/pkg/${name}.wasm`);
+      return cache.addAll(['/pkg/__wasm_split.______________________.js', '/pkg/__wasm_split_manifest.json', ...chunks]);
+    });
+  });
+}
 
 self.addEventListener('activate', (event) => {
   event.waitUntil(
@@ -51,7 +73,7 @@ self.addEventListener('fetch', (event) => {
     event.respondWith(
       fetch(request)
         .then((response) => {
-          if (response.ok) {
+          if (response.ok && !response.redirected) {
             const copy = response.clone();
             caches.open(CACHE).then((cache) => cache.put(url.pathname, copy));
           }

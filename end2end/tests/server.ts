@@ -84,6 +84,12 @@ export class VigilServer {
   private droppedLines = 0;
   private readonly t0 = Date.now();
 
+  /**
+   * Bound to every address (0.0.0.0) instead of loopback, so Vigil asks for
+   * accounts; tests still reach it on 127.0.0.1.
+   */
+  private exposed = false;
+
   /** `--config` file, when the server was launched with one. */
   private configPath: string | null = null;
 
@@ -97,7 +103,7 @@ export class VigilServer {
    * Picks a free port and a fresh data dir, then starts the server and waits for /healthz.
    * With `config`, the server runs with that TOML as its `--config` file (kept in the data dir).
    */
-  static async launch(config?: string): Promise<VigilServer> {
+  static async launch(config?: string, { exposed = false }: { exposed?: boolean } = {}): Promise<VigilServer> {
     const binary = vigilBinary();
     if (!existsSync(binary)) {
       throw new Error(
@@ -108,6 +114,7 @@ export class VigilServer {
     const port = await freePort();
     const dataDir = mkdtempSync(path.join(os.tmpdir(), 'vigil-e2e-'));
     const server = new VigilServer(port, dataDir, binary);
+    server.exposed = exposed;
     if (config !== undefined) {
       server.configPath = path.join(dataDir, 'vigil.toml');
       writeFileSync(server.configPath, config);
@@ -195,7 +202,8 @@ export class VigilServer {
   }
 
   private async spawnAndWait(): Promise<'ready' | string> {
-    const args = ['--bind', `127.0.0.1:${this.port}`, '--data-dir', this.dataDir];
+    const host = this.exposed ? '0.0.0.0' : '127.0.0.1';
+    const args = ['--bind', `${host}:${this.port}`, '--data-dir', this.dataDir];
     if (this.configPath) args.push('--config', this.configPath);
     this.note(`starting ${this.binary} ${args.join(' ')} (cwd ${REPO_ROOT})`);
     const child = spawn(this.binary, args, {
@@ -315,12 +323,15 @@ process.once('exit', () => {
  * spec's own beforeAll hooks declared before this call (so it can name the
  * ports of targets those started).
  */
-export function useVigilServer(config?: () => string | Promise<string>): () => VigilServer {
+export function useVigilServer(
+  config?: () => string | Promise<string>,
+  options: { exposed?: boolean } = {},
+): () => VigilServer {
   let server: VigilServer | undefined;
 
   test.beforeAll(async ({}, testInfo) => {
     testInfo.setTimeout(testInfo.timeout + HEALTH_TIMEOUT_MS + ADDR_IN_USE_RETRY_MS);
-    server = await VigilServer.launch(config ? await config() : undefined);
+    server = await VigilServer.launch(config ? await config() : undefined, options);
     liveServers.add(server);
   });
 

@@ -23,6 +23,10 @@ struct Cli {
     /// TOML config file; without one Vigil watches this host with defaults.
     #[arg(long)]
     config: Option<PathBuf>,
+    /// Behind a reverse proxy: take the client address and scheme from
+    /// X-Forwarded-For and X-Forwarded-Proto.
+    #[arg(long)]
+    trust_proxy: bool,
 }
 
 fn main() -> ExitCode {
@@ -51,7 +55,9 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let code = runtime.block_on(run(Options::new(cli.bind, cli.data_dir, config)));
+    let mut options = Options::new(cli.bind, cli.data_dir, config);
+    options.trust_proxy = cli.trust_proxy;
+    let code = runtime.block_on(run(options));
     // Do not wait for leftover blocking work (e.g. precompressing assets).
     runtime.shutdown_timeout(std::time::Duration::from_secs(1));
     code

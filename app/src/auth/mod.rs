@@ -158,11 +158,20 @@ pub fn describe(code: &str, wait: Option<u64>) -> Option<String> {
         "unavailable" => AuthError::Unavailable(String::new()),
         _ => return None,
     };
-    let mut text = err.public_message();
-    if let Some(first) = text.get(0..1) {
-        text.replace_range(0..1, &first.to_uppercase());
+    Some(sentence(&err.public_message()))
+}
+
+/// An error message as a sentence: a capital first letter and a full stop.
+pub fn sentence(message: &str) -> String {
+    let mut chars = message.chars();
+    let Some(first) = chars.next() else {
+        return String::new();
+    };
+    let mut text: String = first.to_uppercase().chain(chars).collect();
+    if !text.ends_with('.') {
+        text.push('.');
     }
-    Some(text + ".")
+    text
 }
 
 /// Checks an account name: short, and plain enough to show anywhere.

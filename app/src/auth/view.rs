@@ -14,7 +14,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use super::{
-    describe, who_am_i, Account, AddAccount, Principal, RemoveAccount, Role, SetPassword, SignOutAccount,
+    describe, sentence, who_am_i, Account, AddAccount, Principal, RemoveAccount, Role, SetPassword, SignOutAccount,
     MAX_NAME_CHARS, MIN_PASSWORD_CHARS,
 };
 use crate::format;
@@ -54,7 +54,7 @@ pub fn LoginPage() -> impl IntoView {
                 <input type="hidden" name="next" value=next/>
                 <label>
                     "User name"
-                    <input name="name" autocomplete="username" required maxlength=MAX_NAME_CHARS autofocus/>
+                    <input name="name" autocomplete="username" required maxlength=MAX_NAME_CHARS/>
                 </label>
                 <label>
                     "Password"
@@ -100,7 +100,7 @@ pub fn SetupPage() -> impl IntoView {
             <form method="post" action="/auth/setup" class="auth-form">
                 <label>
                     "User name"
-                    <input name="name" autocomplete="username" required maxlength=MAX_NAME_CHARS autofocus/>
+                    <input name="name" autocomplete="username" required maxlength=MAX_NAME_CHARS/>
                 </label>
                 <PasswordPair/>
                 <button type="submit" class="primary">"Create account and sign in"</button>
@@ -152,7 +152,7 @@ pub fn UsersPage() -> impl IntoView {
         .into_iter()
         .flatten()
         .next()
-        .map(|e| e.to_string())
+        .map(|e| sentence(&e.to_string()))
     });
     view! {
         <Title text="Users · Vigil"/>

@@ -97,14 +97,25 @@ pub async fn gate(State(state): State<AppState>, mut request: Request, next: Nex
     if admitted {
         return next.run(request).await;
     }
-    refuse(&state, door, principal.as_ref(), request.uri())
+    let wants_html = request
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/html"));
+    refuse(&state, door, principal.as_ref(), request.uri(), wants_html)
 }
 
 /// The client's address as the gate worked it out (peer, or the trusted proxy's word).
 #[derive(Clone, Copy, Debug)]
 pub struct ClientAddr(pub std::net::IpAddr);
 
-fn refuse(state: &AppState, door: Door, principal: Option<&Principal>, uri: &axum::http::Uri) -> Response {
+fn refuse(
+    state: &AppState,
+    door: Door,
+    principal: Option<&Principal>,
+    uri: &axum::http::Uri,
+    wants_html: bool,
+) -> Response {
     let setup_first = !state.auth.has_accounts();
     match door {
         Door::Page | Door::Admin if principal.is_none() => {
@@ -119,6 +130,12 @@ fn refuse(state: &AppState, door: Door, principal: Option<&Principal>, uri: &axu
             )
                 .into_response()
         }
+        Door::Admin if wants_html => (
+            StatusCode::FORBIDDEN,
+            [(header::CACHE_CONTROL, "no-store")],
+            axum::response::Html(FORBIDDEN_PAGE),
+        )
+            .into_response(),
         Door::Admin => ApiError::new(StatusCode::FORBIDDEN, "only an admin may open this page").into_response(),
         Door::Metrics => (
             StatusCode::UNAUTHORIZED,
@@ -134,6 +151,27 @@ fn refuse(state: &AppState, door: Door, principal: Option<&Principal>, uri: &axu
         _ => ApiError::new(StatusCode::UNAUTHORIZED, "sign in first (POST /auth/login)").into_response(),
     }
 }
+
+/// What a viewer's browser gets for an admin page: a page, not JSON.
+const FORBIDDEN_PAGE: &str = r#"<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="color-scheme" content="light dark">
+<title>Admins only · Vigil</title>
+<link rel="icon" href="/favicon.svg" type="image/svg+xml">
+<link rel="stylesheet" href="/pkg/vigil.css">
+</head>
+<body>
+<main id="main" class="auth-card">
+<h1 class="page-title">Admins only</h1>
+<p>Only an admin account may open this page.</p>
+<p><a href="/">Back to the overview</a></p>
+</main>
+</body>
+</html>
+"#;
 
 /// Percent-encodes a path for a query parameter.
 pub fn urlencode(text: &str) -> String {
