@@ -19,7 +19,7 @@ use crate::config::Config;
 use crate::engine::Engine;
 use crate::health::{self, Monitor};
 use crate::http::state::AppState;
-use crate::http::{prom, site};
+use crate::http::{prom, serve, site};
 use crate::live::hub::{self, Hub, HubOptions};
 use crate::live::ws::SocketOptions;
 use crate::live::LiveStats;
@@ -59,6 +59,8 @@ pub enum StartError {
     Collector(std::io::Error),
     #[error("cannot start the health checks: {0}")]
     Checks(#[from] crate::checks::ChecksError),
+    #[error("cannot set up HTTPS: {0}")]
+    Tls(#[from] serve::TlsError),
 }
 
 /// A running Vigil.
@@ -89,6 +91,10 @@ impl Server {
         if !addr.ip().is_loopback() {
             tracing::warn!(%addr, "listening beyond loopback: anyone who can reach this address sees host details");
         }
+        let tls = match (&config.server.tls_cert, &config.server.tls_key) {
+            (Some(cert), Some(key)) => Some(serve::tls_acceptor(cert, key)?),
+            _ => None,
+        };
         std::fs::create_dir_all(&data_dir).map_err(|source| StartError::DataDir {
             path: data_dir.clone(),
             source,
@@ -218,6 +224,9 @@ impl Server {
             .env(leptos::config::Env::PROD)
             .build();
         let http_latency = prom::http_latency();
+        let connections = Arc::new(serve::Connections::new(serve::max_connections(
+            config.server.max_connections,
+        )));
         let state = AppState {
             leptos_options,
             registry: Arc::new(prom::registry(
@@ -226,6 +235,7 @@ impl Server {
                 engine.checks.clone(),
                 system,
                 http_latency.clone(),
+                connections.clone(),
             )),
             http_latency,
             engine,
@@ -234,16 +244,20 @@ impl Server {
             allowed_origins: config.live.allowed_origins.clone().into(),
             service_worker,
             socket,
+            body_limit: config.server.body_limit_kib * 1024,
             shutdown: shutdown.clone(),
             tasks: tasks.clone(),
         };
         let router = crate::http::router(state);
 
+        let serve_options = serve::ServeOptions {
+            header_timeout: config.server.header_timeout,
+            idle_timeout: config.server.idle_timeout,
+            tls,
+        };
         let token = shutdown.clone();
         let done = tokio::spawn(async move {
-            let served = axum::serve(listener, router)
-                .with_graceful_shutdown(token.clone().cancelled_owned())
-                .await;
+            let served = serve::serve(listener, router, serve_options, connections, token.clone()).await;
             token.cancel();
             tasks.close();
             if tokio::time::timeout(Duration::from_secs(15), tasks.wait())
