@@ -35,7 +35,7 @@ pub struct SocketOptions {
     pub write_timeout: Duration,
     /// Most frames a client may send in one second (pings, pongs, text);
     /// past it the socket is closed with 1008 (policy violation). Browsers
-    /// send a heartbeat every few seconds, so this is far above real use.
+    /// send only an occasional ping, so this is far above real use.
     pub max_messages_per_sec: u32,
 }
 
