@@ -122,6 +122,48 @@ async fn a_keep_alive_connection_outlives_the_header_timeout_and_ends_at_the_idl
 }
 
 #[tokio::test]
+async fn a_client_that_stops_reading_its_answer_is_dropped_after_the_idle_timeout() {
+    let dir = tempfile::tempdir().unwrap();
+    let site = tiny_site(dir.path());
+    // Far more than the socket buffers hold: the server is left in the
+    // middle of the body, with the request in flight.
+    std::fs::write(site.join("big.png"), vec![0u8; 32 * 1024 * 1024]).unwrap();
+    let t = start_with(100, |o| {
+        o.site_root = Some(site);
+        o.config.server.header_timeout = Duration::from_secs(1);
+        o.config.server.idle_timeout = Duration::from_secs(2);
+    })
+    .await;
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let mut stream = socket.connect(t.server.addr).await.unwrap();
+    stream
+        .write_all(b"GET /big.png HTTP/1.1\r\nHost: vigil\r\n\r\n")
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    assert!(
+        scrape(&t, "vigil_http_connections_timed_out_total").await >= Some(1.0),
+        "dropped two seconds after its last byte moved"
+    );
+    // What was buffered drains, then the socket ends before the 32 MiB do.
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut received = 0;
+    let ended = tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            match stream.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => received += n,
+            }
+        }
+    })
+    .await;
+    assert!(ended.is_ok(), "the connection was closed by the server");
+    assert!(received < 32 * 1024 * 1024, "closed mid-body ({received} bytes)");
+    stop(t).await;
+}
+
+#[tokio::test]
 async fn a_live_socket_is_not_cut_by_the_idle_timeout() {
     let t = start_bounded(1.0, 1.0, None).await;
     let mut ws = connect(&t.ws_url("")).await;

@@ -10,7 +10,9 @@
 //!   accept, for the first one, TLS handshake included) to the end of its
 //!   header. A client that trickles a header is dropped when it runs out.
 //! - An **idle timeout**: how long a keep-alive connection may sit between
-//!   a finished response and the next request's first byte.
+//!   a finished response and the next request's first byte, and how long a
+//!   request in flight may go without a byte moving either way (a client
+//!   that stops reading its answer).
 //! - **Graceful shutdown**: on the shutdown token the loop stops accepting,
 //!   idle connections close, in-flight requests finish; live sockets have
 //!   left hyper by then and get their close frames from `live::ws`.
@@ -20,8 +22,9 @@
 //! keep-alive connection waits for its next request, so it cannot tell a
 //! slow header (seconds) from an idle connection (a minute). Each
 //! connection here keeps a small [`Activity`] record instead: the socket
-//! wrapper notes the first byte of a request, the service notes requests
-//! and the end of their response bodies, and a watcher drops the
+//! wrapper notes the first byte of a request and every byte that moves,
+//! the service notes requests and the end of their response bodies, and a
+//! watcher drops the
 //! connection when the deadline of its current phase passes. Once a
 //! connection is upgraded to a WebSocket, hyper hands the socket over and
 //! the watcher ends with it, so live sockets are never cut by these timeouts.
@@ -30,7 +33,7 @@ use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -75,6 +78,9 @@ pub struct Connections {
     max: usize,
     capped: AtomicU64,
     timed_out: AtomicU64,
+    /// Whether the loop is waiting at the cap, so that it is logged once
+    /// per episode, not once per connection.
+    at_cap: AtomicBool,
 }
 
 impl Connections {
@@ -85,6 +91,7 @@ impl Connections {
             max,
             capped: AtomicU64::new(0),
             timed_out: AtomicU64::new(0),
+            at_cap: AtomicBool::new(false),
         }
     }
 
@@ -165,10 +172,16 @@ pub async fn serve(
 /// A connection slot, waiting at the cap; `None` on shutdown.
 async fn next_permit(connections: &Connections, shutdown: &CancellationToken) -> Option<OwnedSemaphorePermit> {
     if let Ok(permit) = connections.permits.clone().try_acquire_owned() {
+        connections.at_cap.store(false, Ordering::Relaxed);
         return Some(permit);
     }
     connections.capped.fetch_add(1, Ordering::Relaxed);
-    tracing::warn!(max = connections.max, "connection cap reached; new connections wait");
+    if !connections.at_cap.swap(true, Ordering::Relaxed) {
+        tracing::warn!(
+            max = connections.max,
+            "connection cap reached; new connections wait until others close"
+        );
+    }
     tokio::select! {
         permit = connections.permits.clone().acquire_owned() => permit.ok(),
         _ = shutdown.cancelled() => None,
@@ -240,8 +253,9 @@ where
                 conn.as_mut().graceful_shutdown();
             }
             _ = activity.changed.notified() => {}
-            _ = tokio::time::sleep_until(deadline.unwrap_or_else(Instant::now)), if deadline.is_some() => {
-                if activity.deadline(&shared.options).is_some_and(|d| d <= Instant::now()) {
+            _ = tokio::time::sleep_until(deadline) => {
+                // The deadline may have moved while we slept (bytes moved).
+                if activity.deadline(&shared.options) <= Instant::now() {
                     shared.connections.timed_out.fetch_add(1, Ordering::Relaxed);
                     tracing::debug!(%peer, "closing a connection past its header or idle timeout");
                     return;
@@ -258,6 +272,11 @@ struct Activity {
     phase: Mutex<Phase>,
     /// Woken when a deadline may have moved earlier.
     changed: Notify,
+    /// When the connection was accepted.
+    opened: Instant,
+    /// When a byte last moved either way, in ms since `opened` (atomic: it
+    /// is touched on every read and write, live sockets included).
+    last_io_ms: AtomicU64,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -281,7 +300,15 @@ impl Activity {
                 idle_since: now,
             }),
             changed: Notify::new(),
+            opened: now,
+            last_io_ms: AtomicU64::new(0),
         }
+    }
+
+    /// Bytes moved: a request in flight is making progress.
+    fn io(&self) {
+        let ms = u64::try_from(self.opened.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.last_io_ms.fetch_max(ms, Ordering::Relaxed);
     }
 
     fn with<T>(&self, f: impl FnOnce(&mut Phase) -> T) -> T {
@@ -293,6 +320,7 @@ impl Activity {
 
     /// Bytes arrived: between requests, that starts a header.
     fn read(&self) {
+        self.io();
         let started = self.with(|p| {
             let idle = p.in_flight == 0 && p.head_since.is_none();
             if idle {
@@ -324,14 +352,18 @@ impl Activity {
         self.changed.notify_one();
     }
 
-    /// When the connection must be closed if nothing changes; `None` while
-    /// a request is in flight.
-    fn deadline(&self, options: &ServeOptions) -> Option<Instant> {
+    /// When the connection must be closed if nothing changes: the end of
+    /// the header's time, of the idle time, or, while a request is in
+    /// flight, the idle time after the last byte that moved.
+    fn deadline(&self, options: &ServeOptions) -> Instant {
         let p = self.with(|p| *p);
         match (p.in_flight, p.head_since) {
-            (0, Some(head)) => Some(head + options.header_timeout),
-            (0, None) => Some(p.idle_since + options.idle_timeout),
-            _ => None,
+            (0, Some(head)) => head + options.header_timeout,
+            (0, None) => p.idle_since + options.idle_timeout,
+            _ => {
+                let last_io = self.opened + Duration::from_millis(self.last_io_ms.load(Ordering::Relaxed));
+                last_io + options.idle_timeout
+            }
         }
     }
 }
@@ -358,7 +390,11 @@ impl AsyncRead for Tracked {
 
 impl AsyncWrite for Tracked {
     fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
-        Pin::new(&mut self.inner).poll_write(cx, buf)
+        let polled = Pin::new(&mut self.inner).poll_write(cx, buf);
+        if matches!(polled, Poll::Ready(Ok(n)) if n > 0) {
+            self.activity.io();
+        }
+        polled
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
@@ -374,7 +410,11 @@ impl AsyncWrite for Tracked {
         cx: &mut Context<'_>,
         bufs: &[std::io::IoSlice<'_>],
     ) -> Poll<std::io::Result<usize>> {
-        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+        let polled = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
+        if matches!(polled, Poll::Ready(Ok(n)) if n > 0) {
+            self.activity.io();
+        }
+        polled
     }
 
     fn is_write_vectored(&self) -> bool {
@@ -494,22 +534,30 @@ mod tests {
         let o = options();
         let a = Activity::new();
         let start = Instant::now();
-        assert_eq!(a.deadline(&o), Some(start + o.header_timeout), "first header due");
+        assert_eq!(a.deadline(&o), start + o.header_timeout, "first header due");
         a.request();
-        assert_eq!(a.deadline(&o), None, "no deadline while a request is in flight");
-        tokio::time::advance(Duration::from_secs(5)).await;
+        assert_eq!(
+            a.deadline(&o),
+            start + o.idle_timeout,
+            "in flight: idle time after the last byte"
+        );
+        tokio::time::advance(Duration::from_secs(2)).await;
+        a.io();
+        let moved = Instant::now();
+        assert_eq!(a.deadline(&o), moved + o.idle_timeout, "bytes moving push it back");
+        tokio::time::advance(Duration::from_secs(3)).await;
         a.response_done();
         let idle = Instant::now();
-        assert_eq!(a.deadline(&o), Some(idle + o.idle_timeout), "idle between requests");
+        assert_eq!(a.deadline(&o), idle + o.idle_timeout, "idle between requests");
         tokio::time::advance(Duration::from_secs(30)).await;
         a.read();
         let head = Instant::now();
-        assert_eq!(a.deadline(&o), Some(head + o.header_timeout), "next header due");
+        assert_eq!(a.deadline(&o), head + o.header_timeout, "next header due");
         tokio::time::advance(Duration::from_secs(3)).await;
         a.read();
         assert_eq!(
             a.deadline(&o),
-            Some(head + o.header_timeout),
+            head + o.header_timeout,
             "more bytes do not extend the header's deadline"
         );
     }
