@@ -127,8 +127,10 @@ pub struct ServerConfig {
     /// (also bounds a TLS handshake): a client that trickles is dropped.
     #[serde(with = "humantime_serde")]
     pub header_timeout: Duration,
-    /// How long a keep-alive connection may wait for its next request.
-    /// Live sockets (`/ws`) are not subject to it: they have their pings.
+    /// How long a keep-alive connection may wait for its next request, and
+    /// a request in flight may go without a byte moving (a client that
+    /// stops reading). Live sockets (`/ws`) are not subject to it: they
+    /// have their pings.
     #[serde(with = "humantime_serde")]
     pub idle_timeout: Duration,
     /// Most connections open at once, live sockets included; past it new
