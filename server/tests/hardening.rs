@@ -164,6 +164,47 @@ async fn a_client_that_stops_reading_its_answer_is_dropped_after_the_idle_timeou
 }
 
 #[tokio::test]
+async fn shutdown_stops_accepting_and_lets_an_answer_in_flight_finish() {
+    let dir = tempfile::tempdir().unwrap();
+    let site = tiny_site(dir.path());
+    let size = 8 * 1024 * 1024;
+    std::fs::write(site.join("big.png"), vec![7u8; size]).unwrap();
+    let t = start_with(100, |o| o.site_root = Some(site)).await;
+    let addr = t.server.addr;
+    // A small receive buffer keeps the server in the middle of the body.
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let mut stream = socket.connect(addr).await.unwrap();
+    stream
+        .write_all(b"GET /big.png HTTP/1.1\r\nHost: vigil\r\n\r\n")
+        .await
+        .unwrap();
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut received = stream.read(&mut buf).await.unwrap();
+    assert!(received > 0, "the answer has begun");
+
+    t.server.shutdown();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        TcpStream::connect(addr).await.is_err(),
+        "no new connections once shutting down"
+    );
+    // The answer in flight still arrives whole, then the connection ends.
+    tokio::time::timeout(Duration::from_secs(20), async {
+        loop {
+            match stream.read(&mut buf).await.unwrap() {
+                0 => break,
+                n => received += n,
+            }
+        }
+    })
+    .await
+    .expect("the answer completes");
+    assert!(received > size, "all {size} bytes and the head arrived ({received})");
+    stop(t).await;
+}
+
+#[tokio::test]
 async fn a_live_socket_is_not_cut_by_the_idle_timeout() {
     let t = start_bounded(1.0, 1.0, None).await;
     let mut ws = connect(&t.ws_url("")).await;
