@@ -359,8 +359,9 @@ async fn a_ws_message_flood_closes_that_socket_with_policy_violation() {
     stop(t).await;
 }
 
-/// A test CA and a certificate for localhost signed by it, as PEM files.
-fn test_certificate(dir: &std::path::Path) -> (reqwest::Certificate, std::path::PathBuf, std::path::PathBuf) {
+/// A test CA and a certificate for localhost signed by it: the CA to trust
+/// and the certificate and key as PEM files.
+fn test_certificate(dir: &std::path::Path) -> (TestCa, std::path::PathBuf, std::path::PathBuf) {
     use rcgen::{BasicConstraints, CertificateParams, IsCa, KeyPair};
     let ca_key = KeyPair::generate().unwrap();
     let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
@@ -374,8 +375,37 @@ fn test_certificate(dir: &std::path::Path) -> (reqwest::Certificate, std::path::
     let (cert_path, key_path) = (dir.join("cert.pem"), dir.join("key.pem"));
     std::fs::write(&cert_path, leaf.pem()).unwrap();
     std::fs::write(&key_path, key.serialize_pem()).unwrap();
-    let trusted = reqwest::Certificate::from_pem(ca.pem().as_bytes()).unwrap();
+    let trusted = TestCa {
+        pem: ca.pem(),
+        der: ca.der().clone(),
+    };
     (trusted, cert_path, key_path)
+}
+
+/// The test CA, for the HTTPS and the WebSocket client.
+struct TestCa {
+    pem: String,
+    der: rustls_pki_types::CertificateDer<'static>,
+}
+
+/// A `wss://` client trusting only `ca`, connected to `addr` as localhost.
+async fn connect_wss(addr: SocketAddr, ca: &TestCa) -> common::Ws {
+    use std::sync::Arc;
+    use tokio_rustls::rustls;
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(ca.der.clone()).unwrap();
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let tcp = TcpStream::connect(addr).await.unwrap();
+    let url = format!("wss://localhost:{}/ws", addr.port());
+    let connector = tokio_tungstenite::Connector::Rustls(Arc::new(config));
+    let (ws, _) = tokio_tungstenite::client_async_tls_with_config(url, tcp, None, Some(connector))
+        .await
+        .expect("wss handshake with the test CA");
+    ws
 }
 
 #[tokio::test]
@@ -391,7 +421,7 @@ async fn tls_serves_https_with_the_configured_certificate() {
     let client = reqwest::Client::builder()
         .use_rustls_tls()
         .tls_built_in_root_certs(false)
-        .add_root_certificate(ca)
+        .add_root_certificate(reqwest::Certificate::from_pem(ca.pem.as_bytes()).unwrap())
         .resolve("localhost", addr)
         .build()
         .unwrap();
@@ -404,6 +434,10 @@ async fn tls_serves_https_with_the_configured_certificate() {
     assert!(res.headers().contains_key("content-security-policy"));
     let report: serde_json::Value = res.json().await.unwrap();
     assert!(report["components"].is_array());
+    // The live socket upgrades inside TLS too.
+    let mut ws = connect_wss(addr, &ca).await;
+    assert_eq!(common::kind(&next_json(&mut ws).await), "snapshot");
+    still_live(&mut ws).await;
     // Plain HTTP on the TLS port gets no answer.
     let plain = reqwest::Client::builder()
         .timeout(Duration::from_secs(5))
