@@ -104,6 +104,25 @@ async fn a_trickled_header_is_dropped_at_the_header_timeout_while_others_are_ser
 }
 
 #[tokio::test]
+async fn a_header_over_64_kib_gets_431() {
+    let t = start_bounded(10.0, 60.0, None).await;
+    let mut socket = TcpStream::connect(t.server.addr).await.unwrap();
+    let big = format!(
+        "GET /healthz HTTP/1.1\r\nHost: vigil\r\nx-big: {}\r\n\r\n",
+        "a".repeat(100 * 1024)
+    );
+    // The server may answer and close before it has read everything.
+    let _ = socket.write_all(big.as_bytes()).await;
+    let mut answer = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(5), socket.read_to_end(&mut answer)).await;
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 431"), "{answer}");
+    let (status, _) = common::get_json(&t, "/healthz").await;
+    assert_eq!(status, 200);
+    stop(t).await;
+}
+
+#[tokio::test]
 async fn a_keep_alive_connection_outlives_the_header_timeout_and_ends_at_the_idle_timeout() {
     let t = start_bounded(1.0, 3.0, None).await;
     let mut socket = TcpStream::connect(t.server.addr).await.unwrap();

@@ -56,6 +56,11 @@ use tokio_util::task::TaskTracker;
 /// The cap when none is configured and the open-file limit allows it.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
 
+/// The largest request header (larger: 431) and hyper's read buffer per
+/// connection. hyper's default buffer, about 400 KiB, would let 10,000
+/// slow clients hold 4 GB between them; 64 KiB is twice what nginx accepts.
+pub const MAX_HEADER_BYTES: usize = 64 * 1024;
+
 /// File descriptors kept back from the cap for the database, the health
 /// checks' outgoing connections and the listener itself.
 const RESERVED_FILES: u64 = 256;
@@ -233,6 +238,8 @@ where
         activity: activity.clone(),
     };
     let conn = hyper::server::conn::http1::Builder::new()
+        .max_header_size(MAX_HEADER_BYTES)
+        .max_buf_size(MAX_HEADER_BYTES)
         .serve_connection(TokioIo::new(io), service)
         .with_upgrades();
     tokio::pin!(conn);
