@@ -19,7 +19,7 @@ use crate::config::Config;
 use crate::engine::Engine;
 use crate::health::{self, Monitor};
 use crate::http::state::AppState;
-use crate::http::{prom, site};
+use crate::http::{prom, serve, site};
 use crate::live::hub::{self, Hub, HubOptions};
 use crate::live::ws::SocketOptions;
 use crate::live::LiveStats;
@@ -65,6 +65,8 @@ pub enum StartError {
     Checks(#[from] crate::checks::ChecksError),
     #[error("accounts: {0}")]
     Auth(String),
+    #[error("cannot set up HTTPS: {0}")]
+    Tls(#[from] serve::TlsError),
 }
 
 /// A running Vigil.
@@ -93,11 +95,15 @@ impl Server {
         let addr = listener
             .local_addr()
             .map_err(|source| StartError::Bind { addr: bind, source })?;
+        let tls = match (&config.server.tls_cert, &config.server.tls_key) {
+            (Some(cert), Some(key)) => Some(serve::tls_acceptor(cert, key)?),
+            _ => None,
+        };
         std::fs::create_dir_all(&data_dir).map_err(|source| StartError::DataDir {
             path: data_dir.clone(),
             source,
         })?;
-        let auth = crate::auth::Auth::open(auth_options(&config.auth, &data_dir, addr, trust_proxy)?)
+        let auth = crate::auth::Auth::open(auth_options(&config.auth, &data_dir, addr, trust_proxy, tls.is_some())?)
             .map_err(|e| StartError::Auth(e.to_string()))?;
         if !addr.ip().is_loopback() && !auth.has_accounts() {
             tracing::warn!(
@@ -231,6 +237,9 @@ impl Server {
             .build();
         let http_latency = prom::http_latency();
         tasks.spawn(tidy_auth(auth.clone(), shutdown.child_token()));
+        let connections = Arc::new(serve::Connections::new(serve::max_connections(
+            config.server.max_connections,
+        )));
         let state = AppState {
             auth,
             leptos_options,
@@ -240,6 +249,7 @@ impl Server {
                 engine.checks.clone(),
                 system,
                 http_latency.clone(),
+                connections.clone(),
             )),
             http_latency,
             engine,
@@ -248,16 +258,20 @@ impl Server {
             allowed_origins: config.live.allowed_origins.clone().into(),
             service_worker,
             socket,
+            body_limit: config.server.body_limit_kib * 1024,
             shutdown: shutdown.clone(),
             tasks: tasks.clone(),
         };
         let router = crate::http::router(state);
 
+        let serve_options = serve::ServeOptions {
+            header_timeout: config.server.header_timeout,
+            idle_timeout: config.server.idle_timeout,
+            tls,
+        };
         let token = shutdown.clone();
         let done = tokio::spawn(async move {
-            let served = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
-                .with_graceful_shutdown(token.clone().cancelled_owned())
-                .await;
+            let served = serve::serve(listener, router, serve_options, connections, token.clone()).await;
             token.cancel();
             tasks.close();
             if tokio::time::timeout(Duration::from_secs(15), tasks.wait())
@@ -289,6 +303,7 @@ fn auth_options(
     data_dir: &std::path::Path,
     addr: SocketAddr,
     trust_proxy: bool,
+    tls: bool,
 ) -> Result<crate::auth::AuthOptions, StartError> {
     let secret = |file: &Option<PathBuf>, env: &str, what: &str| -> Result<Option<String>, StartError> {
         if let Some(path) = file {
@@ -318,7 +333,7 @@ fn auth_options(
         attempts_per_minute: config.attempts_per_minute,
         metrics_token,
         bootstrap_admin,
-        secure_cookies: false,
+        secure_cookies: tls,
         trust_proxy,
     })
 }

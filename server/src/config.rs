@@ -23,6 +23,8 @@ pub struct Config {
     /// Where announced check transitions are sent (`[[notify]]`).
     pub notify: Vec<NotifyConfig>,
     pub auth: AuthConfig,
+    /// Connections, limits and TLS of the HTTP server (`[server]`).
+    pub server: ServerConfig,
 }
 
 /// Accounts and sign-in (`[auth]`). Secrets are read from files (or the
@@ -151,6 +153,70 @@ impl Default for LiveConfig {
     }
 }
 
+/// The HTTP server's connections, limits and TLS (`[server]`).
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerConfig {
+    /// Longest time from a request's first byte to the end of its header
+    /// (also bounds a TLS handshake): a client that trickles is dropped.
+    #[serde(with = "humantime_serde")]
+    pub header_timeout: Duration,
+    /// How long a keep-alive connection may wait for its next request, and
+    /// a request in flight may go without a byte moving (a client that
+    /// stops reading). Live sockets (`/ws`) are not subject to it: they
+    /// have their pings.
+    #[serde(with = "humantime_serde")]
+    pub idle_timeout: Duration,
+    /// Most connections open at once, live sockets included; past it new
+    /// connections wait in the listen queue. Unset: 10,000, or less when
+    /// the open-file limit is lower.
+    pub max_connections: Option<usize>,
+    /// Largest request body (server functions, APIs) in KiB; larger gets 413.
+    pub body_limit_kib: usize,
+    /// PEM certificate chain; with `tls_key`, Vigil serves HTTPS.
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key (PKCS#8, PKCS#1 or SEC1) of `tls_cert`.
+    pub tls_key: Option<PathBuf>,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            header_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(60),
+            max_connections: None,
+            body_limit_kib: 64,
+            tls_cert: None,
+            tls_key: None,
+        }
+    }
+}
+
+impl ServerConfig {
+    fn validate(&self) -> Result<(), (&'static str, String)> {
+        let (least, hour) = (Duration::from_millis(100), Duration::from_secs(3600));
+        for (key, value) in [
+            ("server.header_timeout", self.header_timeout),
+            ("server.idle_timeout", self.idle_timeout),
+        ] {
+            if value < least || value > hour {
+                return Err((key, format!("{value:?} is out of range (100ms to 1h)")));
+            }
+        }
+        if self.max_connections == Some(0) {
+            return Err(("server.max_connections", "must be at least 1".into()));
+        }
+        if !(1..=1024 * 1024).contains(&self.body_limit_kib) {
+            return Err(("server.body_limit_kib", "must be between 1 and 1048576 (1 GiB)".into()));
+        }
+        match (&self.tls_cert, &self.tls_key) {
+            (Some(_), None) => Err(("server.tls_cert", "set tls_key too, or neither".into())),
+            (None, Some(_)) => Err(("server.tls_key", "set tls_cert too, or neither".into())),
+            _ => Ok(()),
+        }
+    }
+}
+
 /// Why a config file could not be used.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -207,6 +273,7 @@ impl Config {
     }
 
     fn validate(&self) -> Result<(), (&'static str, String)> {
+        self.server.validate()?;
         let interval = self.collector.interval;
         if interval < Duration::from_millis(100) || interval > Duration::from_secs(3600) {
             return Err((
@@ -414,6 +481,31 @@ mod tests {
         assert!(err.starts_with("vigil.toml:3:1: history.minute_retention"), "{err}");
         let err = parse("[history]\nraw_retention = \"10m\"\n").unwrap_err().to_string();
         assert!(err.contains("history.raw_retention"), "{err}");
+    }
+
+    #[test]
+    fn server_limits_and_tls_are_read_and_checked() {
+        let c = parse("").unwrap();
+        assert_eq!(c.server.header_timeout, Duration::from_secs(10));
+        assert_eq!(c.server.idle_timeout, Duration::from_secs(60));
+        assert_eq!((c.server.max_connections, c.server.body_limit_kib), (None, 64));
+        let c = parse(
+            "[server]\nheader_timeout = \"5s\"\nidle_timeout = \"2m\"\nmax_connections = 500\n\
+             body_limit_kib = 16\ntls_cert = \"cert.pem\"\ntls_key = \"key.pem\"\n",
+        )
+        .unwrap();
+        assert_eq!(c.server.header_timeout, Duration::from_secs(5));
+        assert_eq!(c.server.idle_timeout, Duration::from_secs(120));
+        assert_eq!((c.server.max_connections, c.server.body_limit_kib), (Some(500), 16));
+        assert_eq!(c.server.tls_key.as_deref(), Some(Path::new("key.pem")));
+        let err = parse("[server]\n\ntls_cert = \"cert.pem\"\n").unwrap_err().to_string();
+        assert!(err.starts_with("vigil.toml:3:1: server.tls_cert"), "{err}");
+        let err = parse("[server]\nheader_timeout = \"0s\"\n").unwrap_err().to_string();
+        assert!(err.contains("server.header_timeout"), "{err}");
+        let err = parse("[server]\nmax_connections = 0\n").unwrap_err().to_string();
+        assert!(err.contains("server.max_connections"), "{err}");
+        let err = parse("[server]\nbody_limit = 1\n").unwrap_err().to_string();
+        assert!(err.contains("unknown field"), "{err}");
     }
 
     const CHECKS: &str = r#"

@@ -24,7 +24,9 @@
 //!   a component of the rollup.
 //! - [`store`]: history in SQLite: batched writes, compressed blocks, tiers.
 //! - [`engine`]: the app's query traits, implemented over the parts above.
-//! - [`http`]: the router, `/healthz`, `/metrics`, static files, errors.
+//! - [`http`]: the router, `/healthz`, `/metrics`, static files, errors;
+//!   the accept loop (connection cap, header and idle timeouts, TLS) and
+//!   the security headers and body limit every request goes through.
 //! - [`config`]: the TOML file.
 
 pub mod app;

@@ -13,6 +13,8 @@ use crate::error::ApiError;
 pub enum ChecksError {
     #[error("unknown check {0:?}; GET /api/v1/checks lists them")]
     UnknownCheck(String),
+    #[error("{0}")]
+    InvalidArgument(String),
     /// The engine could not answer; the detail is logged.
     #[error("checks unavailable: {0}")]
     Unavailable(String),
@@ -22,6 +24,7 @@ impl crate::error::PublicError for ChecksError {
     fn status(&self) -> u16 {
         match self {
             ChecksError::UnknownCheck(_) => 404,
+            ChecksError::InvalidArgument(_) => 400,
             ChecksError::Unavailable(_) => 503,
         }
     }
@@ -32,6 +35,20 @@ impl crate::error::PublicError for ChecksError {
             other => other.to_string(),
         }
     }
+}
+
+/// Longest check name the config accepts, so the longest a query may ask for.
+pub const MAX_CHECK_NAME_BYTES: usize = 64;
+
+/// Refuses a check name that no configured check could have.
+pub fn validate_check_name(name: &str) -> Result<(), ChecksError> {
+    if name.len() > MAX_CHECK_NAME_BYTES {
+        return Err(ChecksError::InvalidArgument(format!(
+            "check name too long: {} bytes, at most {MAX_CHECK_NAME_BYTES}",
+            name.len()
+        )));
+    }
+    Ok(())
 }
 
 #[cfg(feature = "ssr")]
@@ -69,6 +86,7 @@ pub async fn list_checks() -> Result<Vec<CheckSummary>, ApiError> {
 /// One check: `GET /api/v1/check?name=NAME` (also `GET /api/v1/checks/NAME`).
 #[server(prefix = "/api/v1", endpoint = "check", input = leptos::server_fn::codec::GetUrl)]
 pub async fn get_check(name: String) -> Result<CheckDetail, ApiError> {
+    validate_check_name(&name).map_err(crate::error::to_api)?;
     let checks = use_checks().map_err(crate::error::to_api)?;
     checks.detail(&name).await.map_err(crate::error::to_api)
 }

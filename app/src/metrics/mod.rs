@@ -18,6 +18,22 @@ use leptos::prelude::*;
 
 use crate::error::ApiError;
 
+/// Longest series name a query accepts (the catalog's, labels included,
+/// are far shorter); a longer one is refused before any lookup, so an
+/// absurd argument is never echoed back in an error.
+pub const MAX_SERIES_NAME_BYTES: usize = 256;
+
+/// Refuses a series argument that no series could have.
+pub fn validate_series_name(series: &str) -> Result<(), MetricsError> {
+    if series.len() > MAX_SERIES_NAME_BYTES {
+        return Err(MetricsError::InvalidArgument(format!(
+            "series name too long: {} bytes, at most {MAX_SERIES_NAME_BYTES}",
+            series.len()
+        )));
+    }
+    Ok(())
+}
+
 /// Why a metrics query failed.
 #[derive(Debug, thiserror::Error)]
 pub enum MetricsError {
@@ -89,6 +105,7 @@ pub async fn get_snapshot() -> Result<Snapshot, ApiError> {
 /// The latest value of one series: `GET /api/v1/latest?series=NAME`.
 #[server(prefix = "/api/v1", endpoint = "latest", input = leptos::server_fn::codec::GetUrl)]
 pub async fn get_latest(series: String) -> Result<Latest, ApiError> {
+    validate_series_name(&series).map_err(crate::error::to_api)?;
     let metrics = use_metrics().map_err(crate::error::to_api)?;
     metrics.latest(&series).await.map_err(crate::error::to_api)
 }
@@ -97,6 +114,7 @@ pub async fn get_latest(series: String) -> Result<Latest, ApiError> {
 /// `GET /api/v1/query?series=NAME&from=MS&to=MS&points=N`.
 #[server(prefix = "/api/v1", endpoint = "query", input = leptos::server_fn::codec::GetUrl)]
 pub async fn query_range(series: String, from: i64, to: i64, points: u32) -> Result<Range, ApiError> {
+    validate_series_name(&series).map_err(crate::error::to_api)?;
     validate_range(from, to, points)
         .map_err(MetricsError::InvalidArgument)
         .map_err(crate::error::to_api)?;

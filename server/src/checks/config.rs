@@ -328,7 +328,7 @@ type Rule = Result<(), (Option<&'static str>, String)>;
 
 fn validate_check(c: &CheckConfig) -> Rule {
     let name_ok = !c.name.is_empty()
-        && c.name.len() <= 64
+        && c.name.len() <= app::checks::MAX_CHECK_NAME_BYTES
         && c.name
             .bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');

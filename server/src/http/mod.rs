@@ -6,9 +6,17 @@
 //! - [`error`]: JSON errors of the routes outside Leptos.
 //! - [`prom`]: the Prometheus exposition.
 //! - [`site`]: finds and precompresses the built front end.
+//! - [`serve`]: the accept loop: connection cap, header and idle timeouts,
+//!   TLS, graceful shutdown.
+//! - [`headers`]: the Content-Security-Policy (with its per-request nonce)
+//!   and the other security headers on every response.
+//! - [`limits`]: the request body limit.
 
 pub mod error;
+pub mod headers;
+pub mod limits;
 pub mod prom;
+pub mod serve;
 pub mod site;
 pub mod state;
 
@@ -19,7 +27,7 @@ use app::checks::ChecksQuery;
 use app::health::HealthQuery;
 use app::metrics::MetricsQuery;
 use app::{shell, App};
-use axum::extract::{MatchedPath, Request, State};
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::{header, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -44,6 +52,11 @@ pub fn router(state: AppState) -> Router {
         provide_context(health.clone());
         provide_context(checks.clone());
         provide_context(accounts.clone());
+        // The nonce of this response's CSP, for the shell's inline scripts
+        // (replaces the one leptos_axum makes, which no header names).
+        if let Some(nonce) = use_context::<axum::http::request::Parts>().and_then(|p| headers::request_nonce(&p)) {
+            provide_context(nonce);
+        }
     };
     let options = state.leptos_options.clone();
     let pages = Router::new()
@@ -61,12 +74,16 @@ pub fn router(state: AppState) -> Router {
             ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method not allowed on this path")
         })
         .layer(CompressionLayer::new());
+    let body_limit = state.body_limit;
     Router::new()
         .route("/ws", get(ws::handler))
         .merge(crate::auth::routes::router())
         .merge(pages)
         .layer(middleware::from_fn_with_state(state.clone(), crate::auth::gate::gate))
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(middleware::from_fn_with_state(body_limit, limits::limit_body))
         .layer(middleware::from_fn_with_state(state.clone(), record_latency))
+        .layer(middleware::from_fn(headers::security_headers))
         .with_state(state)
 }
 
@@ -110,7 +127,11 @@ async fn check_detail(
     axum::extract::Path(name): axum::extract::Path<String>,
 ) -> Response {
     use app::error::PublicError;
-    match state.engine.detail(&name).await {
+    let detail = match app::checks::validate_check_name(&name) {
+        Ok(()) => state.engine.detail(&name).await,
+        Err(err) => Err(err),
+    };
+    match detail {
         Ok(detail) => Json(detail).into_response(),
         Err(err) => ApiError::new(
             StatusCode::from_u16(err.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),

@@ -16,6 +16,7 @@ use crate::bus::SampleBus;
 use crate::catalog::{Metric, CATALOG};
 use crate::checks::{BreakerState, Checks};
 use crate::health::Monitor;
+use crate::http::serve::Connections;
 
 /// The route an HTTP request matched: a route pattern such as `/healthz`,
 /// or `(static)` for files and unknown paths (bounded label values).
@@ -43,10 +44,12 @@ pub fn registry(
     checks: Arc<Checks>,
     system: SystemInfo,
     http: HttpLatency,
+    connections: Arc<Connections>,
 ) -> Registry {
     let mut registry = Registry::with_prefix("vigil");
     registry.register_collector(Box::new(SampleCollector { bus, monitor, system }));
     registry.register_collector(Box::new(CheckCollector { checks }));
+    registry.register_collector(Box::new(ConnectionCollector { connections }));
     registry.register(
         "http_request_duration_seconds",
         "Time to answer an HTTP request, by route.",
@@ -254,4 +257,46 @@ impl Collector for CheckCollector {
         )?;
         Ok(())
     }
+}
+
+/// The accept loop's figures: open connections, the cap, and what the
+/// limits did.
+#[derive(Debug)]
+struct ConnectionCollector {
+    connections: Arc<Connections>,
+}
+
+impl Collector for ConnectionCollector {
+    fn encode(&self, mut e: DescriptorEncoder) -> std::fmt::Result {
+        let c = &self.connections;
+        gauge(
+            &mut e,
+            "http_connections",
+            "HTTP connections open now, live sockets included.",
+            c.open() as f64,
+        )?;
+        gauge(
+            &mut e,
+            "http_connections_max",
+            "Most HTTP connections open at once (server.max_connections).",
+            c.max() as f64,
+        )?;
+        counter(
+            &mut e,
+            "http_connections_capped",
+            "Times new connections had to wait because the cap was reached.",
+            c.capped(),
+        )?;
+        counter(
+            &mut e,
+            "http_connections_timed_out",
+            "Connections closed by the header or idle timeout.",
+            c.timed_out(),
+        )
+    }
+}
+
+fn counter(e: &mut DescriptorEncoder, name: &str, help: &str, value: u64) -> std::fmt::Result {
+    e.encode_descriptor(name, help, None, MetricType::Counter)?
+        .encode_counter::<prometheus_client::encoding::NoLabelSet, _, u64>(&value, None)
 }

@@ -29,6 +29,8 @@ pub struct AppState {
     /// `/sw.js`, versioned by the build; `None` without a built site.
     pub service_worker: Option<Arc<str>>,
     pub socket: SocketOptions,
+    /// Largest request body in bytes (`server.body_limit_kib`).
+    pub body_limit: usize,
     /// Cancelled on SIGINT/SIGTERM.
     pub shutdown: CancellationToken,
     /// Client tasks that shutdown waits for.

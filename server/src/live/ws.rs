@@ -33,6 +33,10 @@ pub struct SocketOptions {
     pub idle_timeout: Duration,
     /// A send that takes longer than this means the client stopped reading.
     pub write_timeout: Duration,
+    /// Most frames a client may send in one second (pings, pongs, text);
+    /// past it the socket is closed with 1008 (policy violation). Browsers
+    /// send only an occasional ping, so this is far above real use.
+    pub max_messages_per_sec: u32,
 }
 
 impl Default for SocketOptions {
@@ -41,6 +45,7 @@ impl Default for SocketOptions {
             ping_every: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(30),
             write_timeout: Duration::from_secs(10),
+            max_messages_per_sec: 20,
         }
     }
 }
@@ -66,13 +71,13 @@ pub async fn handler(
     let options = state.socket.clone();
     let tasks = state.tasks.clone();
     upgrade
-        // Anything past the client-frame limit is refused by us with a close
-        // reason; this larger cap stops a huge frame before it is buffered.
-        .max_message_size(MAX_CLIENT_FRAME_BYTES * 16)
-        // Clients send little: a small read buffer keeps 10,000 sockets cheap
-        // (the default is 128 KiB per connection).
+        // Clients send only tiny control frames: anything larger is refused
+        // while it is read (closed with 1009), before it is buffered whole.
+        .max_message_size(MAX_CLIENT_FRAME_BYTES)
+        .max_frame_size(MAX_CLIENT_FRAME_BYTES)
+        // A small read buffer keeps 10,000 sockets cheap (the default is
+        // 128 KiB per connection).
         .read_buffer_size(MAX_CLIENT_FRAME_BYTES)
-        .max_frame_size(MAX_CLIENT_FRAME_BYTES * 16)
         .on_upgrade(move |socket| {
             let (sink, stream) = socket.split();
             // Tracked, so shutdown waits for every close frame to go out.
@@ -162,7 +167,7 @@ pub async fn serve_client<W, R>(
 {
     hub.stats.clients.fetch_add(1, Ordering::Relaxed);
     let (tx, mut from_reader) = mpsc::channel(8);
-    let reader = tokio::spawn(read_client(stream, tx));
+    let reader = tokio::spawn(read_client(stream, tx, options.max_messages_per_sec));
     let close = write_client(&mut sink, &hub, since, &options, &shutdown, &mut from_reader).await;
     if let Some(frame) = close {
         send_within(&mut sink, Message::Close(Some(frame)), options.write_timeout).await;
@@ -271,18 +276,24 @@ async fn send_frame<W: Sink<Message> + Unpin>(
 }
 
 /// Reads client frames and reports liveness or the first violation.
-async fn read_client<R>(mut stream: R, tx: mpsc::Sender<FromReader>)
+async fn read_client<R>(mut stream: R, tx: mpsc::Sender<FromReader>, max_per_sec: u32)
 where
     R: Stream<Item = Result<Message, axum::Error>> + Unpin,
 {
+    let mut rate = RateWindow::new(max_per_sec, Instant::now());
     while let Some(msg) = stream.next().await {
+        let flooding = !rate.allow(Instant::now());
         let report = match msg {
+            Ok(Message::Close(_)) => FromReader::Gone,
+            Ok(_) if flooding => FromReader::Violation(close(
+                close_code::POLICY,
+                &format!("too many frames: at most {max_per_sec} per second"),
+            )),
             Ok(Message::Text(text)) => check_client_text(&text),
             Ok(Message::Binary(_)) => {
                 FromReader::Violation(close(close_code::UNSUPPORTED, "binary frames are not accepted"))
             }
             Ok(Message::Ping(_) | Message::Pong(_)) => FromReader::Alive,
-            Ok(Message::Close(_)) => FromReader::Gone,
             Err(err) => {
                 tracing::debug!(%err, "live client read failed");
                 FromReader::Violation(close(close_code::SIZE, "frame rejected (too large or malformed)"))
@@ -294,6 +305,29 @@ where
         }
     }
     let _ = tx.send(FromReader::Gone).await;
+}
+
+/// Counts a client's frames in one-second windows.
+struct RateWindow {
+    max: u32,
+    start: Instant,
+    count: u32,
+}
+
+impl RateWindow {
+    fn new(max: u32, start: Instant) -> Self {
+        RateWindow { max, start, count: 0 }
+    }
+
+    /// Counts a frame at `now`; false once the window holds more than `max`.
+    fn allow(&mut self, now: Instant) -> bool {
+        if now.duration_since(self.start) >= Duration::from_secs(1) {
+            self.start = now;
+            self.count = 0;
+        }
+        self.count = self.count.saturating_add(1);
+        self.count <= self.max
+    }
 }
 
 fn check_client_text(text: &str) -> FromReader {
@@ -451,6 +485,53 @@ mod tests {
         assert!(parse_since(Some("foo=1"))
             .unwrap_err()
             .contains("unknown query parameter"));
+    }
+
+    #[test]
+    fn the_frame_rate_is_counted_per_second() {
+        let start = Instant::now();
+        let mut rate = RateWindow::new(3, start);
+        assert!((0..3).all(|_| rate.allow(start)), "three frames pass");
+        assert!(
+            !rate.allow(start + Duration::from_millis(500)),
+            "the fourth in the same second does not"
+        );
+        assert!(
+            rate.allow(start + Duration::from_secs(1)),
+            "a new second starts a new count"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_flooding_client_is_closed_with_policy_violation() {
+        let hub = small_hub();
+        let (tx, mut rx) = mpsc::channel(64);
+        let pings = (0..50).map(|_| Ok(Message::Text(r#"{"type":"ping"}"#.into())));
+        let flood = futures_util::stream::iter(pings).chain(futures_util::stream::pending());
+        let options = SocketOptions {
+            max_messages_per_sec: 10,
+            ..SocketOptions::default()
+        };
+        let task = tokio::spawn(serve_client(
+            PollSender::new(tx),
+            flood,
+            hub,
+            None,
+            options,
+            CancellationToken::new(),
+        ));
+        loop {
+            match rx.recv().await {
+                Some(Message::Close(Some(f))) => {
+                    assert_eq!(f.code, close_code::POLICY);
+                    assert!(f.reason.as_str().contains("too many frames"), "{}", f.reason);
+                    break;
+                }
+                Some(_) => continue,
+                None => panic!("closed without a close frame"),
+            }
+        }
+        task.await.unwrap();
     }
 
     #[test]
