@@ -328,7 +328,9 @@ fn auth_options(
     };
     Ok(crate::auth::AuthOptions {
         data_dir: data_dir.to_path_buf(),
-        loopback: addr.ip().is_loopback(),
+        // Behind a proxy, loopback is where the proxy connects from, not
+        // who the clients are: such a Vigil is exposed, and never runs open.
+        loopback: addr.ip().is_loopback() && !trust_proxy,
         session_ttl: config.session_ttl,
         attempts_per_minute: config.attempts_per_minute,
         metrics_token,

@@ -378,7 +378,7 @@ async fn every_door_is_checked_and_sessions_are_real() {
 }
 
 #[tokio::test]
-async fn loopback_runs_open_until_an_account_exists_and_an_unattended_admin_can_be_configured() {
+async fn loopback_runs_open_until_an_account_exists_unless_behind_a_proxy_and_an_admin_can_be_configured() {
     let dir = tempfile::tempdir().unwrap();
     let password_file = dir.path().join("admin.password");
     std::fs::write(&password_file, format!("{ADMIN_PASSWORD}\n")).unwrap();
@@ -405,6 +405,15 @@ async fn loopback_runs_open_until_an_account_exists_and_an_unattended_admin_can_
     let ops = sign_in(&t, "ops", ADMIN_PASSWORD).await;
     let me: Value = get(&t, "/api/v1/me", Some(&ops)).await.json().await.unwrap();
     assert_eq!(me, json!({ "name": "ops", "role": "admin" }));
+    stop(t).await;
+
+    // Behind a proxy (--trust-proxy) loopback is the proxy: never open.
+    let t = start_with(200, |o| o.trust_proxy = true).await;
+    assert_eq!(
+        get(&t, "/api/v1/snapshot", None).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(get(&t, "/", None).await.headers()["location"], "/setup");
     stop(t).await;
 
     // A configured admin without a password is a clear start error.
