@@ -31,7 +31,8 @@ pub struct Options {
     pub bind: SocketAddr,
     pub data_dir: PathBuf,
     pub config: Config,
-    /// Built front end; found automatically when `None`.
+    /// A built front end to serve from disk; `None` serves the one inside
+    /// the binary (or `LEPTOS_SITE_ROOT` when set).
     pub site_root: Option<PathBuf>,
     pub socket: SocketOptions,
 }
@@ -181,22 +182,13 @@ impl Server {
             shutdown.child_token(),
         ));
 
-        let site_root = site_root.unwrap_or_else(site::find_root);
-        let sw_root = site_root.clone();
-        let service_worker = tokio::task::spawn_blocking(move || site::service_worker(&sw_root))
-            .await
-            .ok()
-            .flatten()
-            .map(Arc::from);
-        if site_root.is_dir() {
-            let root = site_root.clone();
-            tokio::task::spawn_blocking(move || match site::precompress(&root) {
-                Ok(n) => tracing::debug!(files = n, "precompressed site files"),
-                Err(err) => tracing::warn!(%err, root = %root.display(), "could not precompress site files"),
-            });
+        let site = site::Site::resolve(site_root);
+        if site.is_built() {
+            tracing::debug!(site = %site.describe(), "serving the built front end");
         } else {
-            tracing::warn!(root = %site_root.display(), "no built front end found: pages render but will not hydrate");
+            tracing::warn!(site = %site.describe(), "no built front end: pages render but will not hydrate");
         }
+        let service_worker = site.service_worker().map(Arc::from);
 
         let engine = Arc::new(Engine {
             hub: hub.clone(),
@@ -212,7 +204,6 @@ impl Server {
         });
         let leptos_options = LeptosOptions::builder()
             .output_name("vigil")
-            .site_root(site_root.to_string_lossy().as_ref())
             .site_pkg_dir("pkg")
             .site_addr(addr)
             .env(leptos::config::Env::PROD)
@@ -233,6 +224,7 @@ impl Server {
             monitor,
             allowed_origins: config.live.allowed_origins.clone().into(),
             service_worker,
+            site: Arc::new(site),
             socket,
             shutdown: shutdown.clone(),
             tasks: tasks.clone(),
