@@ -1,5 +1,6 @@
 // Vigil's service worker. The server fills in VERSION (a hash of the built
-// site), so a new deploy gets a new cache and the old one is dropped.
+// site), so a new deploy gets a new cache and the old one is dropped, and
+// the list of built files to precache.
 //
 // - Pages: network first; offline, the cached copy of the page (or of `/`),
 //   which carries the last state the server rendered into it.
@@ -11,9 +12,9 @@ const VERSION = '__VIGIL_VERSION__';
 const CACHE = `vigil-${VERSION}`;
 const PRECACHE = [
   '/',
-  '/pkg/vigil.js',
-  '/pkg/vigil.wasm',
-  '/pkg/vigil.css',
+  // Every file under /pkg: the entry point, its WASM and CSS, and the
+  // chunks `--split` loads later (filled in by the server for each build).
+  '__VIGIL_PKG_FILES__',
   '/manifest.webmanifest',
   '/favicon.svg',
   '/pwa.js',

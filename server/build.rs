@@ -18,6 +18,9 @@ use std::fmt::Write as _;
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 
+#[path = "src/http/site/sw.rs"]
+mod sw;
+
 /// Kinds served compressed; images are compressed already.
 const COMPRESSIBLE: &[&str] = &["wasm", "js", "css", "svg", "webmanifest", "json", "html", "txt"];
 
@@ -72,15 +75,18 @@ fn embed(root: &Path) -> String {
             root.display()
         );
     }
-    let version = sw_version(&files);
+    let pkg: Vec<(String, Vec<u8>)> = files
+        .iter()
+        .filter_map(|(rel, path)| Some((rel.strip_prefix("pkg/")?.to_string(), std::fs::read(path).ok()?)))
+        .collect();
     let mut code =
         String::from("/// Files of the built site, by URL path.\npub static FILES: &[(&str, super::Embedded)] = &[\n");
     for (rel, path) in &files {
         let ext = path.extension().and_then(|e| e.to_str()).unwrap_or_default();
         let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
         let identity = if rel == "sw.js" {
-            // The worker's cache name changes with every build of the WASM.
-            let text = String::from_utf8_lossy(&bytes).replace("__VIGIL_VERSION__", &version);
+            // Its cache name and precache list follow the build.
+            let text = sw::render(&String::from_utf8_lossy(&bytes), &pkg);
             let file = PathBuf::from(std::env::var_os("OUT_DIR").expect("OUT_DIR")).join("sw.js");
             std::fs::write(&file, text.as_bytes()).expect("cannot write sw.js");
             file
@@ -120,7 +126,7 @@ fn collect(root: &Path, dir: &Path, files: &mut Vec<(String, PathBuf)>) {
             continue;
         }
         let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
-        if [".br", ".gz", ".tmp", ".d.ts"].iter().any(|s| name.ends_with(s)) {
+        if !sw::is_served(name) {
             continue;
         }
         let rel = path.strip_prefix(root).expect("under root");
@@ -162,16 +168,6 @@ fn include(path: Option<&Path>) -> String {
         Some(p) => format!("Some(include_bytes!({:?}))", p.display().to_string()),
         None => "None".into(),
     }
-}
-
-/// A hash of the built WASM and JS: the service worker's cache version.
-fn sw_version(files: &[(String, PathBuf)]) -> String {
-    let mut hasher = std::collections::hash_map::DefaultHasher::new();
-    for (rel, path) in files.iter().filter(|(rel, _)| rel.starts_with("pkg/")) {
-        rel.hash(&mut hasher);
-        std::fs::read(path).expect("site file").hash(&mut hasher);
-    }
-    format!("{:016x}", hasher.finish())
 }
 
 fn hash(bytes: &[u8]) -> u64 {

@@ -36,6 +36,8 @@ pub struct Embedded {
     pub gz: Option<&'static [u8]>,
 }
 
+pub mod sw;
+
 mod files {
     include!(concat!(env!("OUT_DIR"), "/site.rs"));
 }
@@ -238,28 +240,20 @@ fn respond(file: &Embedded, method: &Method, headers: &HeaderMap) -> Response {
     builder.body(body).unwrap_or_default()
 }
 
-/// The service worker (`sw.js` in the site root) with `__VIGIL_VERSION__`
-/// replaced by a hash of the built files under `pkg/`, so every build gets
-/// its own cache and a deploy replaces the old one. `None` without a site.
-/// (The embedded site gets the same replacement in `build.rs`.)
+/// The service worker (`sw.js` in the site root) filled in for the files
+/// under `pkg/` (see [`sw::render`]). `None` without a site. The embedded
+/// site's worker is filled in the same way by `build.rs`.
 pub fn service_worker(root: &Path) -> Option<String> {
-    use std::hash::{Hash, Hasher};
     let template = std::fs::read_to_string(root.join("sw.js")).ok()?;
-    let mut files: Vec<PathBuf> = std::fs::read_dir(root.join("pkg"))
-        .ok()?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| {
-            let ext = p.extension().and_then(|e| e.to_str()).unwrap_or_default();
-            !matches!(ext, "br" | "gz" | "tmp")
-        })
-        .collect();
-    files.sort();
-    let mut hasher = std::collections::hash_map::DefaultHasher::new();
-    for file in files {
-        file.file_name().hash(&mut hasher);
-        std::fs::read(&file).ok()?.hash(&mut hasher);
+    let mut pkg = Vec::new();
+    for entry in std::fs::read_dir(root.join("pkg")).ok()? {
+        let path = entry.ok()?.path();
+        let name = path.file_name()?.to_string_lossy().into_owned();
+        if path.is_file() && sw::is_served(&name) {
+            pkg.push((name, std::fs::read(&path).ok()?));
+        }
     }
-    Some(template.replace("__VIGIL_VERSION__", &format!("{:016x}", hasher.finish())))
+    Some(sw::render(&template, &pkg))
 }
 
 #[cfg(test)]
@@ -402,15 +396,25 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         assert_eq!(service_worker(dir.path()), None, "no site, no worker");
         std::fs::create_dir_all(dir.path().join("pkg")).unwrap();
-        std::fs::write(dir.path().join("sw.js"), "const VERSION = '__VIGIL_VERSION__';").unwrap();
+        std::fs::write(
+            dir.path().join("sw.js"),
+            "const VERSION = '__VIGIL_VERSION__';\nconst PRECACHE = ['/', '__VIGIL_PKG_FILES__'];",
+        )
+        .unwrap();
         std::fs::write(dir.path().join("pkg/vigil.wasm"), b"one").unwrap();
+        std::fs::write(dir.path().join("pkg/split_x.wasm"), b"chunk").unwrap();
         let first = service_worker(dir.path()).unwrap();
         assert!(!first.contains("__VIGIL_VERSION__"), "{first}");
+        assert!(
+            first.contains("const PRECACHE = ['/', '/pkg/split_x.wasm', '/pkg/vigil.wasm'];"),
+            "every built file, the split chunks too: {first}"
+        );
         std::fs::write(dir.path().join("pkg/vigil.wasm.br"), b"compressed copy").unwrap();
+        std::fs::write(dir.path().join("pkg/vigil.d.ts"), b"declarations").unwrap();
         assert_eq!(
             service_worker(dir.path()).unwrap(),
             first,
-            "compressed copies do not count"
+            "compressed copies and declarations do not count"
         );
         std::fs::write(dir.path().join("pkg/vigil.wasm"), b"two").unwrap();
         assert_ne!(service_worker(dir.path()).unwrap(), first, "a new build, a new version");
