@@ -188,7 +188,13 @@ impl Server {
         } else {
             tracing::warn!(site = %site.describe(), "no built front end: pages render but will not hydrate");
         }
-        let service_worker = site.service_worker().map(Arc::from);
+        // A site directory is read from disk: keep that off the async workers.
+        let sw_site = site.clone();
+        let service_worker = tokio::task::spawn_blocking(move || sw_site.service_worker())
+            .await
+            .ok()
+            .flatten()
+            .map(Arc::from);
 
         let engine = Arc::new(Engine {
             hub: hub.clone(),
