@@ -319,7 +319,7 @@ if [[ "${SKIP_SIZES:-0}" != 1 ]]; then
 		read -r br br_enc _ < <(size_of "$a" "br, gzip")
 		read -r gz gz_enc _ < <(size_of "$a" gzip)
 		if [[ "$raw_code" != 200 ]]; then
-			warn "$a answered HTTP $raw_code; skipped (is the front end built? cargo leptos build --release)"
+			warn "$a answered HTTP $raw_code; skipped (is the front end built? cargo leptos build --release --split --precompress)"
 			continue
 		fi
 		total_raw=$((total_raw + raw))
