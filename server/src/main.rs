@@ -118,11 +118,25 @@ fn summary(config: &Config) -> String {
         "{} checks, {} notify targets, sampling every {}, history raw {} / minute {} / hour {}",
         config.checks.len(),
         config.notify.len(),
-        humantime::format_duration(config.collector.interval),
-        humantime::format_duration(h.raw_retention),
-        humantime::format_duration(h.minute_retention),
-        humantime::format_duration(h.hour_retention),
+        short(config.collector.interval),
+        short(h.raw_retention),
+        short(h.minute_retention),
+        short(h.hour_retention),
     )
+}
+
+/// A duration in its largest whole unit ("90d", "6h", "10s"), as a config
+/// file would write it; humantime's form for anything finer.
+fn short(d: std::time::Duration) -> String {
+    let secs = d.as_secs();
+    if d.subsec_nanos() != 0 || secs == 0 {
+        return humantime::format_duration(d).to_string();
+    }
+    let (unit, suffix) = [(86_400, "d"), (3600, "h"), (60, "m")]
+        .into_iter()
+        .find(|(unit, _)| secs.is_multiple_of(*unit))
+        .unwrap_or((1, "s"));
+    format!("{}{suffix}", secs / unit)
 }
 
 fn backup(data_dir: &Path, to: &Path) -> ExitCode {

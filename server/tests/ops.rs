@@ -108,6 +108,7 @@ fn check_config_accepts_a_good_file_with_a_summary() {
     assert!(stdout.starts_with("ok"), "{stdout}");
     assert!(stdout.contains("1 checks"), "{stdout}");
     assert!(stdout.contains("sampling every 5s"), "{stdout}");
+    assert!(stdout.contains("history raw 2d / minute 90d / hour 730d"), "{stdout}");
 }
 
 #[test]
