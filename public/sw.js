@@ -1,5 +1,6 @@
 // Vigil's service worker. The server fills in VERSION (a hash of the built
-// site), so a new deploy gets a new cache and the old one is dropped.
+// site), so a new deploy gets a new cache and the old one is dropped, and
+// the list of built files to precache.
 //
 // - Pages: network first; offline, the cached copy of the page (or of `/`),
 //   which carries the last state the server rendered into it.
@@ -10,9 +11,9 @@
 const VERSION = '__VIGIL_VERSION__';
 const CACHE = `vigil-${VERSION}`;
 const PRECACHE = [
-  '/pkg/vigil.js',
-  '/pkg/vigil.wasm',
-  '/pkg/vigil.css',
+  // Every file under /pkg: the entry point, its WASM and CSS, and the
+  // chunks `--split` loads later (filled in by the server for each build).
+  '__VIGIL_PKG_FILES__',
   '/manifest.webmanifest',
   '/favicon.svg',
   '/pwa.js',
@@ -26,7 +27,6 @@ self.addEventListener('install', (event) => {
     caches.open(CACHE).then((cache) =>
       Promise.all([
         cache.addAll(PRECACHE),
-        precacheSplitChunks(cache),
         // The overview too, unless signing in stands in front of it: a
         // redirect to /login is no offline copy of the overview.
         fetch('/').then((response) => (response.ok && !response.redirected ? cache.put('/', response) : undefined)),
@@ -34,19 +34,6 @@ self.addEventListener('install', (event) => {
     ),
   );
 });
-
-// A build with lazily loaded pages (`cargo leptos build --split`) has a
-// loader and one WASM chunk per lazy route, named in its manifest; the
-// page imports the loader while it hydrates, so it must be here offline.
-function precacheSplitChunks(cache) {
-  return fetch('/pkg/__wasm_split_manifest.json').then((response) => {
-    if (!response.ok) return undefined;
-    return response.json().then((manifest) => {
-      const chunks = Object.values(manifest).flat().map((name) => `/pkg/${name}.wasm`);
-      return cache.addAll(['/pkg/__wasm_split.______________________.js', '/pkg/__wasm_split_manifest.json', ...chunks]);
-    });
-  });
-}
 
 self.addEventListener('activate', (event) => {
   event.waitUntil(

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # scripts/bench-checks.sh: CPU and memory of Vigil running many health checks.
 #
-# Usage (from anywhere in the repo, after `cargo leptos build --release`):
+# Usage (from anywhere in the repo, after `cargo leptos build --release --split --precompress`):
 #
 #     scripts/bench-checks.sh
 #
@@ -31,7 +31,7 @@ SETTLE="${SETTLE:-30}"
 SAMPLE="${SECONDS_:-60}"
 LOADGEN="${CARGO_TARGET_DIR:-$ROOT/tools/loadgen/target}/release/vigil-load"
 
-[[ -x "$VIGIL" ]] || { echo "error: $VIGIL not found; run cargo leptos build --release" >&2; exit 1; }
+[[ -x "$VIGIL" ]] || { echo "error: $VIGIL not found; run cargo leptos build --release --split --precompress" >&2; exit 1; }
 cargo build --quiet --release --manifest-path tools/loadgen/Cargo.toml
 
 WORK="$(mktemp -d -t vigil-bench-checks.XXXXXX)"

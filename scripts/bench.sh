@@ -154,7 +154,7 @@ start_vigil() {
 	TMP_DIRS+=("$data")
 	"$VIGIL" --bind "$HOST:$PORT" --data-dir "$data" >"$OUT/vigil-$name.log" 2>&1 &
 	VIGIL_PID=$!
-	# The first start may precompress the built site (brotli) before listening.
+	# The site is embedded and precompressed at build time: no work before listening.
 	if ! wait_http "http://$HOST:$PORT/healthz" 120 "$VIGIL_PID"; then
 		tail -n 30 "$OUT/vigil-$name.log" >&2 || true
 		die "vigil did not become healthy on $HOST:$PORT (log: $OUT/vigil-$name.log)"
@@ -319,7 +319,7 @@ if [[ "${SKIP_SIZES:-0}" != 1 ]]; then
 		read -r br br_enc _ < <(size_of "$a" "br, gzip")
 		read -r gz gz_enc _ < <(size_of "$a" gzip)
 		if [[ "$raw_code" != 200 ]]; then
-			warn "$a answered HTTP $raw_code; skipped (is the front end built? cargo leptos build --release)"
+			warn "$a answered HTTP $raw_code; skipped (is the front end built? cargo leptos build --release --split --precompress)"
 			continue
 		fi
 		total_raw=$((total_raw + raw))

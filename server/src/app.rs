@@ -31,7 +31,8 @@ pub struct Options {
     pub bind: SocketAddr,
     pub data_dir: PathBuf,
     pub config: Config,
-    /// Built front end; found automatically when `None`.
+    /// A built front end to serve from disk; `None` serves the one inside
+    /// the binary (or `LEPTOS_SITE_ROOT` when set).
     pub site_root: Option<PathBuf>,
     pub socket: SocketOptions,
     /// Behind a reverse proxy: take the client address and scheme from
@@ -199,22 +200,19 @@ impl Server {
             shutdown.child_token(),
         ));
 
-        let site_root = site_root.unwrap_or_else(site::find_root);
-        let sw_root = site_root.clone();
-        let service_worker = tokio::task::spawn_blocking(move || site::service_worker(&sw_root))
+        let site = site::Site::resolve(site_root);
+        if site.is_built() {
+            tracing::debug!(site = %site.describe(), "serving the built front end");
+        } else {
+            tracing::warn!(site = %site.describe(), "no built front end: pages render but will not hydrate");
+        }
+        // A site directory is read from disk: keep that off the async workers.
+        let sw_site = site.clone();
+        let service_worker = tokio::task::spawn_blocking(move || sw_site.service_worker())
             .await
             .ok()
             .flatten()
             .map(Arc::from);
-        if site_root.is_dir() {
-            let root = site_root.clone();
-            tokio::task::spawn_blocking(move || match site::precompress(&root) {
-                Ok(n) => tracing::debug!(files = n, "precompressed site files"),
-                Err(err) => tracing::warn!(%err, root = %root.display(), "could not precompress site files"),
-            });
-        } else {
-            tracing::warn!(root = %site_root.display(), "no built front end found: pages render but will not hydrate");
-        }
 
         let engine = Arc::new(Engine {
             hub: hub.clone(),
@@ -230,7 +228,6 @@ impl Server {
         });
         let leptos_options = LeptosOptions::builder()
             .output_name("vigil")
-            .site_root(site_root.to_string_lossy().as_ref())
             .site_pkg_dir("pkg")
             .site_addr(addr)
             .env(leptos::config::Env::PROD)
@@ -257,6 +254,7 @@ impl Server {
             monitor,
             allowed_origins: config.live.allowed_origins.clone().into(),
             service_worker,
+            site: Arc::new(site),
             socket,
             body_limit: config.server.body_limit_kib * 1024,
             shutdown: shutdown.clone(),

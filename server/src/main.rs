@@ -1,19 +1,37 @@
-//! The `vigil` binary: parses the command line, loads the config, runs the
-//! server until SIGINT or SIGTERM.
+//! The `vigil` binary: parses the command line and runs one command.
+//!
+//! - no subcommand: load the config and serve until SIGINT or SIGTERM;
+//! - `check-config FILE`: validate a config file and summarise it;
+//! - `backup --data-dir DIR --to FILE`: copy the history database online.
+//!
+//! Subcommands print their result for people on stdout (errors on stderr);
+//! the server logs through `tracing`, as text or as JSON lines.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use tracing_subscriber::EnvFilter;
 use vigil::config::Config;
 use vigil::{Options, Server};
 
 /// Self-hosted, real-time health and metrics dashboard.
 #[derive(Debug, Parser)]
-#[command(name = "vigil", version, about)]
+#[command(name = "vigil", version, about, args_conflicts_with_subcommands = true)]
 struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    serve: ServeArgs,
+    /// Log format: `text` for people, `json` (one object per line) for log collectors.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text, global = true)]
+    log_format: LogFormat,
+}
+
+/// Flags of the server itself (no subcommand).
+#[derive(Debug, Args)]
+struct ServeArgs {
     /// Address to serve on.
     #[arg(long, default_value = "127.0.0.1:3000")]
     bind: SocketAddr,
@@ -29,17 +47,132 @@ struct Cli {
     trust_proxy: bool,
 }
 
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Checks a config file: prints a summary and exits 0, or prints the
+    /// error (file:line:column: key: message) and exits 2.
+    CheckConfig {
+        /// The TOML file to check.
+        file: PathBuf,
+    },
+    /// Copies the data dir's databases (history and accounts) into the new
+    /// directory DIR while a server may be running and writing to them
+    /// (SQLite's online backup); DIR can serve as a data dir as it is.
+    Backup {
+        /// The data directory of the server to back up.
+        #[arg(long, default_value = "./data")]
+        data_dir: PathBuf,
+        /// Where to write the copy: a new or empty directory.
+        #[arg(long)]
+        to: PathBuf,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Exit code of an unusable config file (as for `--config`).
+const BAD_CONFIG: u8 = 2;
+
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
-        .init();
     let cli = Cli::parse();
-    let config = match &cli.config {
+    init_logs(cli.log_format);
+    match cli.command {
+        None => serve(cli.serve),
+        Some(Command::CheckConfig { file }) => check_config(&file),
+        Some(Command::Backup { data_dir, to }) => backup(&data_dir, &to),
+    }
+}
+
+/// Logs to stdout, filtered by `RUST_LOG` (default `info`).
+fn init_logs(format: LogFormat) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .with_span_list(false)
+            .init(),
+    }
+}
+
+fn check_config(file: &Path) -> ExitCode {
+    match Config::load(file) {
+        Ok(config) => {
+            println!("ok: {}", file.display());
+            println!("{}", summary(&config));
+            ExitCode::SUCCESS
+        }
+        Err(err) => {
+            eprintln!("{err}");
+            ExitCode::from(BAD_CONFIG)
+        }
+    }
+}
+
+/// One line on what a valid config sets up.
+fn summary(config: &Config) -> String {
+    let h = &config.history;
+    format!(
+        "{} checks, {} notify targets, sampling every {}, history raw {} / minute {} / hour {}",
+        config.checks.len(),
+        config.notify.len(),
+        short(config.collector.interval),
+        short(h.raw_retention),
+        short(h.minute_retention),
+        short(h.hour_retention),
+    )
+}
+
+/// A duration in its largest whole unit ("90d", "6h", "10s"), as a config
+/// file would write it; humantime's form for anything finer.
+fn short(d: std::time::Duration) -> String {
+    let secs = d.as_secs();
+    if d.subsec_nanos() != 0 || secs == 0 {
+        return humantime::format_duration(d).to_string();
+    }
+    let (unit, suffix) = [(86_400, "d"), (3600, "h"), (60, "m")]
+        .into_iter()
+        .find(|(unit, _)| secs.is_multiple_of(*unit))
+        .unwrap_or((1, "s"));
+    format!("{}{suffix}", secs / unit)
+}
+
+fn backup(data_dir: &Path, to: &Path) -> ExitCode {
+    match vigil::store::backup::backup_data_dir(data_dir, to) {
+        Ok(copied) => {
+            for file in copied {
+                println!(
+                    "backed up {} ({} pages, {} bytes) to {} in {} ms",
+                    file.name,
+                    file.report.pages,
+                    file.report.bytes,
+                    to.join(file.name).display(),
+                    file.report.took.as_millis()
+                );
+            }
+            ExitCode::SUCCESS
+        }
+        Err(err) => {
+            eprintln!("backup failed: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn serve(args: ServeArgs) -> ExitCode {
+    let config = match &args.config {
         Some(path) => match Config::load(path) {
             Ok(config) => config,
             Err(err) => {
                 tracing::error!("invalid config: {err}");
-                return ExitCode::from(2);
+                return ExitCode::from(BAD_CONFIG);
             }
         },
         None => Config::default(),
@@ -55,10 +188,10 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let mut options = Options::new(cli.bind, cli.data_dir, config);
-    options.trust_proxy = cli.trust_proxy;
+    let mut options = Options::new(args.bind, args.data_dir, config);
+    options.trust_proxy = args.trust_proxy;
     let code = runtime.block_on(run(options));
-    // Do not wait for leftover blocking work (e.g. precompressing assets).
+    // Do not wait for leftover blocking work (a collector tick, say).
     runtime.shutdown_timeout(std::time::Duration::from_secs(1));
     code
 }
@@ -71,7 +204,7 @@ async fn run(options: Options) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    tracing::info!("Vigil is serving on http://{}", server.addr);
+    tracing::info!(addr = %server.addr, "Vigil is serving on http://{}", server.addr);
     shutdown_signal().await;
     tracing::info!("shutting down");
     server.shutdown();

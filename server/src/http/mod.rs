@@ -5,7 +5,7 @@
 //! - [`state`]: the [`AppState`](state::AppState) every handler reaches.
 //! - [`error`]: JSON errors of the routes outside Leptos.
 //! - [`prom`]: the Prometheus exposition.
-//! - [`site`]: finds and precompresses the built front end.
+//! - [`site`]: the built front end (embedded, precompressed) and its files.
 //! - [`serve`]: the accept loop: connection cap, header and idle timeouts,
 //!   TLS, graceful shutdown.
 //! - [`headers`]: the Content-Security-Policy (with its per-request nonce)
@@ -67,9 +67,10 @@ pub fn router(state: AppState) -> Router {
         .leptos_routes_with_context(&state, generate_route_list(App), context.clone(), move || {
             shell(options.clone())
         })
-        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(
-            context, shell,
-        ))
+        .fallback(site::files_or_not_found(state.site.clone(), {
+            let options = state.leptos_options.clone();
+            leptos_axum::render_app_to_stream_in_order_with_context(context, move || shell(options.clone()))
+        }))
         .method_not_allowed_fallback(|| async {
             ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method not allowed on this path")
         })

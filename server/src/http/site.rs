@@ -1,166 +1,422 @@
-//! The built front end (`target/site`: WASM, JS, CSS, icons): where to find
-//! it without any environment, and precompressed copies for the browser.
+//! The built front end (`target/site`: WASM, JS, CSS, icons, the service
+//! worker) and how it is served.
+//!
+//! By default the files are inside the binary: `build.rs` embeds the site
+//! cargo-leptos built, with the brotli and gzip copies made at build time, a
+//! content type and an ETag per file. They are served from memory with
+//! `Accept-Encoding` negotiation, `If-None-Match` (304) and
+//! `Cache-Control: no-cache`: the `/pkg/*` names do not change between
+//! builds, so the browser must revalidate each time, which costs a 304 with
+//! no body while the build is the same.
+//!
+//! `LEPTOS_SITE_ROOT` set in the environment (as `cargo leptos watch` does)
+//! serves a directory from disk instead, so a rebuilt front end is picked up
+//! without restarting.
 
-use std::io::Write;
+use std::borrow::Cow;
+use std::future::Future;
 use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::sync::Arc;
 
-/// Where the site files are: `LEPTOS_SITE_ROOT` when set (cargo-leptos sets
-/// it), else `target/site` under the working directory, else `../site` next
-/// to the executable (`target/release/vigil` -> `target/site`).
-pub fn find_root() -> PathBuf {
-    if let Some(root) = std::env::var_os("LEPTOS_SITE_ROOT") {
-        return PathBuf::from(root);
-    }
-    let cwd = PathBuf::from("target/site");
-    if cwd.is_dir() {
-        return cwd;
-    }
-    std::env::current_exe()
-        .ok()
-        .and_then(|exe| exe.parent().map(|dir| dir.join("../site")))
-        .filter(|p| p.is_dir())
-        .unwrap_or(cwd)
+use axum::body::Body;
+use axum::extract::Request;
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::response::Response;
+use tower::ServiceExt;
+
+/// One embedded file and its precompressed copies.
+#[derive(Debug)]
+pub struct Embedded {
+    pub content_type: &'static str,
+    /// Hash of the file's bytes (hex), the base of its ETags.
+    pub etag: &'static str,
+    pub identity: &'static [u8],
+    pub br: Option<&'static [u8]>,
+    pub gz: Option<&'static [u8]>,
 }
 
-/// The service worker (`sw.js` in the site root) with `__VIGIL_VERSION__`
-/// replaced by a hash of the built files under `pkg/`, so every build gets
-/// its own cache and a deploy replaces the old one. `None` without a site.
-pub fn service_worker(root: &Path) -> Option<String> {
-    use std::hash::{Hash, Hasher};
-    let template = std::fs::read_to_string(root.join("sw.js")).ok()?;
-    let mut files: Vec<PathBuf> = std::fs::read_dir(root.join("pkg"))
-        .ok()?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| {
-            let ext = p.extension().and_then(|e| e.to_str()).unwrap_or_default();
-            !matches!(ext, "br" | "gz" | "tmp")
-        })
-        .collect();
-    files.sort();
-    let mut hasher = std::collections::hash_map::DefaultHasher::new();
-    for file in files {
-        file.file_name().hash(&mut hasher);
-        std::fs::read(&file).ok()?.hash(&mut hasher);
-    }
-    Some(template.replace("__VIGIL_VERSION__", &format!("{:016x}", hasher.finish())))
+pub mod sw;
+
+mod files {
+    include!(concat!(env!("OUT_DIR"), "/site.rs"));
 }
 
-/// File kinds worth compressing.
-const COMPRESSIBLE: &[&str] = &["wasm", "js", "css", "svg", "webmanifest", "json", "html"];
+/// Where the front end is served from.
+#[derive(Clone, Debug)]
+pub enum Site {
+    /// The files built into the binary (possibly none).
+    Embedded(&'static [(&'static str, Embedded)]),
+    /// A directory on disk, read on each request.
+    Dir(PathBuf),
+}
 
-/// Writes `.br` and `.gz` beside every compressible file under `root` that
-/// lacks an up-to-date copy; the static file service then serves those to
-/// browsers that accept them. Returns how many files were compressed.
-pub fn precompress(root: &Path) -> std::io::Result<usize> {
-    let mut done = 0;
-    let mut dirs = vec![root.to_path_buf()];
-    while let Some(dir) = dirs.pop() {
-        for entry in std::fs::read_dir(&dir)? {
-            let path = entry?.path();
-            if path.is_dir() {
-                dirs.push(path);
-                continue;
+impl Site {
+    /// The site for this process: `dir` (or `LEPTOS_SITE_ROOT` from the
+    /// environment) when given, else the embedded files.
+    pub fn resolve(dir: Option<PathBuf>) -> Site {
+        match dir.or_else(|| std::env::var_os("LEPTOS_SITE_ROOT").map(PathBuf::from)) {
+            Some(dir) => Site::Dir(dir),
+            None => Site::Embedded(files::FILES),
+        }
+    }
+
+    /// Whether there is a front end to hydrate the pages with.
+    pub fn is_built(&self) -> bool {
+        match self {
+            Site::Embedded(files) => files.iter().any(|(path, _)| path.ends_with(".wasm")),
+            Site::Dir(dir) => dir.join("pkg").is_dir(),
+        }
+    }
+
+    /// Where the files come from, for the log.
+    pub fn describe(&self) -> String {
+        match self {
+            Site::Embedded(files) => format!("embedded ({} files)", files.len()),
+            Site::Dir(dir) => dir.display().to_string(),
+        }
+    }
+
+    /// The service worker script, versioned by the build (see
+    /// [`service_worker`]); `None` without a built site.
+    pub fn service_worker(&self) -> Option<String> {
+        match self {
+            Site::Embedded(files) => find(files, "/sw.js").map(|f| String::from_utf8_lossy(f.identity).into_owned()),
+            Site::Dir(dir) => service_worker(dir),
+        }
+    }
+
+    /// Answers a request for a static file; `None` when there is no such
+    /// file (the caller renders the 404 page).
+    pub async fn serve(&self, request: Request) -> Option<Response> {
+        if !matches!(*request.method(), Method::GET | Method::HEAD) {
+            return None;
+        }
+        match self {
+            Site::Embedded(files) => {
+                let file = find(files, request.uri().path())?;
+                Some(respond(file, request.method(), request.headers()))
             }
-            let ext = path.extension().and_then(|e| e.to_str()).unwrap_or_default();
-            if !COMPRESSIBLE.contains(&ext) {
-                continue;
-            }
-            let data = std::fs::read(&path)?;
-            let modified = std::fs::metadata(&path)?.modified()?;
-            let br = with_suffix(&path, "br");
-            if is_stale(&br, modified) {
-                write_atomic(&br, &brotli_bytes(&data)?)?;
-                done += 1;
-            }
-            let gz = with_suffix(&path, "gz");
-            if is_stale(&gz, modified) {
-                write_atomic(&gz, &gzip_bytes(&data)?)?;
+            Site::Dir(dir) => {
+                let response = tower_http::services::ServeDir::new(dir)
+                    .precompressed_br()
+                    .precompressed_gzip()
+                    .oneshot(request)
+                    .await
+                    .ok()?;
+                (response.status() != StatusCode::NOT_FOUND).then(|| response.map(Body::new))
             }
         }
     }
-    Ok(done)
 }
 
-fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
-    let mut s = path.as_os_str().to_owned();
-    s.push(".");
-    s.push(suffix);
-    PathBuf::from(s)
-}
-
-fn is_stale(copy: &Path, source_modified: std::time::SystemTime) -> bool {
-    std::fs::metadata(copy)
-        .and_then(|m| m.modified())
-        .map_or(true, |m| m < source_modified)
-}
-
-fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let tmp = with_suffix(path, "tmp");
-    std::fs::write(&tmp, bytes)?;
-    std::fs::rename(tmp, path)
-}
-
-fn brotli_bytes(data: &[u8]) -> std::io::Result<Vec<u8>> {
-    let mut out = Vec::new();
-    {
-        let mut w = brotli::CompressorWriter::new(&mut out, 64 * 1024, 11, 22);
-        w.write_all(data)?;
+/// The router's fallback: a static file of `site` when there is one, else
+/// `page` (the app, which renders its "not found" page) with status 404
+/// unless the page set another (a redirect, say).
+pub fn files_or_not_found<P>(
+    site: Arc<Site>,
+    page: P,
+) -> impl Fn(Request) -> Pin<Box<dyn Future<Output = Response> + Send>> + Clone + Send + Sync + 'static
+where
+    P: Fn(Request) -> Pin<Box<dyn Future<Output = Response> + Send>> + Clone + Send + Sync + 'static,
+{
+    move |request: Request| {
+        let site = site.clone();
+        let page = page.clone();
+        Box::pin(async move {
+            let (parts, body) = request.into_parts();
+            let probe = Request::from_parts(parts.clone(), Body::empty());
+            if let Some(response) = site.serve(probe).await {
+                return response;
+            }
+            let mut response = page(Request::from_parts(parts, body)).await;
+            if response.status() == StatusCode::OK {
+                *response.status_mut() = StatusCode::NOT_FOUND;
+            }
+            response
+        })
     }
-    Ok(out)
 }
 
-fn gzip_bytes(data: &[u8]) -> std::io::Result<Vec<u8>> {
-    let mut w = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
-    w.write_all(data)?;
-    w.finish()
+fn find<'a>(files: &'a [(&'static str, Embedded)], path: &str) -> Option<&'a Embedded> {
+    files
+        .binary_search_by(|(p, _)| (*p).cmp(path))
+        .ok()
+        .map(|i| &files[i].1)
+}
+
+/// A content coding the client accepts and we have a copy in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Coding {
+    Brotli,
+    Gzip,
+    Identity,
+}
+
+impl Coding {
+    fn suffix(self) -> &'static str {
+        match self {
+            Coding::Brotli => "-br",
+            Coding::Gzip => "-gz",
+            Coding::Identity => "",
+        }
+    }
+}
+
+/// Picks brotli, then gzip, when `Accept-Encoding` allows it (a `q=0`
+/// refuses a coding) and the file has that copy.
+fn negotiate(headers: &HeaderMap, file: &Embedded) -> Coding {
+    let accepted = |name: &str| {
+        headers
+            .get_all(header::ACCEPT_ENCODING)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .any(|item| {
+                let mut parts = item.split(';').map(str::trim);
+                let coding = parts.next().unwrap_or_default();
+                let refused = parts.any(|p| {
+                    p.strip_prefix("q=")
+                        .and_then(|q| q.trim().parse::<f32>().ok())
+                        .is_some_and(|q| q <= 0.0)
+                });
+                (coding.eq_ignore_ascii_case(name) || coding == "*") && !refused
+            })
+    };
+    if file.br.is_some() && accepted("br") {
+        Coding::Brotli
+    } else if file.gz.is_some() && accepted("gzip") {
+        Coding::Gzip
+    } else {
+        Coding::Identity
+    }
+}
+
+/// Whether `If-None-Match` names `etag` (or is `*`); weak tags compare by
+/// their opaque part, as RFC 9110 says for this header.
+fn not_modified(headers: &HeaderMap, etag: &str) -> bool {
+    headers
+        .get_all(header::IF_NONE_MATCH)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|t| t.trim().trim_start_matches("W/"))
+        .any(|t| t == "*" || t == etag)
+}
+
+fn respond(file: &Embedded, method: &Method, headers: &HeaderMap) -> Response {
+    let coding = negotiate(headers, file);
+    let etag = format!("\"{}{}\"", file.etag, coding.suffix());
+    let body: &'static [u8] = match coding {
+        Coding::Brotli => file.br.unwrap_or(file.identity),
+        Coding::Gzip => file.gz.unwrap_or(file.identity),
+        Coding::Identity => file.identity,
+    };
+    let mut builder = Response::builder()
+        .header(header::ETAG, &etag)
+        .header(header::CACHE_CONTROL, "no-cache")
+        .header(header::VARY, "accept-encoding");
+    if not_modified(headers, &etag) {
+        return builder
+            .status(StatusCode::NOT_MODIFIED)
+            .body(Body::empty())
+            .unwrap_or_default();
+    }
+    builder = builder
+        .header(header::CONTENT_TYPE, file.content_type)
+        .header(header::CONTENT_LENGTH, body.len());
+    if let Some(name) = match coding {
+        Coding::Brotli => Some("br"),
+        Coding::Gzip => Some("gzip"),
+        Coding::Identity => None,
+    } {
+        builder = builder.header(header::CONTENT_ENCODING, HeaderValue::from_static(name));
+    }
+    let body = if method == Method::HEAD {
+        Body::empty()
+    } else {
+        Body::from(Cow::Borrowed(body))
+    };
+    builder.body(body).unwrap_or_default()
+}
+
+/// The service worker (`sw.js` in the site root) filled in for the files
+/// under `pkg/` (see [`sw::render`]). `None` without a site. The embedded
+/// site's worker is filled in the same way by `build.rs`.
+pub fn service_worker(root: &Path) -> Option<String> {
+    let template = std::fs::read_to_string(root.join("sw.js")).ok()?;
+    let mut pkg = Vec::new();
+    for entry in std::fs::read_dir(root.join("pkg")).ok()? {
+        let path = entry.ok()?.path();
+        let name = path.file_name()?.to_string_lossy().into_owned();
+        if path.is_file() && sw::is_served(&name) {
+            pkg.push((name, std::fs::read(&path).ok()?));
+        }
+    }
+    Some(sw::render(&template, &pkg))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::io::Read;
+
+    static FILES: &[(&str, Embedded)] = &[
+        (
+            "/pkg/app.js",
+            Embedded {
+                content_type: "text/javascript; charset=utf-8",
+                etag: "00ff",
+                identity: b"console.log('vigil')",
+                br: Some(b"BR"),
+                gz: Some(b"GZ"),
+            },
+        ),
+        (
+            "/pkg/plain.png",
+            Embedded {
+                content_type: "image/png",
+                etag: "0a0b",
+                identity: b"PNG",
+                br: None,
+                gz: None,
+            },
+        ),
+    ];
+
+    fn get(path: &str, headers: &[(&str, &str)]) -> Request {
+        let mut builder = Request::builder().uri(path);
+        for (name, value) in headers {
+            builder = builder.header(*name, *value);
+        }
+        builder.body(Body::empty()).unwrap()
+    }
+
+    async fn fetch(path: &str, headers: &[(&str, &str)]) -> Option<(Response, Vec<u8>)> {
+        let response = Site::Embedded(FILES).serve(get(path, headers)).await?;
+        let (parts, body) = response.into_parts();
+        let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap().to_vec();
+        Some((Response::from_parts(parts, Body::empty()), bytes))
+    }
+
+    fn header(response: &Response, name: header::HeaderName) -> Option<&str> {
+        response.headers().get(name).and_then(|v| v.to_str().ok())
+    }
+
+    #[tokio::test]
+    async fn picks_the_best_accepted_copy() {
+        let (r, body) = fetch("/pkg/app.js", &[("accept-encoding", "gzip, deflate, br")])
+            .await
+            .unwrap();
+        assert_eq!(
+            (header(&r, header::CONTENT_ENCODING), body.as_slice()),
+            (Some("br"), &b"BR"[..])
+        );
+        assert_eq!(header(&r, header::ETAG), Some("\"00ff-br\""));
+        assert_eq!(header(&r, header::VARY), Some("accept-encoding"));
+        assert_eq!(header(&r, header::CACHE_CONTROL), Some("no-cache"));
+
+        let (r, body) = fetch("/pkg/app.js", &[("accept-encoding", "gzip, br;q=0")])
+            .await
+            .unwrap();
+        assert_eq!(
+            (header(&r, header::CONTENT_ENCODING), body.as_slice()),
+            (Some("gzip"), &b"GZ"[..])
+        );
+
+        let (r, body) = fetch("/pkg/app.js", &[]).await.unwrap();
+        assert_eq!(header(&r, header::CONTENT_ENCODING), None);
+        assert_eq!(body, b"console.log('vigil')");
+        assert_eq!(header(&r, header::CONTENT_TYPE), Some("text/javascript; charset=utf-8"));
+        assert_eq!(header(&r, header::ETAG), Some("\"00ff\""));
+
+        let (r, body) = fetch("/pkg/plain.png", &[("accept-encoding", "br")]).await.unwrap();
+        assert_eq!(
+            (header(&r, header::CONTENT_ENCODING), body.as_slice()),
+            (None, &b"PNG"[..])
+        );
+    }
+
+    #[tokio::test]
+    async fn a_matching_etag_is_not_modified() {
+        let (r, body) = fetch(
+            "/pkg/app.js",
+            &[("accept-encoding", "br"), ("if-none-match", "\"old\", W/\"00ff-br\"")],
+        )
+        .await
+        .unwrap();
+        assert_eq!(r.status(), StatusCode::NOT_MODIFIED);
+        assert!(body.is_empty());
+        // The same tag for another coding is another representation.
+        let (r, _) = fetch("/pkg/app.js", &[("if-none-match", "\"00ff-br\"")]).await.unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+    }
+
+    #[tokio::test]
+    async fn unknown_paths_and_other_methods_are_left_to_the_caller() {
+        assert!(fetch("/pkg/missing.js", &[]).await.is_none());
+        assert!(fetch("/pkg", &[]).await.is_none());
+        let post = Request::builder()
+            .method("POST")
+            .uri("/pkg/app.js")
+            .body(Body::empty())
+            .unwrap();
+        assert!(Site::Embedded(FILES).serve(post).await.is_none());
+    }
+
+    #[tokio::test]
+    async fn a_directory_is_served_from_disk() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("pkg")).unwrap();
+        std::fs::write(dir.path().join("pkg/vigil.js"), "one").unwrap();
+        let site = Site::Dir(dir.path().to_path_buf());
+        assert!(site.is_built());
+        let response = site.serve(get("/pkg/vigil.js", &[])).await.unwrap();
+        assert_eq!(
+            axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap(),
+            "one"
+        );
+        std::fs::write(dir.path().join("pkg/vigil.js"), "two").unwrap();
+        let response = site.serve(get("/pkg/vigil.js", &[])).await.unwrap();
+        assert_eq!(
+            axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap(),
+            "two",
+            "read on each request"
+        );
+        assert!(site.serve(get("/pkg/missing.js", &[])).await.is_none());
+    }
+
+    #[test]
+    fn the_embedded_table_is_sorted_for_lookup() {
+        assert!(files::FILES.windows(2).all(|w| w[0].0 < w[1].0));
+        assert!(FILES.windows(2).all(|w| w[0].0 < w[1].0));
+    }
 
     #[test]
     fn the_service_worker_is_versioned_by_the_built_files() {
         let dir = tempfile::tempdir().unwrap();
         assert_eq!(service_worker(dir.path()), None, "no site, no worker");
         std::fs::create_dir_all(dir.path().join("pkg")).unwrap();
-        std::fs::write(dir.path().join("sw.js"), "const VERSION = '__VIGIL_VERSION__';").unwrap();
+        std::fs::write(
+            dir.path().join("sw.js"),
+            "const VERSION = '__VIGIL_VERSION__';\nconst PRECACHE = ['/', '__VIGIL_PKG_FILES__'];",
+        )
+        .unwrap();
         std::fs::write(dir.path().join("pkg/vigil.wasm"), b"one").unwrap();
+        std::fs::write(dir.path().join("pkg/split_x.wasm"), b"chunk").unwrap();
         let first = service_worker(dir.path()).unwrap();
         assert!(!first.contains("__VIGIL_VERSION__"), "{first}");
+        assert!(
+            first.contains("const PRECACHE = ['/', '/pkg/split_x.wasm', '/pkg/vigil.wasm'];"),
+            "every built file, the split chunks too: {first}"
+        );
         std::fs::write(dir.path().join("pkg/vigil.wasm.br"), b"compressed copy").unwrap();
+        std::fs::write(dir.path().join("pkg/vigil.d.ts"), b"declarations").unwrap();
         assert_eq!(
             service_worker(dir.path()).unwrap(),
             first,
-            "compressed copies do not count"
+            "compressed copies and declarations do not count"
         );
         std::fs::write(dir.path().join("pkg/vigil.wasm"), b"two").unwrap();
         assert_ne!(service_worker(dir.path()).unwrap(), first, "a new build, a new version");
-    }
-
-    #[test]
-    fn precompresses_once_and_round_trips() {
-        let dir = tempfile::tempdir().unwrap();
-        let js = dir.path().join("pkg/app.js");
-        std::fs::create_dir_all(js.parent().unwrap()).unwrap();
-        let body = "console.log('vigil');\n".repeat(200);
-        std::fs::write(&js, &body).unwrap();
-        std::fs::write(dir.path().join("logo.png"), [0u8; 10]).unwrap();
-
-        assert_eq!(precompress(dir.path()).unwrap(), 1);
-        assert_eq!(precompress(dir.path()).unwrap(), 0, "up-to-date copies are kept");
-        assert!(!dir.path().join("logo.png.br").exists());
-
-        let mut unzipped = String::new();
-        flate2::read::GzDecoder::new(std::fs::File::open(with_suffix(&js, "gz")).unwrap())
-            .read_to_string(&mut unzipped)
-            .unwrap();
-        assert_eq!(unzipped, body);
-        let mut unbr = String::new();
-        brotli::Decompressor::new(std::fs::File::open(with_suffix(&js, "br")).unwrap(), 4096)
-            .read_to_string(&mut unbr)
-            .unwrap();
-        assert_eq!(unbr, body);
     }
 }

@@ -28,6 +28,8 @@ pub struct AppState {
     pub allowed_origins: Arc<[String]>,
     /// `/sw.js`, versioned by the build; `None` without a built site.
     pub service_worker: Option<Arc<str>>,
+    /// The built front end's static files.
+    pub site: Arc<super::site::Site>,
     pub socket: SocketOptions,
     /// Largest request body in bytes (`server.body_limit_kib`).
     pub body_limit: usize,

@@ -13,10 +13,12 @@
 //!   asked for, fills the newest part from finer tiers, and downsamples
 //!   keeping each bucket's min and max.
 //! - [`codec`]: the compressed block format.
+//! - [`backup`]: an online copy of the database (`vigil backup`).
 //!
 //! A `kill -9` loses at most the batch being collected: every batch is
 //! committed (WAL, `synchronous = NORMAL`, which survives a process crash).
 
+pub mod backup;
 pub mod codec;
 pub mod query;
 pub mod writer;
