@@ -76,22 +76,22 @@ async fn connection(url: String, mut close: oneshot::Receiver<()>, store: LiveSt
 }
 
 async fn run_socket(url: &str, close: &mut oneshot::Receiver<()>, store: LiveStore, tx: &Events) -> Option<()> {
-    let ws = WebSocket::open(url).ok()?;
-    // gloo-net has no "open" event: watch the ready state until the
-    // handshake is done, or the machine gives up on it.
-    loop {
-        match ws.state() {
-            State::Open => break,
-            State::Connecting => {}
-            State::Closing | State::Closed => return None,
-        }
+    let mut ws = WebSocket::open(url).ok()?;
+    // The sink is ready once the handshake is done: gloo-net wakes it on
+    // the socket's `open` event (or on `error`, when it is closed instead).
+    let cancelled = {
+        let mut opened = futures::future::poll_fn(|cx| ws.poll_ready_unpin(cx)).fuse();
         futures::select! {
-            _ = TimeoutFuture::new(25).fuse() => {}
-            _ = &mut *close => {
-                let _ = ws.close(None, None);
-                return None;
-            }
+            _ = opened => false,
+            _ = &mut *close => true,
         }
+    };
+    if cancelled {
+        let _ = ws.close(None, None);
+        return None;
+    }
+    if !matches!(ws.state(), State::Open) {
+        return None;
     }
     tx.unbounded_send(Event::Opened).ok()?;
     let (mut sink, mut stream) = ws.split();
