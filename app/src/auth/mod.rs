@@ -191,6 +191,15 @@ pub fn validate_password(password: &str) -> Result<(), AuthError> {
     Ok(())
 }
 
+/// Checks a new password typed twice: its length, then that both agree.
+pub fn validate_new_password(password: &str, confirm: &str) -> Result<(), AuthError> {
+    validate_password(password)?;
+    if password != confirm {
+        return Err(AuthError::Mismatch);
+    }
+    Ok(())
+}
+
 #[cfg(feature = "ssr")]
 pub use ssr::*;
 
@@ -266,43 +275,39 @@ pub async fn who_am_i() -> Result<Option<Principal>, ApiError> {
 /// Every account: `GET /api/v1/users` (admins only).
 #[server(prefix = "/api/v1", endpoint = "users", input = leptos::server_fn::codec::GetUrl)]
 pub async fn list_accounts() -> Result<Vec<Account>, ApiError> {
-    require_admin().map_err(crate::error::to_api)?;
-    use_accounts()
-        .map_err(crate::error::to_api)?
-        .list()
-        .await
-        .map_err(crate::error::to_api)
+    async {
+        require_admin()?;
+        use_accounts()?.list().await
+    }
+    .await
+    .map_err(crate::error::to_api)
 }
 
 /// Adds an account: `POST /api/v1/users/add` (admins only).
 #[server(prefix = "/api/v1", endpoint = "users/add")]
 pub async fn add_account(name: String, password: String, confirm: String, role: String) -> Result<(), ApiError> {
-    require_admin().map_err(crate::error::to_api)?;
-    let name = name.trim().to_string();
-    validate_name(&name).map_err(crate::error::to_api)?;
-    validate_password(&password).map_err(crate::error::to_api)?;
-    if password != confirm {
-        return Err(crate::error::to_api(AuthError::Mismatch));
+    async {
+        require_admin()?;
+        let name = name.trim().to_string();
+        validate_name(&name)?;
+        validate_new_password(&password, &confirm)?;
+        let role = Role::parse(&role).ok_or_else(|| AuthError::BadRole(role.chars().take(20).collect()))?;
+        use_accounts()?.add(name, password, role).await
     }
-    let role =
-        Role::parse(&role).ok_or_else(|| crate::error::to_api(AuthError::BadRole(role.chars().take(20).collect())))?;
-    use_accounts()
-        .map_err(crate::error::to_api)?
-        .add(name, password, role)
-        .await
-        .map_err(crate::error::to_api)
+    .await
+    .map_err(crate::error::to_api)
 }
 
 /// Removes an account and signs it out: `POST /api/v1/users/remove` (admins only).
 #[server(prefix = "/api/v1", endpoint = "users/remove")]
 pub async fn remove_account(name: String) -> Result<(), ApiError> {
-    require_admin().map_err(crate::error::to_api)?;
-    validate_name(&name).map_err(crate::error::to_api)?;
-    use_accounts()
-        .map_err(crate::error::to_api)?
-        .remove(name)
-        .await
-        .map_err(crate::error::to_api)
+    async {
+        require_admin()?;
+        validate_name(&name)?;
+        use_accounts()?.remove(name).await
+    }
+    .await
+    .map_err(crate::error::to_api)
 }
 
 /// Sets an account's password: `POST /api/v1/users/password`. Admins may
@@ -310,32 +315,29 @@ pub async fn remove_account(name: String) -> Result<(), ApiError> {
 /// signed out; the caller's own stays.
 #[server(prefix = "/api/v1", endpoint = "users/password")]
 pub async fn set_password(name: String, password: String, confirm: String) -> Result<(), ApiError> {
-    let who = require_principal().map_err(crate::error::to_api)?;
-    if !who.is_admin() && who.name.as_deref() != Some(name.as_str()) {
-        return Err(crate::error::to_api(AuthError::Forbidden));
+    async {
+        let who = require_principal()?;
+        if !who.is_admin() && who.name.as_deref() != Some(name.as_str()) {
+            return Err(AuthError::Forbidden);
+        }
+        validate_name(&name)?;
+        validate_new_password(&password, &confirm)?;
+        use_accounts()?.set_password(name, password, session_id()).await
     }
-    validate_name(&name).map_err(crate::error::to_api)?;
-    validate_password(&password).map_err(crate::error::to_api)?;
-    if password != confirm {
-        return Err(crate::error::to_api(AuthError::Mismatch));
-    }
-    use_accounts()
-        .map_err(crate::error::to_api)?
-        .set_password(name, password, session_id())
-        .await
-        .map_err(crate::error::to_api)
+    .await
+    .map_err(crate::error::to_api)
 }
 
 /// Signs out every session of an account: `POST /api/v1/users/sign-out` (admins only).
 #[server(prefix = "/api/v1", endpoint = "users/sign-out")]
 pub async fn sign_out_account(name: String) -> Result<usize, ApiError> {
-    require_admin().map_err(crate::error::to_api)?;
-    validate_name(&name).map_err(crate::error::to_api)?;
-    use_accounts()
-        .map_err(crate::error::to_api)?
-        .sign_out(name)
-        .await
-        .map_err(crate::error::to_api)
+    async {
+        require_admin()?;
+        validate_name(&name)?;
+        use_accounts()?.sign_out(name).await
+    }
+    .await
+    .map_err(crate::error::to_api)
 }
 
 #[cfg(test)]

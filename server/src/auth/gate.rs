@@ -19,7 +19,9 @@ use crate::http::state::AppState;
 /// The kinds of door a path is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Door {
-    /// Built files and the sign-in pages and forms: open to anyone.
+    /// Built files: open to anyone, and nobody needs identifying.
+    Static,
+    /// The sign-in page and forms: open to anyone (the page shows who is signed in).
     Public,
     /// `/setup`: only while no account exists.
     Setup,
@@ -46,17 +48,18 @@ const PUBLIC_FILES: &[&str] = &[
     "/robots.txt",
 ];
 /// Folders of built files, served to anyone.
-const PUBLIC_DIRS: &[&str] = &["/pkg/", "/icons/", "/vendor/", "/auth/"];
+const PUBLIC_DIRS: &[&str] = &["/pkg/", "/icons/", "/vendor/"];
 
 impl Door {
     pub fn of(path: &str) -> Door {
         match path {
             "/login" => Door::Public,
+            p if p.starts_with("/auth/") => Door::Public,
             "/setup" => Door::Setup,
             "/healthz" => Door::Health,
             "/metrics" => Door::Metrics,
             "/ws" => Door::Socket,
-            p if PUBLIC_FILES.contains(&p) || PUBLIC_DIRS.iter().any(|d| p.starts_with(d)) => Door::Public,
+            p if PUBLIC_FILES.contains(&p) || PUBLIC_DIRS.iter().any(|d| p.starts_with(d)) => Door::Static,
             p if p == "/api" || p.starts_with("/api/") => Door::Api,
             p if p == "/admin" || p.starts_with("/admin/") => Door::Admin,
             _ => Door::Page,
@@ -68,6 +71,10 @@ impl Door {
 pub async fn gate(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
     let auth = &state.auth;
     let door = Door::of(request.uri().path());
+    if door == Door::Static {
+        // Most requests of a page load: no cookie to hash, no session to look up.
+        return next.run(request).await;
+    }
     let identified = auth.identify(request.headers());
     let peer = request
         .extensions()
@@ -83,7 +90,7 @@ pub async fn gate(State(state): State<AppState>, mut request: Request, next: Nex
         }
     }
     let admitted = match door {
-        Door::Public | Door::Health => true,
+        Door::Static | Door::Public | Door::Health => true,
         Door::Setup => {
             if auth.has_accounts() {
                 return Redirect::to("/login").into_response();
@@ -197,9 +204,9 @@ mod tests {
             ("/login", Door::Public),
             ("/auth/login", Door::Public),
             ("/setup", Door::Setup),
-            ("/pkg/vigil.wasm", Door::Public),
-            ("/icons/icon-192.png", Door::Public),
-            ("/sw.js", Door::Public),
+            ("/pkg/vigil.wasm", Door::Static),
+            ("/icons/icon-192.png", Door::Static),
+            ("/sw.js", Door::Static),
             ("/healthz", Door::Health),
             ("/metrics", Door::Metrics),
             ("/ws", Door::Socket),

@@ -55,12 +55,23 @@ enum Style {
     Json,
 }
 
+impl Style {
+    /// JSON when the body says so, else a form.
+    fn of(headers: &HeaderMap) -> Style {
+        let json = headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/json"));
+        if json {
+            Style::Json
+        } else {
+            Style::Form
+        }
+    }
+}
+
 fn parse<T: DeserializeOwned>(headers: &HeaderMap, body: &Bytes) -> Result<(T, Style), ApiError> {
-    let json = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"));
-    let parsed = if json {
+    let parsed = if Style::of(headers) == Style::Json {
         serde_json::from_slice(body)
             .map(|v| (v, Style::Json))
             .map_err(|e| e.to_string())
@@ -112,14 +123,9 @@ async fn logout(State(state): State<AppState>, session: Option<Extension<Session
             return failed(err, Style::Json, "/");
         }
     }
-    let form = !headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"));
-    let mut response = if form {
-        see_other("/login")
-    } else {
-        Json(serde_json::json!({ "signed_out": true })).into_response()
+    let mut response = match Style::of(&headers) {
+        Style::Form => see_other("/login"),
+        Style::Json => Json(serde_json::json!({ "signed_out": true })).into_response(),
     };
     let headers = response.headers_mut();
     headers.insert(header::SET_COOKIE, cookie(&state.auth, &HeaderMap::new(), "", 0));
