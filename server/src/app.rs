@@ -118,9 +118,12 @@ impl Server {
         let interval = config.collector.interval;
         // Reading /proc is blocking: keep it off the async workers.
         let top = config.collector.top_processes;
+        let named = config.host.name.clone();
         let (host_collector, host, system) = tokio::task::spawn_blocking(move || {
             let collector = HostCollector::new(top);
-            let host = sysinfo::System::host_name().unwrap_or_else(|| "localhost".into());
+            let host = named
+                .or_else(sysinfo::System::host_name)
+                .unwrap_or_else(|| "localhost".into());
             let system = collector.system_info();
             (collector, host, system)
         })
@@ -181,6 +184,7 @@ impl Server {
             collect::SelfSources {
                 live: stats.clone(),
                 store: history.stats.clone(),
+                remote_write: None,
             },
             interval,
             shutdown.child_token(),

@@ -9,6 +9,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 pub use crate::checks::config::{CheckConfig, ExpectStatus, NotifyConfig, NotifyKind};
+pub use crate::fleet::config::{FleetConfig, HostConfig, RemoteWriteConfig};
 
 /// Everything the config file can set.
 #[derive(Clone, Debug, Default, PartialEq, Deserialize)]
@@ -25,6 +26,12 @@ pub struct Config {
     pub auth: AuthConfig,
     /// Connections, limits and TLS of the HTTP server (`[server]`).
     pub server: ServerConfig,
+    /// This host's name (`[host]`).
+    pub host: HostConfig,
+    /// Push every series to a Prometheus-compatible receiver (`[remote_write]`).
+    pub remote_write: Option<RemoteWriteConfig>,
+    /// Show the hosts a Prometheus-compatible engine knows (`[fleet]`).
+    pub fleet: Option<FleetConfig>,
 }
 
 /// Accounts and sign-in (`[auth]`). Secrets are read from files (or the
@@ -233,6 +240,49 @@ pub enum ConfigError {
 }
 
 impl Config {
+    fn validate_fleet(&self) -> Result<(), (&'static str, String)> {
+        use crate::fleet::config::{validate_host_name, validate_url};
+        if let Some(name) = &self.host.name {
+            validate_host_name(name).map_err(|e| ("host.name", e))?;
+        }
+        if let Some(rw) = &self.remote_write {
+            validate_url(&rw.url).map_err(|e| ("remote_write.url", e))?;
+            let (second, hour, day) = (
+                Duration::from_secs(1),
+                Duration::from_secs(3600),
+                Duration::from_secs(86_400),
+            );
+            if rw.interval < second || rw.interval > hour {
+                return Err(("remote_write.interval", "out of range (1s to 1h)".into()));
+            }
+            if rw.timeout < second || rw.timeout > Duration::from_secs(300) {
+                return Err(("remote_write.timeout", "out of range (1s to 5m)".into()));
+            }
+            if rw.buffer < rw.interval || rw.buffer > day {
+                return Err(("remote_write.buffer", "must be between the interval and 24h".into()));
+            }
+            if !(100..=1_000_000).contains(&rw.max_samples_per_send) {
+                return Err(("remote_write.max_samples_per_send", "100 to 1000000".into()));
+            }
+            if rw.basic_password_file.is_some() && rw.basic_user.is_none() {
+                return Err(("remote_write.basic_password_file", "set basic_user too".into()));
+            }
+        }
+        if let Some(fleet) = &self.fleet {
+            validate_url(&fleet.prometheus).map_err(|e| ("fleet.prometheus", e))?;
+            if fleet.timeout < Duration::from_millis(100) || fleet.timeout > Duration::from_secs(300) {
+                return Err(("fleet.timeout", "out of range (100ms to 5m)".into()));
+            }
+            if fleet.stale_after < Duration::from_secs(1) {
+                return Err(("fleet.stale_after", "at least 1s".into()));
+            }
+            if fleet.basic_password_file.is_some() && fleet.basic_user.is_none() {
+                return Err(("fleet.basic_password_file", "set basic_user too".into()));
+            }
+        }
+        Ok(())
+    }
+
     /// Reads and checks a config file.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
@@ -274,6 +324,7 @@ impl Config {
 
     fn validate(&self) -> Result<(), (&'static str, String)> {
         self.server.validate()?;
+        self.validate_fleet()?;
         let interval = self.collector.interval;
         if interval < Duration::from_millis(100) || interval > Duration::from_secs(3600) {
             return Err((

@@ -37,6 +37,7 @@ pub mod checks;
 pub mod collect;
 pub mod config;
 pub mod engine;
+pub mod fleet;
 pub mod health;
 pub mod http;
 pub mod live;

@@ -136,6 +136,28 @@ pub struct SelfStats {
     /// Size of the history database on disk.
     #[serde(default)]
     pub store_bytes: u64,
+    /// The push to a Prometheus-compatible receiver, when `[remote_write]` is set.
+    #[serde(default)]
+    pub remote_write: Option<RemoteWriteFigures>,
+}
+
+/// How the push to the remote-write receiver is going.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct RemoteWriteFigures {
+    /// Samples waiting to be sent.
+    pub queued: u64,
+    /// Most samples the queue holds; past it the oldest are dropped.
+    pub capacity: u64,
+    /// Samples the receiver accepted since start.
+    pub sent_total: u64,
+    /// Requests that failed (each is retried while its samples are queued).
+    pub failed_sends_total: u64,
+    /// Samples dropped: the queue was full, or the receiver refused them for good.
+    pub dropped_total: u64,
+    /// How long the last request took, in milliseconds.
+    pub last_send_ms: f64,
+    /// Unix ms of the last accepted request; 0 before the first.
+    pub last_success: i64,
 }
 
 /// The few numbers of a sample that the sparklines draw; a compact history

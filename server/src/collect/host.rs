@@ -254,6 +254,7 @@ impl HostCollector {
             frames_sent_total: live.frames_sent_total,
             store_write_ms: live.store_write_ms,
             store_bytes: live.store_bytes,
+            remote_write: live.remote_write,
             broadcast_lag_ms: live.broadcast_lag_ms,
             // Everything but this last step: close enough, and known now.
             collector_ms: started.elapsed().as_secs_f64() * 1000.0,

@@ -32,6 +32,8 @@ use crate::store::StoreStats;
 pub struct SelfSources {
     pub live: Arc<LiveStats>,
     pub store: Arc<StoreStats>,
+    /// The remote-write queue, when `[remote_write]` is set.
+    pub remote_write: Option<Arc<crate::fleet::remote_write::WriteStats>>,
 }
 
 /// Unix time in milliseconds.
@@ -73,6 +75,7 @@ pub async fn run(
             broadcast_lag_ms: stats.take_max_delay_ms(),
             store_write_ms: sources.store.last_write_ms(),
             store_bytes: sources.store.bytes.load(Ordering::Relaxed),
+            remote_write: sources.remote_write.as_ref().map(|w| w.figures()),
         };
         last_sent = sent;
         let result = tokio::task::spawn_blocking(move || {
@@ -118,4 +121,5 @@ pub struct LiveFigures {
     pub broadcast_lag_ms: f64,
     pub store_write_ms: f64,
     pub store_bytes: u64,
+    pub remote_write: Option<app::metrics::RemoteWriteFigures>,
 }
