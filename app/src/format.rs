@@ -90,6 +90,21 @@ pub fn millis(ms: f64) -> String {
     }
 }
 
+/// Unix time in ms now: the browser's clock in the browser, the system
+/// clock on the server.
+pub fn now_ms() -> i64 {
+    #[cfg(feature = "hydrate")]
+    {
+        js_sys::Date::now() as i64
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as i64)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

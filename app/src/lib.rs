@@ -29,6 +29,7 @@ pub mod auth;
 pub mod checks;
 pub mod error;
 pub mod explorer;
+pub mod fleet;
 pub mod format;
 pub mod health;
 pub mod live;
@@ -110,6 +111,7 @@ pub fn App() -> impl IntoView {
                     // Lazy: its code is a WASM chunk of its own (see pages::explore).
                     <Route path=path!("/explore") view={leptos_router::Lazy::<pages::Explore>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("/checks") view=pages::Checks ssr=SsrMode::Async/>
+                    <Route path=path!("/hosts") view=pages::Hosts ssr=SsrMode::Async/>
                     <Route path=path!("/checks/:name") view=pages::Check ssr=SsrMode::Async/>
                     <Route path=path!("/login") view=auth::view::LoginPage ssr=SsrMode::Async/>
                     <Route path=path!("/setup") view=auth::view::SetupPage ssr=SsrMode::Async/>
@@ -134,6 +136,7 @@ fn Header() -> impl IntoView {
                     <A href="/">"Overview"</A>
                     <A href="/explore">"Explore"</A>
                     <A href="/checks">"Checks"</A>
+                    <A href="/hosts">"Hosts"</A>
                 </nav>
                 <ConnectionBadge/>
             </Show>

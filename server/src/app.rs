@@ -68,6 +68,8 @@ pub enum StartError {
     Auth(String),
     #[error("cannot set up HTTPS: {0}")]
     Tls(#[from] serve::TlsError),
+    #[error("[fleet]: {0}")]
+    Fleet(String),
 }
 
 /// A running Vigil.
@@ -132,6 +134,7 @@ impl Server {
 
         let bus = SampleBus::new();
         let stats = Arc::new(LiveStats::default());
+        let host_name = host.clone();
         let mut hub_options = HubOptions::new(host, interval, config.live.replay_window);
         hub_options.system = system.clone();
         let hub = Hub::new(hub_options, stats.clone());
@@ -241,7 +244,20 @@ impl Server {
         let connections = Arc::new(serve::Connections::new(serve::max_connections(
             config.server.max_connections,
         )));
+        let fleet = Arc::new(crate::fleet::Fleet {
+            local_name: host_name,
+            local: engine.clone(),
+            bus: bus.clone(),
+            monitor: monitor.clone(),
+            thresholds: config.thresholds.clone(),
+            engine: config
+                .fleet
+                .as_ref()
+                .map(crate::fleet::hosts::Engine::start)
+                .transpose()?,
+        });
         let state = AppState {
+            fleet,
             auth,
             leptos_options,
             registry: Arc::new(prom::registry(

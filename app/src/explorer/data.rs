@@ -156,7 +156,12 @@ pub struct Loaded {
 /// its message is what the page shows.
 pub async fn load(view: View) -> Result<Loaded, ApiError> {
     let (from, to) = view.span.window(now_ms());
-    let queries = view.series.iter().map(|name| fetch(name.clone(), from, to)).collect();
+    let host = view.host.as_deref();
+    let queries = view
+        .series
+        .iter()
+        .map(|name| fetch(name.clone(), host, from, to))
+        .collect();
     let series = join_all(queries).await.into_iter().collect::<Result<Vec<_>, _>>()?;
     Ok(Loaded {
         from,
@@ -168,8 +173,8 @@ pub async fn load(view: View) -> Result<Loaded, ApiError> {
 
 /// One series over `from..to`, from the engine (server side).
 #[cfg(not(feature = "hydrate"))]
-async fn fetch(name: String, from: i64, to: i64) -> Result<SeriesData, ApiError> {
-    crate::metrics::query_range(name, from, to, POINTS)
+async fn fetch(name: String, host: Option<&str>, from: i64, to: i64) -> Result<SeriesData, ApiError> {
+    crate::metrics::query_range(name, from, to, POINTS, host.map(str::to_string))
         .await
         .map(SeriesData::from)
 }
@@ -179,7 +184,7 @@ async fn fetch(name: String, from: i64, to: i64) -> Result<SeriesData, ApiError>
 /// columns without serde. Sent through the server-function client, so the
 /// request and its errors behave like every other server call.
 #[cfg(feature = "hydrate")]
-async fn fetch(name: String, from: i64, to: i64) -> Result<SeriesData, ApiError> {
+async fn fetch(name: String, host: Option<&str>, from: i64, to: i64) -> Result<SeriesData, ApiError> {
     use leptos::server_fn::client::{browser::BrowserClient, Client};
     use leptos::server_fn::request::{browser::BrowserRequest, ClientReq};
     use leptos::server_fn::response::ClientRes;
@@ -187,6 +192,10 @@ async fn fetch(name: String, from: i64, to: i64) -> Result<SeriesData, ApiError>
     let mut query = String::from("series=");
     super::state::push_escaped(&mut query, &name);
     query.push_str(&format!("&from={from}&to={to}&points={POINTS}"));
+    if let Some(host) = host {
+        query.push_str("&host=");
+        super::state::push_escaped(&mut query, host);
+    }
     let request: BrowserRequest = ClientReq::<ApiError>::try_new_get("/api/v1/query", "", "application/json", &query)?;
     let response = <BrowserClient as Client<ApiError>>::send(request).await?;
     let status = ClientRes::<ApiError>::status(&response);

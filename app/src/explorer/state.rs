@@ -10,6 +10,8 @@
 //!   is read as UTC).
 //! - `base=1h` or `base=FROM-TO`: after a drag-zoom, the range before the
 //!   first zoom, which "Reset zoom" goes back to.
+//! - `host=NAME`: another host's series, read from the fleet's engine
+//!   (`/hosts` links here); missing: this Vigil's own host.
 
 use std::fmt::Write as _;
 
@@ -132,6 +134,9 @@ pub struct View {
     pub span: Span,
     /// The span before the first drag-zoom; `None` when not zoomed.
     pub base: Option<Span>,
+    /// Whose series: another host's, read from the fleet's engine; `None`
+    /// for this Vigil's own host.
+    pub host: Option<String>,
 }
 
 impl Default for View {
@@ -140,6 +145,7 @@ impl Default for View {
             series: DEFAULT_SERIES.iter().map(|s| s.to_string()).collect(),
             span: Span::Last(Preset::Hour1),
             base: None,
+            host: None,
         }
     }
 }
@@ -173,6 +179,9 @@ impl View {
         view.base = first("base")
             .and_then(|b| Span::parse_key(b.trim()))
             .filter(|b| *b != view.span);
+        view.host = first("host")
+            .map(|h| h.trim().to_string())
+            .filter(|h| h.len() <= crate::fleet::MAX_HOST_NAME_BYTES);
         view
     }
 
@@ -195,6 +204,10 @@ impl View {
         }
         if let Some(base) = self.base {
             let _ = write!(q, "&base={}", base.key());
+        }
+        if let Some(host) = &self.host {
+            q.push_str("&host=");
+            push_escaped(&mut q, host);
         }
         q
     }
@@ -242,6 +255,7 @@ impl View {
                 to: to.max(from + 1),
             },
             base: Some(self.base.unwrap_or(self.span)),
+            host: self.host.clone(),
         }
     }
 
@@ -331,20 +345,7 @@ fn civil_from_days(z: i64) -> (i64, i64, i64) {
     (yoe + era * 400 + i64::from(m <= 2), m, d)
 }
 
-/// Unix time in ms now: the browser's clock in the browser, the system
-/// clock on the server.
-pub fn now_ms() -> i64 {
-    #[cfg(feature = "hydrate")]
-    {
-        js_sys::Date::now() as i64
-    }
-    #[cfg(not(feature = "hydrate"))]
-    {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis() as i64)
-    }
-}
+pub use crate::format::now_ms;
 
 #[cfg(test)]
 mod tests {
@@ -378,6 +379,7 @@ mod tests {
                 series: vec!["filesystem_used_percent.root".into(), "load_average.15m".into()],
                 span: Span::Last(Preset::Days30),
                 base: None,
+                host: Some("web-1.example".into()),
             },
             View {
                 series: vec!["network_receive_bytes_per_second.eth0".into()],
@@ -386,11 +388,13 @@ mod tests {
                     to: 1_700_000_600_000,
                 },
                 base: Some(Span::Last(Preset::Hours24)),
+                host: None,
             },
             View {
                 series: vec![],
                 span: Span::Between { from: 10, to: 20 },
                 base: Some(Span::Between { from: 0, to: 100 }),
+                host: Some("beta".into()),
             },
         ];
         for v in views {

@@ -53,7 +53,8 @@ pub fn Explorer() -> impl IntoView {
     let tick = RwSignal::new(0u64);
     // Blocking: the server waits for both, so the first paint has the
     // picker filled in and the summary rows with real numbers.
-    let catalog: Catalog = Resource::new_blocking(|| (), |_| list_series());
+    let host = Memo::new(move |_| view.with(|v| v.host.clone()));
+    let catalog: Catalog = Resource::new_blocking(move || host.get(), list_series);
     let data: Data = Resource::new_blocking(move || (view.get(), tick.get()), |(view, _)| load(view));
 
     let navigate = use_navigate();
@@ -82,6 +83,14 @@ pub fn Explorer() -> impl IntoView {
                 </Transition>
             </div>
         </div>
+    }
+}
+
+/// Keeps the view's host when a plain form (no JavaScript) reloads the page.
+fn host_field(view: Memo<View>) -> impl IntoView {
+    move || {
+        view.with(|v| v.host.clone())
+            .map(|host| view! { <input type="hidden" name="host" value=host/> })
     }
 }
 
@@ -234,6 +243,7 @@ fn SeriesPicker(view: Memo<View>, catalog: Catalog, go: Callback<View>) -> impl 
                     <input type="hidden" name="range" value=range/>
                     <input type="hidden" name="from" value=from/>
                     <input type="hidden" name="to" value=to/>
+                    {host_field(view)}
                     <button type="submit" class="nojs-only">"Show"</button>
                 </form>
             </details>
@@ -307,6 +317,7 @@ fn RangeBar(view: Memo<View>, go: Callback<View>) -> impl IntoView {
             }
         >
             <input type="hidden" name="series" value=view.with_untracked(|v| v.series.join(","))/>
+            {host_field(view)}
             <label>
                 "From "
                 <input type="datetime-local" name="from" required node_ref=from_input value=format_datetime_utc(from0)/>

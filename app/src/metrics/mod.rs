@@ -39,6 +39,8 @@ pub fn validate_series_name(series: &str) -> Result<(), MetricsError> {
 pub enum MetricsError {
     #[error("unknown series {0:?}; GET /api/v1/series lists them")]
     UnknownSeries(String),
+    #[error("unknown host {0:?}; GET /api/v1/hosts lists them")]
+    UnknownHost(String),
     #[error("{0}")]
     InvalidArgument(String),
     /// The engine could not answer (a wiring bug or a failing store); the
@@ -50,7 +52,7 @@ pub enum MetricsError {
 impl crate::error::PublicError for MetricsError {
     fn status(&self) -> u16 {
         match self {
-            MetricsError::UnknownSeries(_) => 404,
+            MetricsError::UnknownSeries(_) | MetricsError::UnknownHost(_) => 404,
             MetricsError::InvalidArgument(_) => 400,
             MetricsError::Unavailable(_) => 503,
         }
@@ -102,23 +104,31 @@ pub async fn get_snapshot() -> Result<Snapshot, ApiError> {
     metrics.snapshot().await.map_err(crate::error::to_api)
 }
 
-/// The latest value of one series: `GET /api/v1/latest?series=NAME`.
+/// The latest value of one series: `GET /api/v1/latest?series=NAME`
+/// (`&host=NAME` for another host of the fleet).
 #[server(prefix = "/api/v1", endpoint = "latest", input = leptos::server_fn::codec::GetUrl)]
-pub async fn get_latest(series: String) -> Result<Latest, ApiError> {
+pub async fn get_latest(series: String, host: Option<String>) -> Result<Latest, ApiError> {
     validate_series_name(&series).map_err(crate::error::to_api)?;
-    let metrics = use_metrics().map_err(crate::error::to_api)?;
+    let metrics = crate::fleet::use_metrics_of(host.as_deref()).map_err(crate::error::to_api)?;
     metrics.latest(&series).await.map_err(crate::error::to_api)
 }
 
 /// One series between two times, downsampled to at most `points` points:
-/// `GET /api/v1/query?series=NAME&from=MS&to=MS&points=N`.
+/// `GET /api/v1/query?series=NAME&from=MS&to=MS&points=N` (`&host=NAME`
+/// for another host of the fleet, read from its engine).
 #[server(prefix = "/api/v1", endpoint = "query", input = leptos::server_fn::codec::GetUrl)]
-pub async fn query_range(series: String, from: i64, to: i64, points: u32) -> Result<Range, ApiError> {
+pub async fn query_range(
+    series: String,
+    from: i64,
+    to: i64,
+    points: u32,
+    host: Option<String>,
+) -> Result<Range, ApiError> {
     validate_series_name(&series).map_err(crate::error::to_api)?;
     validate_range(from, to, points)
         .map_err(MetricsError::InvalidArgument)
         .map_err(crate::error::to_api)?;
-    let metrics = use_metrics().map_err(crate::error::to_api)?;
+    let metrics = crate::fleet::use_metrics_of(host.as_deref()).map_err(crate::error::to_api)?;
     metrics
         .range(&series, from, to, points)
         .await
@@ -126,9 +136,9 @@ pub async fn query_range(series: String, from: i64, to: i64, points: u32) -> Res
 }
 
 /// Every series Vigil keeps, with its unit, kind and labels; served as
-/// `GET /api/v1/series`.
+/// `GET /api/v1/series` (`?host=NAME` for another host of the fleet).
 #[server(prefix = "/api/v1", endpoint = "series", input = leptos::server_fn::codec::GetUrl)]
-pub async fn list_series() -> Result<Vec<SeriesInfo>, ApiError> {
-    let metrics = use_metrics().map_err(crate::error::to_api)?;
+pub async fn list_series(host: Option<String>) -> Result<Vec<SeriesInfo>, ApiError> {
+    let metrics = crate::fleet::use_metrics_of(host.as_deref()).map_err(crate::error::to_api)?;
     metrics.series().await.map_err(crate::error::to_api)
 }

@@ -2,10 +2,12 @@
 
 mod checks;
 mod explore;
+mod hosts;
 mod overview;
 
 pub use checks::{Check, Checks};
 pub use explore::Explore;
+pub use hosts::Hosts;
 pub use overview::Overview;
 
 use leptos::prelude::*;

@@ -3,4 +3,9 @@
 //! any host it knows, and the fleet view over all of them.
 
 pub mod config;
+pub mod hosts;
+pub mod promql;
+pub mod remote;
 pub mod remote_write;
+
+pub use hosts::Fleet;

@@ -47,7 +47,9 @@ pub fn router(state: AppState) -> Router {
     let health: Arc<dyn HealthQuery> = state.engine.clone();
     let checks: Arc<dyn ChecksQuery> = state.engine.clone();
     let accounts: Arc<dyn Accounts> = state.auth.clone();
+    let fleet: Arc<dyn app::fleet::FleetQuery> = state.fleet.clone();
     let context = move || {
+        provide_context(fleet.clone());
         provide_context(metrics.clone());
         provide_context(health.clone());
         provide_context(checks.clone());

@@ -20,6 +20,8 @@ pub struct AppState {
     pub leptos_options: LeptosOptions,
     /// What server functions query (as Leptos context).
     pub engine: Arc<Engine>,
+    /// This host and the engine's hosts (as Leptos context).
+    pub fleet: Arc<crate::fleet::Fleet>,
     pub hub: Arc<Hub>,
     pub monitor: Arc<Monitor>,
     pub registry: Arc<prometheus_client::registry::Registry>,

@@ -1,0 +1,336 @@
+//! The fleet: this host, live, and every host the engine knows, with the
+//! figures the `/hosts` table shows. Implements the app's [`FleetQuery`].
+//!
+//! The engine is asked six instant queries at once, each answering for
+//! every host (one series per host), so a thousand hosts cost what ten do:
+//! last sample time, CPU, memory, the fullest filesystem (`topk by`), the
+//! worst check, and the series index for hosts gone quiet.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use app::fleet::{DiskFill, FleetError, FleetQuery, HostSummary};
+use app::health::Status;
+use app::metrics::{MetricsError, MetricsQuery};
+
+use super::promql::{quote, Instant, PromClient};
+use super::remote::{series_cache, RemoteHost, SeriesCache};
+use crate::bus::SampleBus;
+use crate::config::Thresholds;
+use crate::health::Monitor;
+
+/// How far back a quiet host is still listed.
+const FORGET_AFTER_MS: i64 = 7 * 86_400_000;
+/// How long one answer of the list is reused: many open `/hosts` pages
+/// refreshing every few seconds make one engine round, not one each.
+const LIST_TTL: Duration = Duration::from_secs(2);
+
+/// The engine side of the fleet.
+pub struct Engine {
+    pub client: Arc<PromClient>,
+    pub stale_after: Duration,
+    series: SeriesCache,
+    list: moka::sync::Cache<(), Arc<Vec<HostSummary>>>,
+}
+
+impl Engine {
+    /// The engine `[fleet]` names, with its credentials read from their files.
+    pub fn start(config: &crate::config::FleetConfig) -> Result<Engine, crate::StartError> {
+        let fail = |e: String| crate::StartError::Fleet(e);
+        let credentials = super::config::Credentials::read(
+            config.bearer_token_file.as_ref(),
+            config.basic_user.as_deref(),
+            config.basic_password_file.as_ref(),
+        )
+        .map_err(|e| fail(format!("cannot read the engine's credentials: {e}")))?;
+        let client = PromClient::new(&config.prometheus, config.timeout, credentials)
+            .map_err(|e| fail(format!("cannot build the HTTP client: {e}")))?;
+        Ok(Engine::new(client, config.stale_after))
+    }
+
+    pub fn new(client: PromClient, stale_after: Duration) -> Engine {
+        Engine {
+            client: Arc::new(client),
+            stale_after,
+            series: series_cache(),
+            list: moka::sync::Cache::builder().time_to_live(LIST_TTL).build(),
+        }
+    }
+}
+
+/// This host and, with `[fleet]`, the engine's hosts.
+pub struct Fleet {
+    /// This host's `[host] name`.
+    pub local_name: String,
+    /// This host's own metrics (collector and store).
+    pub local: Arc<dyn MetricsQuery>,
+    pub bus: Arc<SampleBus>,
+    pub monitor: Arc<Monitor>,
+    pub thresholds: Thresholds,
+    pub engine: Option<Engine>,
+}
+
+/// Figures of one host as the engine answered them.
+#[derive(Default, Debug, PartialEq)]
+pub struct Figures {
+    pub last_seen: Option<i64>,
+    pub cpu: Option<f64>,
+    pub memory: Option<f64>,
+    pub disk: Option<DiskFill>,
+    /// The worst check: 0 when one is down.
+    pub checks_up: Option<f64>,
+}
+
+/// A host's status from its figures: unknown when quiet for `stale_after`,
+/// then memory and disk against the thresholds, then its checks.
+pub fn judge(f: &Figures, thresholds: &Thresholds, stale_after_ms: i64, now: i64) -> (Status, String) {
+    match f.last_seen {
+        None => return (Status::Unknown, "no recent sample".into()),
+        Some(t) if now - t > stale_after_ms => {
+            return (Status::Unknown, format!("no sample for {}", app::format::age(now - t)))
+        }
+        _ => {}
+    }
+    let mut worst = (Status::Up, String::new());
+    let mut consider = |status: Status, reason: String| {
+        if status > worst.0 {
+            worst = (status, reason);
+        }
+    };
+    if let Some(m) = f.memory {
+        if m >= thresholds.memory_down_pct {
+            consider(Status::Down, format!("memory {m:.0}% used"));
+        } else if m >= thresholds.memory_degraded_pct {
+            consider(Status::Degraded, format!("memory {m:.0}% used"));
+        }
+    }
+    if let Some(d) = &f.disk {
+        let (p, mount) = (d.percent, &d.mount);
+        if p >= thresholds.storage_down_pct {
+            consider(Status::Down, format!("{mount} {p:.0}% full"));
+        } else if p >= thresholds.storage_degraded_pct {
+            consider(Status::Degraded, format!("{mount} {p:.0}% full"));
+        }
+    }
+    if f.checks_up == Some(0.0) {
+        consider(Status::Degraded, "a check is down".into());
+    }
+    worst
+}
+
+/// Escapes a value for a PromQL regex matcher (RE2 syntax).
+fn regex_escape(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for c in value.chars() {
+        if "\\.+*?()|[]{}^$".contains(c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn by_instance(answer: Vec<Instant>) -> BTreeMap<String, Instant> {
+    answer
+        .into_iter()
+        .filter_map(|i| Some((i.labels.get("instance")?.clone(), i)))
+        .collect()
+}
+
+impl Fleet {
+    /// This host, from its latest sample and its health rollup.
+    fn local_summary(&self) -> HostSummary {
+        let sample = self.bus.latest();
+        let report = self.monitor.report();
+        let reason = report
+            .components
+            .iter()
+            .filter(|c| c.status == report.status && c.status != Status::Up)
+            .map(|c| format!("{}: {}", c.name, c.reason))
+            .next()
+            .unwrap_or_default();
+        HostSummary {
+            name: self.local_name.clone(),
+            last_seen: sample.as_ref().map(|s| s.ts),
+            cpu_percent: sample.as_ref().map(|s| f64::from(s.cpu.total)),
+            memory_percent: sample.as_ref().map(|s| s.memory.used_pct()),
+            disk: sample.as_ref().and_then(|s| {
+                s.disks
+                    .iter()
+                    .max_by(|a, b| a.used_pct().total_cmp(&b.used_pct()))
+                    .map(|d| DiskFill {
+                        mount: d.mount.clone(),
+                        percent: d.used_pct(),
+                    })
+            }),
+            status: report.status,
+            reason,
+            local: true,
+        }
+    }
+
+    /// Every host's figures, by name, from the engine.
+    async fn engine_figures(engine: &Engine) -> Result<BTreeMap<String, Figures>, FleetError> {
+        let client = &engine.client;
+        let now = crate::collect::now_ms();
+        let (seen, cpu, memory, disk, checks, known) = tokio::join!(
+            client.instant(r#"timestamp(vigil_cpu_usage_percent{job="vigil"})"#, None),
+            client.instant(r#"vigil_cpu_usage_percent{job="vigil"}"#, None),
+            client.instant(r#"vigil_memory_used_percent{job="vigil"}"#, None),
+            client.instant(
+                r#"topk by (instance) (1, vigil_filesystem_used_percent{job="vigil"})"#,
+                None
+            ),
+            client.instant(r#"min by (instance) (vigil_check_up{job="vigil"})"#, None),
+            client.series(r#"vigil_cpu_usage_percent{job="vigil"}"#, now - FORGET_AFTER_MS, now),
+        );
+        let fail = |e: super::promql::PromError| FleetError::Unavailable(e.to_string());
+        let (seen, cpu, memory, disk, checks, known) = (
+            by_instance(seen.map_err(fail)?),
+            by_instance(cpu.map_err(fail)?),
+            by_instance(memory.map_err(fail)?),
+            by_instance(disk.map_err(fail)?),
+            by_instance(checks.map_err(fail)?),
+            known.map_err(fail)?,
+        );
+        let mut names: BTreeSet<String> = known.into_iter().filter_map(|l| l.get("instance").cloned()).collect();
+        names.extend(seen.keys().cloned());
+        let mut out: BTreeMap<String, Figures> = names
+            .into_iter()
+            .map(|name| {
+                let figures = Figures {
+                    last_seen: seen.get(&name).map(|i| (i.value * 1000.0).round() as i64),
+                    cpu: cpu.get(&name).map(|i| i.value),
+                    memory: memory.get(&name).map(|i| i.value),
+                    disk: disk.get(&name).map(|i| DiskFill {
+                        mount: i.labels.get("mount").cloned().unwrap_or_default(),
+                        percent: i.value,
+                    }),
+                    checks_up: checks.get(&name).map(|i| i.value),
+                };
+                (name, figures)
+            })
+            .collect();
+        // Hosts past the engine's lookback (5 min by default): when did
+        // each last send? One subquery over just those hosts.
+        let quiet: Vec<&String> = out
+            .iter()
+            .filter(|(_, f)| f.last_seen.is_none())
+            .map(|(n, _)| n)
+            .collect();
+        if !quiet.is_empty() {
+            let names = quiet.iter().map(|n| regex_escape(n)).collect::<Vec<_>>().join("|");
+            let query = format!(
+                "max by (instance) (max_over_time(timestamp(vigil_cpu_usage_percent{{job=\"vigil\",instance=~{}}})[7d:5m]))",
+                quote(&names)
+            );
+            for i in client.instant(&query, None).await.map_err(fail)? {
+                if let Some(f) = i.labels.get("instance").and_then(|n| out.get_mut(n)) {
+                    f.last_seen = Some((i.value * 1000.0).round() as i64);
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+#[async_trait::async_trait]
+impl FleetQuery for Fleet {
+    async fn hosts(&self) -> Result<Vec<HostSummary>, FleetError> {
+        let Some(engine) = &self.engine else {
+            return Ok(vec![self.local_summary()]);
+        };
+        let list = match engine.list.get(&()) {
+            Some(hit) => hit,
+            None => {
+                let figures = Self::engine_figures(engine).await.inspect_err(|e| {
+                    tracing::warn!(engine = engine.client.base(), error = %e, "fleet list failed");
+                })?;
+                let now = crate::collect::now_ms();
+                let stale_ms = engine.stale_after.as_millis() as i64;
+                let list: Vec<HostSummary> = figures
+                    .into_iter()
+                    .filter(|(name, _)| *name != self.local_name)
+                    .map(|(name, f)| {
+                        let (status, reason) = judge(&f, &self.thresholds, stale_ms, now);
+                        HostSummary {
+                            name,
+                            last_seen: f.last_seen,
+                            cpu_percent: f.cpu,
+                            memory_percent: f.memory,
+                            disk: f.disk,
+                            status,
+                            reason,
+                            local: false,
+                        }
+                    })
+                    .collect();
+                let list = Arc::new(list);
+                engine.list.insert((), list.clone());
+                list
+            }
+        };
+        // This host is always listed, live, whether it pushes to the engine or not.
+        let mut hosts = Vec::with_capacity(list.len() + 1);
+        hosts.push(self.local_summary());
+        hosts.extend(list.iter().cloned());
+        hosts.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(hosts)
+    }
+
+    fn metrics_of(&self, host: &str) -> Result<Arc<dyn MetricsQuery>, MetricsError> {
+        if host == self.local_name {
+            return Ok(self.local.clone());
+        }
+        match &self.engine {
+            Some(engine) => Ok(Arc::new(RemoteHost {
+                name: host.to_string(),
+                engine: engine.client.clone(),
+                cache: engine.series.clone(),
+            })),
+            None => Err(MetricsError::UnknownHost(host.to_string())),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn figures(memory: f64, disk: f64, checks_up: Option<f64>, seen: i64) -> Figures {
+        Figures {
+            last_seen: Some(seen),
+            cpu: Some(5.0),
+            memory: Some(memory),
+            disk: Some(DiskFill {
+                mount: "/data".into(),
+                percent: disk,
+            }),
+            checks_up,
+        }
+    }
+
+    #[test]
+    fn status_follows_the_thresholds_staleness_and_checks() {
+        let t = Thresholds::default();
+        let now = 1_000_000;
+        let judge = |f: &Figures| judge(f, &t, 120_000, now);
+        assert_eq!(judge(&figures(10.0, 10.0, Some(1.0), now)).0, Status::Up);
+        let (s, why) = judge(&figures(t.memory_degraded_pct, 10.0, None, now));
+        assert_eq!((s, why.as_str()), (Status::Degraded, "memory 90% used"));
+        let (s, why) = judge(&figures(10.0, t.storage_down_pct + 1.0, None, now));
+        assert_eq!(s, Status::Down);
+        assert!(why.starts_with("/data "), "{why}");
+        assert_eq!(judge(&figures(10.0, 10.0, Some(0.0), now)).0, Status::Degraded);
+        let (s, why) = judge(&figures(99.0, 10.0, None, now - 600_000));
+        assert_eq!((s, why.as_str()), (Status::Unknown, "no sample for 10 min"));
+        assert_eq!(judge(&Figures::default()).0, Status::Unknown);
+    }
+
+    #[test]
+    fn host_names_are_escaped_for_regex_matchers() {
+        assert_eq!(regex_escape("web-1.example"), "web-1\\.example");
+        assert_eq!(regex_escape("a|b(c)"), "a\\|b\\(c\\)");
+    }
+}

@@ -1,0 +1,244 @@
+//! A small client of the Prometheus HTTP API (`/api/v1/query`,
+//! `/api/v1/query_range`, `/api/v1/series`), which VictoriaMetrics serves
+//! too. Answers are parsed into plain vectors; values the engine sends as
+//! strings (`"NaN"`, `"+Inf"`) that are not finite are dropped.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use super::config::Credentials;
+
+/// One engine.
+#[derive(Clone, Debug)]
+pub struct PromClient {
+    base: String,
+    client: reqwest::Client,
+    credentials: Credentials,
+}
+
+/// Why the engine did not answer.
+#[derive(Debug, thiserror::Error)]
+pub enum PromError {
+    #[error("cannot reach the engine: {0}")]
+    Transport(#[from] reqwest::Error),
+    #[error("the engine refused the query (HTTP {status}, {kind}): {message}")]
+    Refused { status: u16, kind: String, message: String },
+    #[error("the engine's answer is unreadable: {0}")]
+    Unreadable(String),
+}
+
+/// Labels of one series.
+pub type Labels = BTreeMap<String, String>;
+
+/// One series of an instant answer: its labels, sample time (Unix ms) and value.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Instant {
+    pub labels: Labels,
+    pub t: i64,
+    pub value: f64,
+}
+
+/// One series of a range answer: its labels and `(Unix ms, value)` points.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Matrix {
+    pub labels: Labels,
+    pub points: Vec<(i64, f64)>,
+}
+
+#[derive(Deserialize)]
+struct Envelope<T> {
+    status: String,
+    data: Option<T>,
+    #[serde(rename = "errorType", default)]
+    error_type: String,
+    #[serde(default)]
+    error: String,
+}
+
+#[derive(Deserialize)]
+struct QueryData {
+    #[serde(rename = "resultType")]
+    result_type: String,
+    result: serde_json::Value,
+}
+
+#[derive(Deserialize)]
+struct VectorItem {
+    metric: Labels,
+    value: (f64, String),
+}
+
+#[derive(Deserialize)]
+struct MatrixItem {
+    metric: Labels,
+    values: Vec<(f64, String)>,
+}
+
+fn seconds(ms: i64) -> String {
+    format!("{}.{:03}", ms.div_euclid(1000), ms.rem_euclid(1000))
+}
+
+fn number(s: &str) -> Option<f64> {
+    s.parse::<f64>().ok().filter(|v| v.is_finite())
+}
+
+/// A label value as a PromQL string literal.
+pub fn quote(value: &str) -> String {
+    let mut out = String::with_capacity(value.len() + 2);
+    out.push('"');
+    for c in value.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+impl PromClient {
+    /// `base` is the API root (`http://127.0.0.1:9090`); each request may
+    /// take `timeout`.
+    pub fn new(base: &str, timeout: Duration, credentials: Credentials) -> Result<PromClient, reqwest::Error> {
+        let client = reqwest::Client::builder()
+            .timeout(timeout)
+            .connect_timeout(timeout.min(Duration::from_secs(5)))
+            .user_agent(concat!("vigil/", env!("CARGO_PKG_VERSION")))
+            .build()?;
+        Ok(PromClient {
+            base: base.trim_end_matches('/').to_string(),
+            client,
+            credentials,
+        })
+    }
+
+    /// The API root this client asks.
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    async fn get<T: serde::de::DeserializeOwned>(&self, path: &str, params: &[(&str, String)]) -> Result<T, PromError> {
+        // POST with a form: long selectors do not hit URL length limits.
+        let request = self.client.post(format!("{}{path}", self.base)).form(params);
+        let response = self.credentials.apply(request).send().await?;
+        let status = response.status().as_u16();
+        let body = response.bytes().await?;
+        let envelope: Envelope<T> = serde_json::from_slice(&body).map_err(|e| {
+            if (200..300).contains(&status) {
+                PromError::Unreadable(e.to_string())
+            } else {
+                PromError::Refused {
+                    status,
+                    kind: "http".into(),
+                    message: String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned(),
+                }
+            }
+        })?;
+        if envelope.status != "success" {
+            return Err(PromError::Refused {
+                status,
+                kind: envelope.error_type,
+                message: envelope.error,
+            });
+        }
+        envelope
+            .data
+            .ok_or_else(|| PromError::Unreadable("success without data".into()))
+    }
+
+    /// An instant query evaluated at `at` (Unix ms; the engine's now when `None`).
+    pub async fn instant(&self, query: &str, at: Option<i64>) -> Result<Vec<Instant>, PromError> {
+        let mut params = vec![("query", query.to_string())];
+        if let Some(at) = at {
+            params.push(("time", seconds(at)));
+        }
+        let data: QueryData = self.get("/api/v1/query", &params).await?;
+        if data.result_type != "vector" {
+            return Err(PromError::Unreadable(format!(
+                "expected a vector, got {}",
+                data.result_type
+            )));
+        }
+        let items: Vec<VectorItem> =
+            serde_json::from_value(data.result).map_err(|e| PromError::Unreadable(e.to_string()))?;
+        Ok(items
+            .into_iter()
+            .filter_map(|item| {
+                Some(Instant {
+                    t: (item.value.0 * 1000.0).round() as i64,
+                    value: number(&item.value.1)?,
+                    labels: item.metric,
+                })
+            })
+            .collect())
+    }
+
+    /// A range query from `start` to `end` (Unix ms, both included) every `step_ms`.
+    pub async fn range(&self, query: &str, start: i64, end: i64, step_ms: i64) -> Result<Vec<Matrix>, PromError> {
+        let params = [
+            ("query", query.to_string()),
+            ("start", seconds(start)),
+            ("end", seconds(end)),
+            ("step", seconds(step_ms.max(1))),
+        ];
+        let data: QueryData = self.get("/api/v1/query_range", &params).await?;
+        if data.result_type != "matrix" {
+            return Err(PromError::Unreadable(format!(
+                "expected a matrix, got {}",
+                data.result_type
+            )));
+        }
+        let items: Vec<MatrixItem> =
+            serde_json::from_value(data.result).map_err(|e| PromError::Unreadable(e.to_string()))?;
+        Ok(items
+            .into_iter()
+            .map(|item| Matrix {
+                labels: item.metric,
+                points: item
+                    .values
+                    .iter()
+                    .filter_map(|(t, v)| Some(((t * 1000.0).round() as i64, number(v)?)))
+                    .collect(),
+            })
+            .collect())
+    }
+
+    /// The label sets of every series matching `selector` between `start` and `end`.
+    pub async fn series(&self, selector: &str, start: i64, end: i64) -> Result<Vec<Labels>, PromError> {
+        let params = [
+            ("match[]", selector.to_string()),
+            ("start", seconds(start)),
+            ("end", seconds(end)),
+        ];
+        self.get("/api/v1/series", &params).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn label_values_are_quoted_for_promql() {
+        assert_eq!(quote("alpha"), "\"alpha\"");
+        assert_eq!(quote("a\"b\\c\nd"), "\"a\\\"b\\\\c\\nd\"");
+    }
+
+    #[test]
+    fn times_are_seconds_with_millisecond_fractions() {
+        assert_eq!(seconds(1_700_000_000_123), "1700000000.123");
+        assert_eq!(seconds(5), "0.005");
+    }
+
+    #[test]
+    fn only_finite_numbers_are_kept() {
+        assert_eq!(number("1.5"), Some(1.5));
+        assert_eq!(number("NaN"), None);
+        assert_eq!(number("+Inf"), None);
+        assert_eq!(number("x"), None);
+    }
+}
