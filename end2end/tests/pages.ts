@@ -56,6 +56,15 @@ export const PAGES: AppPage[] = [
     },
   },
   { name: 'check', path: '/checks/web', status: 200 },
+  {
+    // Without [fleet]: this host alone.
+    name: 'hosts',
+    path: '/hosts',
+    status: 200,
+    settled: async (page) => {
+      await expect(page.getByTestId('host-row')).toHaveCount(1);
+    },
+  },
   // Vigil runs open here (loopback, no account), so the account pages show
   // as they do before the first account exists.
   { name: 'login', path: '/login', status: 200, live: false },

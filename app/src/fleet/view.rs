@@ -32,7 +32,10 @@ pub fn HostsTable(hosts: Vec<HostSummary>, now: i64) -> impl IntoView {
     let query = use_query_map();
     let order = Memo::new(move |_| query.with(|q| HostsView::from_query(|k| q.get(k))));
     let up = hosts.iter().filter(|h| h.status == crate::health::Status::Up).count();
-    let count = format!("{} hosts, {up} up", hosts.len());
+    let count = match hosts.len() {
+        1 => format!("1 host, {up} up"),
+        n => format!("{n} hosts, {up} up"),
+    };
     let hosts = StoredValue::new(hosts);
     let rows = Memo::new(move |_| {
         let mut list = hosts.get_value();
@@ -90,7 +93,7 @@ fn HostRow(host: HostSummary, now: i64) -> impl IntoView {
         |d| format!("{} {}", format::percent(d.percent), d.mount),
     );
     view! {
-        <tr data-testid="host-row" data-host=host.name.clone() data-status=status>
+        <tr data-testid="host-row" data-host=host.name.clone() data-status=status data-seen=seen.unwrap_or(0)>
             <td><span class=format!("badge {status}")>{status}</span></td>
             <td>
                 <a href=href data-testid="host-link">{host.name.clone()}</a>
