@@ -68,6 +68,8 @@ pub enum StartError {
     Auth(String),
     #[error("cannot set up HTTPS: {0}")]
     Tls(#[from] serve::TlsError),
+    #[error("cannot start the remote write: {0}")]
+    RemoteWrite(#[from] crate::fleet::remote_write::RemoteWriteError),
 }
 
 /// A running Vigil.
@@ -132,7 +134,7 @@ impl Server {
 
         let bus = SampleBus::new();
         let stats = Arc::new(LiveStats::default());
-        let mut hub_options = HubOptions::new(host, interval, config.live.replay_window);
+        let mut hub_options = HubOptions::new(host.clone(), interval, config.live.replay_window);
         hub_options.system = system.clone();
         let hub = Hub::new(hub_options, stats.clone());
         let checks = crate::checks::start(&config.checks, &config.notify, shutdown.child_token(), &tasks)?;
@@ -149,6 +151,18 @@ impl Server {
             shutdown.child_token(),
             &tasks,
         );
+        let remote_write = match &config.remote_write {
+            Some(rw) => Some(crate::fleet::remote_write::start(
+                rw,
+                host,
+                interval,
+                bus.subscribe(),
+                checks.subscribe(),
+                shutdown.child_token(),
+                &tasks,
+            )?),
+            None => None,
+        };
         let recent = Arc::new(crate::checks::recent::Recent::default());
         tasks.spawn(crate::checks::recent::keep(
             recent.clone(),
@@ -184,7 +198,7 @@ impl Server {
             collect::SelfSources {
                 live: stats.clone(),
                 store: history.stats.clone(),
-                remote_write: None,
+                remote_write,
             },
             interval,
             shutdown.child_token(),
