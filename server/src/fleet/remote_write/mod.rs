@@ -258,3 +258,52 @@ async fn run(mut pusher: Pusher, sender: Sender, every: Duration, mut inputs: In
         tracing::warn!(left, "remote write stopped with samples not sent");
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample(ts: i64) -> Sample {
+        Sample {
+            ts,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn retries_back_off_to_a_cap_and_start_over_after_a_success() {
+        let stats = Arc::new(WriteStats::default());
+        let mut pusher = Pusher::new("alpha".into(), 10, 100_000, stats.clone());
+        pusher.sample(&sample(1_000));
+        let queued = pusher.queued();
+        let mut link = Link::new(Duration::from_secs(1));
+        let fail = |pusher: &mut Pusher, link: &mut Link| {
+            let batch = pusher.next_batch().expect("points wait");
+            link.settle(pusher, &stats, batch, Outcome::Retry("down".into()), Duration::ZERO)
+                .expect_err("a retry waits")
+        };
+        let delays: Vec<Duration> = (0..12).map(|_| fail(&mut pusher, &mut link)).collect();
+        let secs = |d: &Duration| d.as_secs_f64();
+        // Exponential from the push interval, jitter adding up to as much again.
+        assert!((1.0..=2.0).contains(&secs(&delays[0])), "{delays:?}");
+        assert!((2.0..=4.0).contains(&secs(&delays[1])), "{delays:?}");
+        assert!((4.0..=8.0).contains(&secs(&delays[2])), "{delays:?}");
+        assert!(delays[11] >= MAX_BACKOFF && delays.iter().all(|d| *d <= 2 * MAX_BACKOFF));
+        assert_eq!(stats.failed_sends_total.load(Ordering::Relaxed), 12);
+        assert_eq!(pusher.queued(), queued, "nothing lost while retrying");
+        assert_eq!(stats.last_success.load(Ordering::Relaxed), 0);
+
+        let batch = pusher.next_batch().unwrap();
+        link.settle(&mut pusher, &stats, batch, Outcome::Sent, Duration::from_millis(3))
+            .expect("sent");
+        assert_eq!(pusher.queued(), 0);
+        assert_eq!(stats.sent_total.load(Ordering::Relaxed) as usize, queued);
+        assert!(stats.last_success.load(Ordering::Relaxed) > 0);
+        assert_eq!(stats.figures().last_send_ms, 3.0);
+
+        // After a success the backoff starts over.
+        pusher.sample(&sample(2_000));
+        let again = fail(&mut pusher, &mut link);
+        assert!((1.0..=2.0).contains(&secs(&again)), "{again:?}");
+    }
+}
