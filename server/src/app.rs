@@ -70,6 +70,8 @@ pub enum StartError {
     Tls(#[from] serve::TlsError),
     #[error("[fleet]: {0}")]
     Fleet(String),
+    #[error("cannot start the remote write: {0}")]
+    RemoteWrite(#[from] crate::fleet::remote_write::RemoteWriteError),
 }
 
 /// A running Vigil.
@@ -134,8 +136,7 @@ impl Server {
 
         let bus = SampleBus::new();
         let stats = Arc::new(LiveStats::default());
-        let host_name = host.clone();
-        let mut hub_options = HubOptions::new(host, interval, config.live.replay_window);
+        let mut hub_options = HubOptions::new(host.clone(), interval, config.live.replay_window);
         hub_options.system = system.clone();
         let hub = Hub::new(hub_options, stats.clone());
         let checks = crate::checks::start(&config.checks, &config.notify, shutdown.child_token(), &tasks)?;
@@ -152,6 +153,18 @@ impl Server {
             shutdown.child_token(),
             &tasks,
         );
+        let remote_write = match &config.remote_write {
+            Some(rw) => Some(crate::fleet::remote_write::start(
+                rw,
+                host.clone(),
+                interval,
+                bus.subscribe(),
+                checks.subscribe(),
+                shutdown.child_token(),
+                &tasks,
+            )?),
+            None => None,
+        };
         let recent = Arc::new(crate::checks::recent::Recent::default());
         tasks.spawn(crate::checks::recent::keep(
             recent.clone(),
@@ -187,7 +200,7 @@ impl Server {
             collect::SelfSources {
                 live: stats.clone(),
                 store: history.stats.clone(),
-                remote_write: None,
+                remote_write,
             },
             interval,
             shutdown.child_token(),
@@ -245,7 +258,7 @@ impl Server {
             config.server.max_connections,
         )));
         let fleet = Arc::new(crate::fleet::Fleet {
-            local_name: host_name,
+            local_name: host,
             local: engine.clone(),
             bus: bus.clone(),
             monitor: monitor.clone(),

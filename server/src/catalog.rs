@@ -10,7 +10,7 @@
 
 use std::collections::BTreeMap;
 
-use app::metrics::{slug, Disk, Kind, NetIface, Sample, SeriesInfo, Unit};
+use app::metrics::{slug, Disk, Kind, NetIface, RemoteWriteFigures, Sample, SeriesInfo, Unit};
 
 /// Called once per series value: the label values (in the order of
 /// [`Metric::labels`]) and the value.
@@ -61,6 +61,13 @@ fn disks(s: &Sample, emit: &mut Emit, f: fn(&Disk) -> f64) {
 fn nets(s: &Sample, emit: &mut Emit, f: fn(&NetIface) -> f64) {
     for n in &s.net {
         emit(&[&n.name], f(n));
+    }
+}
+
+/// The push's figures, when `[remote_write]` is set.
+fn remote_write(s: &Sample, emit: &mut Emit, f: fn(&RemoteWriteFigures) -> f64) {
+    if let Some(r) = &s.vigil.remote_write {
+        emit(&[], f(r));
     }
 }
 
@@ -255,6 +262,54 @@ pub static CATALOG: &[Metric] = &[
         Percent,
         "Vigil's own CPU usage, in percent of one core.",
         |s| s.vigil.cpu
+    ),
+    metric!(
+        "remote_write_queue_samples",
+        Number,
+        Gauge,
+        &[],
+        "Samples waiting to be pushed to the remote-write receiver.",
+        |s, emit| remote_write(s, emit, |r| r.queued as f64)
+    ),
+    metric!(
+        "remote_write_queue_capacity_samples",
+        Number,
+        Gauge,
+        &[],
+        "Most samples the remote-write queue holds; past it the oldest are dropped.",
+        |s, emit| remote_write(s, emit, |r| r.capacity as f64)
+    ),
+    metric!(
+        "remote_write_sent_samples_total",
+        Number,
+        Counter,
+        &[],
+        "Samples the remote-write receiver accepted.",
+        |s, emit| remote_write(s, emit, |r| r.sent_total as f64)
+    ),
+    metric!(
+        "remote_write_failed_sends_total",
+        Number,
+        Counter,
+        &[],
+        "Remote-write requests that failed and were retried.",
+        |s, emit| remote_write(s, emit, |r| r.failed_sends_total as f64)
+    ),
+    metric!(
+        "remote_write_dropped_samples_total",
+        Number,
+        Counter,
+        &[],
+        "Samples never pushed: the queue was full, or the receiver refused them for good.",
+        |s, emit| remote_write(s, emit, |r| r.dropped_total as f64)
+    ),
+    metric!(
+        "remote_write_send_duration_seconds",
+        Seconds,
+        Gauge,
+        &[],
+        "How long the last remote-write request took.",
+        |s, emit| remote_write(s, emit, |r| r.last_send_ms / 1000.0)
     ),
 ];
 

@@ -8,6 +8,7 @@
 //!                                                       +--> health::announce --health frames--> live::hub
 //!                                                       +--> store (writer thread, SQLite) <-- engine range queries
 //!                                                       +--> (latest) --> http::prom, health::Monitor, engine
+//!                                                       +--> fleet::remote_write --snappy protobuf--> Prometheus-compatible receiver
 //! browsers --server fns--> app (MetricsQuery, HealthQuery) --> engine --> hub / bus / monitor
 //! ```
 //!
@@ -27,6 +28,8 @@
 //! - [`http`]: the router, `/healthz`, `/metrics`, static files, errors;
 //!   the accept loop (connection cap, header and idle timeouts, TLS) and
 //!   the security headers and body limit every request goes through.
+//! - [`fleet`]: many hosts: every series pushed to a Prometheus-compatible
+//!   engine (remote write, with check rounds too) through a bounded queue.
 //! - [`config`]: the TOML file.
 
 pub mod app;
