@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Installs what building and testing Vigil needs, skipping whatever is
-# already there: Debian's chromium, the wasm32 target, cargo-leptos, the
-# wasm-bindgen CLI matching Cargo.lock, and the npm packages (wasm-opt from
-# binaryen, Playwright), and copies uPlot into public/vendor/. Safe to run
-# again and again.
+# already there: Debian's chromium, prometheus and victoria-metrics, the
+# wasm32 target, cargo-leptos, the wasm-bindgen CLI matching Cargo.lock, and
+# the npm packages (wasm-opt from binaryen, Playwright), and copies uPlot
+# into public/vendor/. Safe to run again and again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,6 +17,18 @@ if ! command -v chromium >/dev/null 2>&1; then
   say "installing chromium (Debian package)"
   as_root apt-get update -qq
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+fi
+
+# The many-hosts tests run real engines: Debian's Prometheus (remote-write
+# receiver) and VictoriaMetrics. Only the binaries are used; no service is
+# started (the packages' own units need systemd, which test machines lack).
+missing=()
+command -v prometheus >/dev/null 2>&1 || missing+=(prometheus)
+command -v victoria-metrics >/dev/null 2>&1 || missing+=(victoria-metrics)
+if [ ${#missing[@]} -gt 0 ]; then
+  say "installing ${missing[*]} (Debian packages)"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
 if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then

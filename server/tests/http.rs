@@ -49,6 +49,8 @@ async fn metrics_are_prometheus_text() {
     ] {
         assert!(text.contains(needle), "missing {needle:?} in:\n{text}");
     }
+    // A catalog metric without values (the push is off) is left out whole.
+    assert!(!text.contains("vigil_remote_write_"), "{text}");
 }
 
 #[tokio::test]

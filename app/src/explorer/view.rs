@@ -68,7 +68,18 @@ pub fn Explorer() -> impl IntoView {
         )
     });
 
+    // Another host's series come from the fleet's engine: say whose they are.
+    let whose = move || {
+        host.get().map(|h| {
+            view! {
+                <p class="crumbs" data-testid="explorer-host">
+                    <a href="/hosts">"Hosts"</a> " / " <strong>{h}</strong> " (from the metrics engine)"
+                </p>
+            }
+        })
+    };
     view! {
+        {whose}
         <div class="explorer">
             <SeriesPicker view catalog go/>
             <div class="explorer-main">

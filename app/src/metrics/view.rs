@@ -320,9 +320,23 @@ fn SelfCard(live: LiveStore) -> impl IntoView {
                 <dt>"cpu"</dt><dd>{text(live, |s| format::percent(s.vigil.cpu as f64))}</dd>
                 <dt>"store write"</dt><dd data-testid="store-write">{text(live, |s| format!("{:.1} ms", s.vigil.store_write_ms))}</dd>
                 <dt>"store size"</dt><dd data-testid="store-size">{text(live, |s| format::bytes(s.vigil.store_bytes))}</dd>
+                // The push to the fleet's engine, when [remote_write] is set.
+                <Show when=move || live.current.with(|s| s.vigil.remote_write.is_some())>
+                    <dt>"remote write queue"</dt>
+                    <dd data-testid="rw-queue">{text(live, |s| rw(s, |w| format!("{} of {} samples", w.queued, w.capacity)))}</dd>
+                    <dt>"remote write request"</dt>
+                    <dd data-testid="rw-latency">{text(live, |s| rw(s, |w| format!("{:.1} ms", w.last_send_ms)))}</dd>
+                    <dt>"remote write failures"</dt>
+                    <dd data-testid="rw-failures">{text(live, |s| rw(s, |w| format!("{} requests failed, {} samples dropped", w.failed_sends_total, w.dropped_total)))}</dd>
+                </Show>
             </dl>
         </section>
     }
+}
+
+/// A remote-write figure, empty while the push is off.
+fn rw(s: &Sample, f: fn(&super::RemoteWriteFigures) -> String) -> String {
+    s.vigil.remote_write.as_ref().map(f).unwrap_or_default()
 }
 
 /// A horizontal bar for a percentage.

@@ -99,8 +99,14 @@ fn gauges<'a>(
     Ok(())
 }
 
-/// One catalog metric with every value it has in `sample`.
+/// One catalog metric with every value it has in `sample`; nothing for a
+/// metric without values (the remote-write figures while the push is off).
 fn encode_metric(e: &mut DescriptorEncoder, metric: &Metric, sample: &Sample) -> std::fmt::Result {
+    let mut any = false;
+    (metric.read)(sample, &mut |_, _| any = true);
+    if !any {
+        return Ok(());
+    }
     let (name, kind) = match metric.kind {
         // The encoder appends `_total` to counters itself.
         Kind::Counter => (metric.name.trim_end_matches("_total"), MetricType::Counter),
