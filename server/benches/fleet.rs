@@ -97,7 +97,7 @@ async fn time(client: &reqwest::Client, url: &str, cold: bool) -> (f64, f64, usi
 async fn run() {
     let dir = tempfile::tempdir().unwrap();
     let prom = engines::Prometheus::start(dir.path()).await;
-    let body = proto::compress(&proto::encode(&fleet_request(now_ms())));
+    let body = proto::encode(&fleet_request(now_ms()));
     let client = reqwest::Client::new();
     let pushed = client
         .post(prom.write_url())
@@ -108,7 +108,8 @@ async fn run() {
         .send()
         .await
         .unwrap();
-    assert!(pushed.status().is_success(), "push: {}", pushed.status());
+    let status = pushed.status();
+    assert!(status.is_success(), "push: {status}: {}", pushed.text().await.unwrap_or_default());
 
     let fleet = format!("prometheus = {:?}\nstale_after = \"1h\"", prom.url());
     let config = Config {
