@@ -109,7 +109,11 @@ async fn run() {
         .await
         .unwrap();
     let status = pushed.status();
-    assert!(status.is_success(), "push: {status}: {}", pushed.text().await.unwrap_or_default());
+    assert!(
+        status.is_success(),
+        "push: {status}: {}",
+        pushed.text().await.unwrap_or_default()
+    );
 
     let fleet = format!("prometheus = {:?}\nstale_after = \"1h\"", prom.url());
     let config = Config {

@@ -522,6 +522,49 @@ mod tests {
     }
 
     #[test]
+    fn many_hosts_sections_have_defaults_and_checked_values() {
+        let c = parse(
+            "[host]\nname = \"alpha\"\n[remote_write]\nurl = \"http://127.0.0.1:9090/api/v1/write\"\n[fleet]\nprometheus = \"http://127.0.0.1:9090\"\n",
+        )
+        .unwrap();
+        assert_eq!(c.host.name.as_deref(), Some("alpha"));
+        let rw = c.remote_write.unwrap();
+        assert_eq!(rw.interval, Duration::from_secs(10));
+        assert_eq!(rw.buffer, Duration::from_secs(3600));
+        assert_eq!(c.fleet.unwrap().stale_after, Duration::from_secs(120));
+        assert!(parse("").unwrap().remote_write.is_none());
+        for (text, key) in [
+            ("[host]\nname = \"two words\"\n", "vigil.toml:2:1: host.name"),
+            (
+                "[remote_write]\nurl = \"ftp://x\"\n",
+                "vigil.toml:2:1: remote_write.url",
+            ),
+            (
+                "[remote_write]\nurl = \"http://x\"\n\ninterval = \"1ms\"\n",
+                "vigil.toml:4:1: remote_write.interval",
+            ),
+            (
+                "[remote_write]\nurl = \"http://x\"\nbuffer = \"30d\"\n",
+                "vigil.toml:3:1: remote_write.buffer",
+            ),
+            ("[remote_write]\ninterval = \"5s\"\n", "remote_write"),
+            (
+                "[fleet]\nprometheus = \"not a url\"\n",
+                "vigil.toml:2:1: fleet.prometheus",
+            ),
+            (
+                "[fleet]\nprometheus = \"http://x\"\nbasic_password_file = \"/pw\"\n",
+                "vigil.toml:3:1: fleet.basic_password_file",
+            ),
+        ] {
+            let err = parse(text).unwrap_err().to_string();
+            assert!(err.starts_with(key) || err.contains(key), "{text:?}: {err}");
+        }
+        let err = parse("[remote_write]\ninterval = \"5s\"\n").unwrap_err().to_string();
+        assert!(err.contains("missing field `url`"), "{err}");
+    }
+
+    #[test]
     fn history_retention_is_checked() {
         let c = parse("[history]\nraw_retention = \"3d\"\nminute_retention = \"30d\"\nhour_retention = \"5years\"\n")
             .unwrap();

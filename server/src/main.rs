@@ -119,7 +119,7 @@ fn check_config(file: &Path) -> ExitCode {
 /// One line on what a valid config sets up.
 fn summary(config: &Config) -> String {
     let h = &config.history;
-    format!(
+    let mut line = format!(
         "{} checks, {} notify targets, sampling every {}, history raw {} / minute {} / hour {}",
         config.checks.len(),
         config.notify.len(),
@@ -127,7 +127,17 @@ fn summary(config: &Config) -> String {
         short(h.raw_retention),
         short(h.minute_retention),
         short(h.hour_retention),
-    )
+    );
+    if let Some(name) = &config.host.name {
+        line.push_str(&format!("; host {name:?}"));
+    }
+    if let Some(rw) = &config.remote_write {
+        line.push_str(&format!("; pushing to {} every {}", rw.url, short(rw.interval)));
+    }
+    if let Some(fleet) = &config.fleet {
+        line.push_str(&format!("; fleet from {}", fleet.prometheus));
+    }
+    line
 }
 
 /// A duration in its largest whole unit ("90d", "6h", "10s"), as a config

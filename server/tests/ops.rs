@@ -108,6 +108,21 @@ fn check_config_accepts_a_good_file_with_a_summary() {
     assert!(stdout.contains("1 checks"), "{stdout}");
     assert!(stdout.contains("sampling every 5s"), "{stdout}");
     assert!(stdout.contains("history raw 2d / minute 90d / hour 730d"), "{stdout}");
+
+    std::fs::write(
+        &path,
+        "[host]\nname = \"alpha\"\n[remote_write]\nurl = \"http://127.0.0.1:9090/api/v1/write\"\n[fleet]\nprometheus = \"http://127.0.0.1:9090\"\n",
+    )
+    .unwrap();
+    let out = vigil().arg("check-config").arg(&path).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.contains(
+            "host \"alpha\"; pushing to http://127.0.0.1:9090/api/v1/write every 10s; fleet from http://127.0.0.1:9090"
+        ),
+        "{stdout}"
+    );
 }
 
 #[test]
