@@ -15,6 +15,8 @@ use reqwest::redirect::Policy;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::Message;
 
 const ADMIN_PASSWORD: &str = "admin-pass-7f3c91";
 const VIEWER_PASSWORD: &str = "viewer-pass-2b8e44";
@@ -304,7 +306,12 @@ async fn every_door_is_checked_and_sessions_are_real() {
     let (status, body) = call(&t, "/api/v1/users/remove", &[("name", "root")], &admin).await;
     assert_eq!(status, StatusCode::CONFLICT, "the last admin stays: {body}");
 
-    // Signing out ends the session for every door, /ws included.
+    // Signing out ends the session for every door, /ws included, and the
+    // live socket it has open closes at once, saying why.
+    let mut viewer_ws = open_ws(&t, Some(&viewer), Some(&origin))
+        .await
+        .expect("the viewer's session opens /ws");
+    assert!(next_json(&mut viewer_ws).await["type"].is_string());
     let out = client()
         .post(url(&t, "/auth/logout"))
         .header(COOKIE, &viewer)
@@ -315,6 +322,20 @@ async fn every_door_is_checked_and_sessions_are_real() {
     assert!(out.headers()[SET_COOKIE].to_str().unwrap().contains("Max-Age=0"));
     assert!(out.headers().contains_key("clear-site-data"));
     assert_refused_everywhere(&t, Some(&viewer), "after signing out").await;
+    let closed = tokio::time::timeout(std::time::Duration::from_secs(5), async {
+        loop {
+            match next_message(&mut viewer_ws).await {
+                Message::Close(frame) => return frame.expect("a close frame with a reason"),
+                _ => continue,
+            }
+        }
+    })
+    .await
+    .expect("the signed-out session's socket closes within 5 s");
+    assert_eq!(closed.code, CloseCode::Policy);
+    assert!(closed.reason.contains("signed out"), "{}", closed.reason);
+    // The admin's socket, another session, stays open.
+    assert!(next_json(&mut ws).await["type"].is_string());
 
     // The sign-in rate limit: five attempts a minute per address, the
     // viewer's sign-in above included.

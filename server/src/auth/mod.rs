@@ -30,6 +30,7 @@ use app::auth::{validate_name, validate_password, Account, AuthError, Principal,
 use axum::http::HeaderMap;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use sha2::{Digest, Sha256};
+use tokio_util::sync::CancellationToken;
 
 use self::store::{AuthStore, StoredSession};
 
@@ -66,11 +67,31 @@ pub enum AuthStartError {
 }
 
 /// A signed-in session, in memory (the database is the copy that survives restarts).
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 struct Session {
     account: String,
     role: Role,
     expires: i64,
+    /// Cancelled when the session leaves the map (signed out, revoked,
+    /// expired): the live sockets it opened close on it.
+    ended: CancellationToken,
+}
+
+impl Session {
+    fn new(account: String, role: Role, expires: i64) -> Session {
+        Session {
+            account,
+            role,
+            expires,
+            ended: CancellationToken::new(),
+        }
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        self.ended.cancel();
+    }
 }
 
 /// Accounts, sessions and the door policy.
@@ -114,16 +135,7 @@ impl Auth {
             .live_sessions(now_s())
             .map_err(open_err)?
             .into_iter()
-            .map(|s| {
-                (
-                    s.id,
-                    Session {
-                        account: s.account,
-                        role: s.role,
-                        expires: s.expires,
-                    },
-                )
-            })
+            .map(|s| (s.id, Session::new(s.account, s.role, s.expires)))
             .collect();
         let has_accounts = store.account_count().map_err(open_err)? > 0;
         let per_minute = NonZeroU32::new(options.attempts_per_minute.max(1)).expect("at least one");
@@ -175,6 +187,13 @@ impl Auth {
             },
             None,
         ))
+    }
+
+    /// A token cancelled when the session `id` ends (sign-out, revoked,
+    /// expired); `None` for no such live session.
+    pub fn session_ended(&self, id: &str) -> Option<CancellationToken> {
+        let sessions = self.sessions.read().expect("sessions lock");
+        sessions.get(id).map(|s| s.ended.clone())
     }
 
     /// Whether `/metrics` may answer: open on loopback, else a session or
@@ -276,14 +295,10 @@ impl Auth {
             expires: now_s() + ttl.as_secs() as i64,
         };
         self.store()?.insert_session(&stored, now_ms()).map_err(unavailable)?;
-        self.sessions.write().expect("sessions lock").insert(
-            stored.id,
-            Session {
-                account: stored.account,
-                role,
-                expires: stored.expires,
-            },
-        );
+        self.sessions
+            .write()
+            .expect("sessions lock")
+            .insert(stored.id, Session::new(stored.account, role, stored.expires));
         Ok(NewSession { token, ttl })
     }
 

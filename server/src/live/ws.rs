@@ -66,6 +66,13 @@ pub async fn handler(
         Ok(since) => since,
         Err(message) => return ApiError::new(StatusCode::BAD_REQUEST, message).into_response(),
     };
+    // Closed when the session that opened it ends (sign-out, revoked).
+    let ended = state
+        .auth
+        .identify(&headers)
+        .and_then(|(_, id)| id)
+        .and_then(|id| state.auth.session_ended(&id))
+        .unwrap_or_default();
     let hub = state.hub.clone();
     let shutdown = state.shutdown.clone();
     let options = state.socket.clone();
@@ -81,7 +88,7 @@ pub async fn handler(
         .on_upgrade(move |socket| {
             let (sink, stream) = socket.split();
             // Tracked, so shutdown waits for every close frame to go out.
-            tasks.track_future(serve_client(sink, stream, hub, since, options, shutdown))
+            tasks.track_future(serve_client(sink, stream, hub, since, options, shutdown, ended))
         })
 }
 
@@ -151,8 +158,9 @@ enum FromReader {
     Gone,
 }
 
-/// Serves one client until it leaves, breaks the protocol, or the server
-/// shuts down. Generic over the socket halves so tests can drive it with
+/// Serves one client until it leaves, breaks the protocol, the server
+/// shuts down, or `ended` is cancelled (the session that opened the socket
+/// ended). Generic over the socket halves so tests can drive it with
 /// channels.
 pub async fn serve_client<W, R>(
     mut sink: W,
@@ -161,6 +169,7 @@ pub async fn serve_client<W, R>(
     since: Option<u64>,
     options: SocketOptions,
     shutdown: CancellationToken,
+    ended: CancellationToken,
 ) where
     W: Sink<Message> + Unpin + Send + 'static,
     R: Stream<Item = Result<Message, axum::Error>> + Unpin + Send + 'static,
@@ -168,7 +177,8 @@ pub async fn serve_client<W, R>(
     hub.stats.clients.fetch_add(1, Ordering::Relaxed);
     let (tx, mut from_reader) = mpsc::channel(8);
     let reader = tokio::spawn(read_client(stream, tx, options.max_messages_per_sec));
-    let close = write_client(&mut sink, &hub, since, &options, &shutdown, &mut from_reader).await;
+    let stops = Stops { shutdown, ended };
+    let close = write_client(&mut sink, &hub, since, &options, &stops, &mut from_reader).await;
     if let Some(frame) = close {
         send_within(&mut sink, Message::Close(Some(frame)), options.write_timeout).await;
     }
@@ -177,13 +187,21 @@ pub async fn serve_client<W, R>(
     hub.stats.clients.fetch_sub(1, Ordering::Relaxed);
 }
 
+/// What ends a socket from the server's side.
+struct Stops {
+    /// The server is shutting down.
+    shutdown: CancellationToken,
+    /// The session that opened the socket ended.
+    ended: CancellationToken,
+}
+
 /// Forwards hub frames; returns the close frame to send, if any.
 async fn write_client<W>(
     sink: &mut W,
     hub: &Hub,
     since: Option<u64>,
     options: &SocketOptions,
-    shutdown: &CancellationToken,
+    stops: &Stops,
     from_reader: &mut mpsc::Receiver<FromReader>,
 ) -> Option<CloseFrame>
 where
@@ -208,12 +226,16 @@ where
     let mut last_heard = Instant::now();
     // Registered once: re-creating it per frame would take the token's lock
     // for every client on every tick.
-    let cancelled = shutdown.cancelled();
-    tokio::pin!(cancelled);
+    let cancelled = stops.shutdown.cancelled();
+    let ended = stops.ended.cancelled();
+    tokio::pin!(cancelled, ended);
     loop {
         tokio::select! {
             _ = &mut cancelled => {
                 return Some(close(close_code::AWAY, "server shutting down"));
+            }
+            _ = &mut ended => {
+                return Some(close(close_code::POLICY, "signed out: this session has ended"));
             }
             msg = from_reader.recv() => match msg {
                 Some(FromReader::Alive) => last_heard = Instant::now(),
@@ -389,6 +411,7 @@ mod tests {
             None,
             options,
             shutdown.clone(),
+            CancellationToken::new(),
         ));
         (rx, task, shutdown)
     }
@@ -518,6 +541,7 @@ mod tests {
             hub,
             None,
             options,
+            CancellationToken::new(),
             CancellationToken::new(),
         ));
         loop {
