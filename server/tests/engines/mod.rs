@@ -154,42 +154,87 @@ async fn api_data(url: &str, params: &[(&str, String)]) -> Value {
     body["data"].clone()
 }
 
-/// A Prometheus server with the remote-write receiver on and no scrape
-/// jobs: it holds only what is pushed to it.
-pub struct Prometheus {
+/// A running engine: Prometheus or VictoriaMetrics, both of which take
+/// remote write at `/api/v1/write` and answer the Prometheus query API.
+pub struct Engine {
     process: Process,
     port: u16,
 }
 
+/// A Prometheus server with the remote-write receiver on and no scrape
+/// jobs: it holds only what is pushed to it.
+pub struct Prometheus;
+
 impl Prometheus {
     /// Starts Prometheus with its config and TSDB under `dir`; waits until
     /// `/-/ready` answers.
-    pub async fn start(dir: &Path) -> Prometheus {
+    pub async fn start(dir: &Path) -> Engine {
         Prometheus::start_with(dir, "").await
     }
 
     /// Like [`Prometheus::start`], with `extra` appended to the config
     /// file (YAML), e.g. a `storage:` section with an out-of-order window.
-    pub async fn start_with(dir: &Path, extra: &str) -> Prometheus {
+    pub async fn start_with(dir: &Path, extra: &str) -> Engine {
         let config = dir.join("prometheus.yml");
         std::fs::write(&config, format!("global:\n  scrape_interval: 15s\n{extra}")).expect("write prometheus.yml");
         let port = free_port();
-        let mut process = Process {
-            name: "prometheus",
-            bin: binary("PROMETHEUS_BIN", "/usr/bin/prometheus"),
-            args: vec![
-                format!("--config.file={}", config.display()),
-                format!("--storage.tsdb.path={}", dir.join("tsdb").display()),
-                format!("--web.listen-address=127.0.0.1:{port}"),
-                "--web.enable-remote-write-receiver".into(),
-                "--log.level=warn".into(),
-            ],
-            log: dir.join("prometheus.log"),
-            ready_url: format!("http://127.0.0.1:{port}/-/ready"),
-            child: None,
-        };
+        Engine::spawn(
+            Process {
+                name: "prometheus",
+                bin: binary("PROMETHEUS_BIN", "/usr/bin/prometheus"),
+                args: vec![
+                    format!("--config.file={}", config.display()),
+                    format!("--storage.tsdb.path={}", dir.join("tsdb").display()),
+                    format!("--web.listen-address=127.0.0.1:{port}"),
+                    "--web.enable-remote-write-receiver".into(),
+                    "--log.level=warn".into(),
+                ],
+                log: dir.join("prometheus.log"),
+                ready_url: format!("http://127.0.0.1:{port}/-/ready"),
+                child: None,
+            },
+            port,
+        )
+        .await
+    }
+}
+
+/// A single-node VictoriaMetrics; it takes remote write at
+/// `/api/v1/write`, samples of any age, and answers PromQL (MetricsQL).
+pub struct VictoriaMetrics;
+
+impl VictoriaMetrics {
+    /// Starts VictoriaMetrics with its data in `<dir>/data`; waits until
+    /// `/health` answers. Retention is 100 years, so old samples are kept.
+    pub async fn start(dir: &Path) -> Engine {
+        let port = free_port();
+        Engine::spawn(
+            Process {
+                name: "victoria-metrics",
+                bin: binary("VICTORIA_METRICS_BIN", "/usr/bin/victoria-metrics"),
+                args: vec![
+                    format!("-storageDataPath={}", dir.join("data").display()),
+                    format!("-httpListenAddr=127.0.0.1:{port}"),
+                    "-retentionPeriod=100y".into(),
+                    // Queries see samples a second old, not only 30 s old
+                    // (the default), so tests need not wait.
+                    "-search.latencyOffset=1s".into(),
+                    "-loggerLevel=WARN".into(),
+                ],
+                log: dir.join("victoria-metrics.log"),
+                ready_url: format!("http://127.0.0.1:{port}/health"),
+                child: None,
+            },
+            port,
+        )
+        .await
+    }
+}
+
+impl Engine {
+    async fn spawn(mut process: Process, port: u16) -> Engine {
         process.spawn().await;
-        Prometheus { process, port }
+        Engine { process, port }
     }
 
     /// The HTTP root, e.g. `http://127.0.0.1:PORT`.
@@ -203,7 +248,7 @@ impl Prometheus {
     }
 
     /// Stops it gracefully (SIGTERM, wait): nothing listens on the port
-    /// until [`Prometheus::restart`].
+    /// until [`Engine::restart`].
     pub async fn stop(&mut self) {
         self.process.stop().await;
     }
@@ -214,82 +259,13 @@ impl Prometheus {
         self.process.spawn().await;
     }
 
-    /// `data.result` of an instant query at the current time.
-    pub async fn query(&self, promql: &str) -> Value {
-        api_data(
-            &format!("{}/api/v1/query", self.url()),
-            &[("query", promql.to_string())],
-        )
-        .await["result"]
-            .clone()
-    }
-
-    /// `data.result` of an instant query at `time_ms` (Unix ms).
-    pub async fn query_at(&self, promql: &str, time_ms: i64) -> Value {
-        api_data(
-            &format!("{}/api/v1/query", self.url()),
-            &[("query", promql.to_string()), ("time", seconds(time_ms))],
-        )
-        .await["result"]
-            .clone()
-    }
-}
-
-/// A single-node VictoriaMetrics; it takes remote write at
-/// `/api/v1/write`, samples of any age, and answers PromQL (MetricsQL).
-pub struct VictoriaMetrics {
-    process: Process,
-    port: u16,
-}
-
-impl VictoriaMetrics {
-    /// Starts VictoriaMetrics with its data in `<dir>/data`; waits until
-    /// `/health` answers. Retention is 100 years, so old samples are kept.
-    pub async fn start(dir: &Path) -> VictoriaMetrics {
-        let port = free_port();
-        let mut process = Process {
-            name: "victoria-metrics",
-            bin: binary("VICTORIA_METRICS_BIN", "/usr/bin/victoria-metrics"),
-            args: vec![
-                format!("-storageDataPath={}", dir.join("data").display()),
-                format!("-httpListenAddr=127.0.0.1:{port}"),
-                "-retentionPeriod=100y".into(),
-                // Queries see samples a second old, not only 30 s old (the
-                // default), so tests need not wait.
-                "-search.latencyOffset=1s".into(),
-                "-loggerLevel=WARN".into(),
-            ],
-            log: dir.join("victoria-metrics.log"),
-            ready_url: format!("http://127.0.0.1:{port}/health"),
-            child: None,
-        };
-        process.spawn().await;
-        VictoriaMetrics { process, port }
-    }
-
-    pub fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-
-    pub fn write_url(&self) -> String {
-        format!("{}/api/v1/write", self.url())
-    }
-
-    /// Writes what is buffered in memory to disk (`/internal/force_flush`).
+    /// VictoriaMetrics only: writes what is buffered in memory to disk
+    /// (`/internal/force_flush`).
     pub async fn force_flush(&self) {
         let res = reqwest::get(format!("{}/internal/force_flush", self.url()))
             .await
             .expect("force_flush");
         assert!(res.status().is_success(), "force_flush: {}", res.status());
-    }
-
-    pub async fn stop(&mut self) {
-        self.process.stop().await;
-    }
-
-    pub async fn restart(&mut self) {
-        self.process.stop().await;
-        self.process.spawn().await;
     }
 
     /// `data.result` of an instant query at the current time.
