@@ -91,6 +91,7 @@ test('lists every host the engine knows, refreshes on its own, and sorts through
   const betaRow = page.locator('[data-testid="host-row"][data-host="beta"]');
   await expect(betaRow).toHaveCount(1, { timeout: 30_000 });
   await expect(page.locator('[data-testid="host-row"][data-host="alpha"]')).toHaveCount(1);
+  await expect(page.getByTestId('hosts-alone')).toHaveCount(0);
   await expect(betaRow.getByTestId('host-cpu')).toHaveText(/^\d+(\.\d+)?%$/);
   await expect(betaRow.getByTestId('host-memory')).toHaveText(/^\d+(\.\d+)?%$/);
   await expect(betaRow.getByTestId('host-disk')).toHaveText(/%/);

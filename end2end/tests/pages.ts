@@ -63,6 +63,7 @@ export const PAGES: AppPage[] = [
     status: 200,
     settled: async (page) => {
       await expect(page.getByTestId('host-row')).toHaveCount(1);
+      await expect(page.getByTestId('hosts-alone')).toContainText('[fleet]');
     },
   },
   // Vigil runs open here (loopback, no account), so the account pages show

@@ -36,6 +36,7 @@ pub fn HostsTable(hosts: Vec<HostSummary>, now: i64) -> impl IntoView {
         1 => format!("1 host, {up} up"),
         n => format!("{n} hosts, {up} up"),
     };
+    let alone = hosts.iter().all(|h| h.local);
     let hosts = StoredValue::new(hosts);
     let rows = Memo::new(move |_| {
         let mut list = hosts.get_value();
@@ -57,6 +58,13 @@ pub fn HostsTable(hosts: Vec<HostSummary>, now: i64) -> impl IntoView {
     };
     view! {
         <p class="muted" data-testid="hosts-count">{count}</p>
+        {alone.then(|| view! {
+            <p class="muted" data-testid="hosts-alone">
+                "Only this host so far. To see others, let each Vigil push with "
+                <code>"[remote_write]"</code> " and point this one at the engine with "
+                <code>"[fleet] prometheus = \"URL\""</code> " (README: Many hosts)."
+            </p>
+        })}
         <div class="table-wrap">
             <table class="table hosts" data-testid="hosts-table">
                 <thead>
