@@ -297,7 +297,7 @@ test.describe('an unknown series', () => {
 
 test('100,000 points per series draw without stalling the page', async ({ page }) => {
   const errors = watchErrors(page);
-  const N = 100_000;
+  const N = Number(process.env.PTS ?? 100_000);
   const served: number[] = [];
   // Answer the browser's range queries with N points each.
   await page.route('**/api/v1/query?*', async (route) => {

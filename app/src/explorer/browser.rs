@@ -12,7 +12,7 @@ use leptos::prelude::*;
 use wasm_bindgen::JsValue;
 
 use super::chart::{Line, Spec};
-use super::data::{columns, Loaded};
+use super::data::{columns, thin, Loaded};
 use super::state::{now_ms, View};
 use super::uplot::{self, Chart};
 use super::view::ChartStatus;
@@ -108,7 +108,9 @@ pub(crate) fn drive_chart(parts: ChartParts) {
                 })
                 .collect(),
         };
-        let columns = columns(&series);
+        // Thinned to what the canvas can show, in device pixels.
+        let pixels = canvas.client_width().max(200) as f64 * window().device_pixel_ratio().max(1.0);
+        let columns = thin(columns(&series), pixels as usize);
         let drawn = chart.try_update_value(|current| {
             if current.as_ref().is_none_or(|c| *c.spec() != spec) {
                 // Drop (and destroy) the old chart before building the new one.

@@ -380,6 +380,72 @@ pub fn columns(series: &[SeriesData]) -> Columns {
     }
 }
 
+/// Thins dense columns to what `width` pixel columns can show: per pixel
+/// column the first and last point and, for every line, the points of its
+/// lowest and highest value (M4 aggregation). The chart draws the same
+/// picture from a few thousand points instead of a hundred thousand, so
+/// building paths and painting stay fast; no peak is lost. Columns with
+/// breaks or holes, and those with few points, are left as they are.
+/// [`Columns::drawn`] still counts every point loaded.
+pub fn thin(columns: Columns, width: usize) -> Columns {
+    let n = columns.xs.len();
+    let width = width.max(1);
+    let dense: Option<Vec<&Vec<f64>>> = columns
+        .ys
+        .iter()
+        .map(|c| match c {
+            Column::Dense(v) if v.len() == n => Some(v),
+            _ => None,
+        })
+        .collect();
+    let Some(dense) = dense else {
+        return columns;
+    };
+    // Each pixel column keeps at most 2 + 2 per line.
+    if n <= width * (2 + 2 * dense.len()) || n < 2 {
+        return columns;
+    }
+    let (x0, x1) = (columns.xs[0], columns.xs[n - 1]);
+    let span = (x1 - x0).max(f64::MIN_POSITIVE);
+    let pixel = |x: f64| (((x - x0) / span) * width as f64).min(width as f64 - 1.0).max(0.0) as usize;
+    let mut keep: Vec<usize> = Vec::with_capacity(width * (2 + 2 * dense.len()));
+    let mut picked: Vec<usize> = Vec::with_capacity(2 + 2 * dense.len());
+    let mut start = 0;
+    while start < n {
+        let p = pixel(columns.xs[start]);
+        let mut end = start + 1;
+        while end < n && pixel(columns.xs[end]) == p {
+            end += 1;
+        }
+        picked.clear();
+        picked.extend([start, end - 1]);
+        for column in &dense {
+            let (mut lo, mut hi) = (start, start);
+            for i in start..end {
+                if column[i] < column[lo] {
+                    lo = i;
+                }
+                if column[i] > column[hi] {
+                    hi = i;
+                }
+            }
+            picked.extend([lo, hi]);
+        }
+        picked.sort_unstable();
+        picked.dedup();
+        keep.extend_from_slice(&picked);
+        start = end;
+    }
+    Columns {
+        xs: keep.iter().map(|&i| columns.xs[i]).collect(),
+        ys: dense
+            .iter()
+            .map(|c| Column::Dense(keep.iter().map(|&i| c[i]).collect()))
+            .collect(),
+        drawn: columns.drawn,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -394,6 +460,66 @@ mod tests {
             tier: "raw".into(),
             points,
         })
+    }
+
+    #[test]
+    fn thinning_keeps_every_peak_and_both_ends() {
+        let n = 10_000;
+        let xs: Vec<f64> = (0..n).map(|i| i as f64).collect();
+        let a: Vec<f64> = (0..n).map(|i| ((i * 7919) % 1000) as f64).collect();
+        let mut b: Vec<f64> = (0..n).map(|i| (i % 13) as f64).collect();
+        b[4321] = 1e6; // a one-sample spike
+        b[77] = -5.0;
+        let columns = Columns {
+            xs: xs.clone(),
+            ys: vec![Column::Dense(a.clone()), Column::Dense(b.clone())],
+            drawn: 2 * n,
+        };
+        let thin = thin(columns.clone(), 100);
+        assert!(thin.xs.len() <= 100 * 6 && thin.xs.len() > 100, "{}", thin.xs.len());
+        assert_eq!(thin.drawn, 2 * n);
+        assert_eq!(thin.xs.first(), Some(&0.0));
+        assert_eq!(thin.xs.last(), Some(&((n - 1) as f64)));
+        assert!(thin.xs.windows(2).all(|w| w[0] < w[1]), "x stays in order");
+        let Column::Dense(tb) = &thin.ys[1] else {
+            panic!("dense")
+        };
+        assert!(tb.contains(&1e6) && tb.contains(&-5.0), "the spike and the dip survive");
+        // Every pixel column's extremes of each line survive.
+        for px in 0..100 {
+            let range = px * 100..(px + 1) * 100;
+            let (lo, hi) = a[range.clone()]
+                .iter()
+                .fold((f64::MAX, f64::MIN), |(l, h), v| (l.min(*v), h.max(*v)));
+            let kept: Vec<f64> = thin
+                .xs
+                .iter()
+                .zip(match &thin.ys[0] {
+                    Column::Dense(v) => v,
+                    _ => unreachable!(),
+                })
+                .filter(|(x, _)| range.contains(&(**x as usize)))
+                .map(|(_, v)| *v)
+                .collect();
+            assert!(kept.contains(&lo) && kept.contains(&hi), "pixel column {px}");
+        }
+        // Few points, or breaks and holes: untouched.
+        // (one line: at most 4 per pixel column, so 400 points stay)
+        let small = Columns {
+            xs: xs[..400].to_vec(),
+            ys: vec![Column::Dense(a[..400].to_vec())],
+            drawn: 400,
+        };
+        assert_eq!(thin_of(&small, 100), small);
+        let sparse = Columns {
+            ys: vec![Column::Sparse(vec![Cell::Gap; n])],
+            ..columns
+        };
+        assert_eq!(thin_of(&sparse, 100), sparse);
+    }
+
+    fn thin_of(c: &Columns, width: usize) -> Columns {
+        thin(c.clone(), width)
     }
 
     #[test]
