@@ -185,3 +185,93 @@ async fn a_full_store_is_reported_and_loses_nothing_already_written() {
     let check: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
     assert_eq!(check, "ok");
 }
+
+/// Files made immutable (`chattr +i`, which binds root too) for as long as
+/// it lives; the flag comes off on drop, even when the test fails, so the
+/// temp dir can be removed.
+struct Immutable(Vec<std::path::PathBuf>);
+
+impl Immutable {
+    /// `None` where the file system or the process cannot set the flag.
+    fn set(paths: Vec<std::path::PathBuf>) -> Option<Immutable> {
+        let ok = std::process::Command::new("chattr")
+            .arg("+i")
+            .args(&paths)
+            .status()
+            .is_ok_and(|s| s.success());
+        let guard = Immutable(paths);
+        ok.then_some(guard)
+    }
+}
+
+impl Drop for Immutable {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("chattr").arg("-i").args(&self.0).status();
+    }
+}
+
+/// A store that cannot be written (a read-only file: what a read-only data
+/// directory or mount does to it): the server starts and serves live data,
+/// `/healthz` says what is wrong with the store, and once writable again
+/// the history written before is all there and the file is sound.
+#[tokio::test]
+async fn a_read_only_store_is_reported_and_the_server_runs_on() {
+    let t = start(100).await;
+    let from = now_ms() - 1000;
+    let before = times(&wait_for_points(&t, "cpu_usage_percent", from, 5).await);
+    let data = stop(t).await;
+    let dir = data.path().join("data");
+    let files: Vec<_> = ["vigil.db", "vigil.db-wal", "vigil.db-shm"]
+        .iter()
+        .map(|f| dir.join(f))
+        .filter(|p| p.exists())
+        .collect();
+    let Some(lock) = Immutable::set(files) else {
+        eprintln!("skipped: chattr +i is not available here (needs ext4-like file systems and CAP_LINUX_IMMUTABLE)");
+        return;
+    };
+
+    let t = start_in(data, 100, |_| {}).await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let (status, reason) = loop {
+        let (_, health) = get_json(&t, "/healthz").await;
+        let store = health["components"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == "store")
+            .unwrap()
+            .clone();
+        if store["status"] != "up" {
+            break (
+                store["status"].as_str().unwrap().to_string(),
+                store["reason"].as_str().unwrap().to_string(),
+            );
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the store never noticed: {health}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    // "no history: cannot open …/vigil.db: database: attempt to write a readonly database"
+    assert_eq!(status, "down", "{reason}");
+    assert!(
+        reason.contains("vigil.db") && reason.contains("readonly database"),
+        "the reason says what is wrong: {reason}"
+    );
+    let (status, _) = get_json(&t, "/api/v1/snapshot").await;
+    assert_eq!(status, 200, "live data still served");
+    let data = stop(t).await;
+    drop(lock);
+
+    let t = start_in(data, 100, |_| {}).await;
+    let after = times(&wait_for_points(&t, "cpu_usage_percent", from, before.len()).await);
+    for ts in &before {
+        assert!(after.contains(ts), "{ts}, written before, is still there");
+    }
+    let data = stop(t).await;
+    let conn = rusqlite::Connection::open(data.path().join("data").join("vigil.db")).unwrap();
+    let check: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
+    assert_eq!(check, "ok");
+}
