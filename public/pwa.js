@@ -61,13 +61,29 @@
       // not remembered, but still applied to this page
     }
     apply(next);
-    // For code that draws with the theme's colors (a canvas, not CSS).
-    document.dispatchEvent(new CustomEvent('vigil:theme', { detail: next }));
+    changed();
   });
+  // For code that draws with the theme's colors (a canvas, not CSS): an
+  // event on window whenever the colors change.
+  var changed = function () {
+    window.dispatchEvent(new CustomEvent('vigil:theme', { detail: current() }));
+  };
   // Another tab of Vigil changed the theme.
   window.addEventListener('storage', function (event) {
-    if (event.key === KEY || event.key === null) apply(stored());
+    if (event.key === KEY || event.key === null) {
+      apply(stored());
+      changed();
+    }
   });
+  // The system switched between light and dark (matters while following it).
+  if (window.matchMedia) {
+    var dark = window.matchMedia('(prefers-color-scheme: dark)');
+    var onScheme = function () {
+      if (current() === 'system') changed();
+    };
+    if (dark.addEventListener) dark.addEventListener('change', onScheme);
+    else if (dark.addListener) dark.addListener(onScheme);
+  }
 })();
 
 // The skip link: once the app has hydrated, its router handles in-page links

@@ -452,6 +452,26 @@ test.describe('in dark mode', () => {
   });
 });
 
+test("the chart takes the theme's colors when the theme button changes them", async ({ page }) => {
+  const errors = watchErrors(page);
+  const ex = await openExplorer(page);
+  await expectDrawn(ex, 'light chart');
+  // The first line's legend marker carries its stroke color.
+  const marker = ex.chart.locator('.u-legend .u-series').nth(1).locator('.u-marker');
+  const stroke = () => marker.evaluate((el) => getComputedStyle(el).borderTopColor);
+  expect(await stroke()).toBe('rgb(37, 99, 235)'); // --series-0, light
+  const toggle = page.getByTestId('theme-toggle');
+  await toggle.click(); // system -> light: the same colors
+  await toggle.click(); // light -> dark
+  await expect(page.locator('html')).toHaveAttribute('data-theme', 'dark');
+  await expect.poll(stroke, { message: 'the chart is drawn again in dark colors' }).toBe('rgb(96, 165, 250)');
+  await expectDrawn(ex, 'dark chart');
+  await toggle.click(); // dark -> system (light here)
+  await expect.poll(stroke).toBe('rgb(37, 99, 235)');
+  expectNoPageErrors(errors);
+  expectNoConsoleErrors(errors);
+});
+
 test.describe('without JavaScript', () => {
   test.use({ javaScriptEnabled: false });
 

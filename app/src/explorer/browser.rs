@@ -54,6 +54,11 @@ pub(crate) fn drive_chart(parts: ChartParts) {
     follow_clock(view, data, tick);
 
     let chart = StoredValue::new_local(None::<Chart>);
+    // Bumped when the theme's colors change (the header's button, another
+    // tab, the system's scheme): the chart is built again with them.
+    let theme = RwSignal::new(0u32);
+    let built_with = Rc::new(Cell::new(0u32));
+    let theme_listener = window_event_listener_untyped("vigil:theme", move |_| theme.update(|n| *n += 1));
     let on_zoom: Rc<dyn Fn(i64, i64)> = Rc::new(move |from, to| go.run(view.with_untracked(|v| v.zoomed(from, to))));
 
     // A page hydrated from the server has the summaries but not the
@@ -111,8 +116,10 @@ pub(crate) fn drive_chart(parts: ChartParts) {
         // Thinned to what the canvas can show, in device pixels.
         let pixels = canvas.client_width().max(200) as f64 * window().device_pixel_ratio().max(1.0);
         let columns = thin(columns(&series), pixels as usize);
+        let colors = theme.get();
         let drawn = chart.try_update_value(|current| {
-            if current.as_ref().is_none_or(|c| *c.spec() != spec) {
+            if current.as_ref().is_none_or(|c| *c.spec() != spec) || built_with.get() != colors {
+                built_with.set(colors);
                 // Drop (and destroy) the old chart before building the new one.
                 *current = None;
                 match Chart::new(&canvas, spec, on_zoom.clone()) {
@@ -151,6 +158,7 @@ pub(crate) fn drive_chart(parts: ChartParts) {
     });
     on_cleanup(move || {
         resize.remove();
+        theme_listener.remove();
         // Destroys the plot; the stored value may already be gone.
         let _ = chart.try_update_value(|c| *c = None);
     });
