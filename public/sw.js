@@ -2,8 +2,9 @@
 // site), so a new deploy gets a new cache and the old one is dropped, and
 // the list of built files to precache.
 //
-// - Pages: network first; offline, the cached copy of the page (or of `/`),
-//   which carries the last state the server rendered into it.
+// - Pages: network first (the request starts with navigation preload, in
+//   parallel with this worker's start); offline, the cached copy of the page
+//   (or of `/`), which carries the last state the server rendered into it.
 // - Built assets (/pkg, /icons, /vendor, the manifest): cache first; they
 //   only change with VERSION.
 // - Never cached: the live socket, the JSON API, server functions, /metrics
@@ -40,6 +41,9 @@ self.addEventListener('activate', (event) => {
     caches
       .keys()
       .then((keys) => Promise.all(keys.filter((k) => k.startsWith('vigil-') && k !== CACHE).map((k) => caches.delete(k))))
+      // Navigation preload: the browser asks for a page while this worker
+      // is still starting, instead of after (see the fetch handler).
+      .then(() => self.registration.navigationPreload && self.registration.navigationPreload.enable())
       .then(() => self.clients.claim()),
   );
 });
@@ -58,7 +62,8 @@ self.addEventListener('fetch', (event) => {
 
   if (request.mode === 'navigate') {
     event.respondWith(
-      fetch(request)
+      Promise.resolve(event.preloadResponse)
+        .then((preloaded) => preloaded || fetch(request))
         .then((response) => {
           if (response.ok && !response.redirected) {
             const copy = response.clone();

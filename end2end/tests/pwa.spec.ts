@@ -38,6 +38,12 @@ test('manifest, icons and service worker make the page installable', async ({ re
 
   await openLiveOverview(page, base);
   await page.evaluate(() => navigator.serviceWorker.ready.then(() => true));
+  // Pages are asked for while the worker starts (navigation preload).
+  await expect
+    .poll(() =>
+      page.evaluate(() => navigator.serviceWorker.ready.then((r) => r.navigationPreload.getState())),
+    )
+    .toMatchObject({ enabled: true });
   const cdp = await page.context().newCDPSession(page);
   const { installabilityErrors } = await cdp.send('Page.getInstallabilityErrors');
   expect(installabilityErrors, JSON.stringify(installabilityErrors)).toEqual([]);
