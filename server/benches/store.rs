@@ -23,6 +23,23 @@ use host::Host;
 use vigil::store::writer::Writer;
 use vigil::store::{self, History, StoreStats, Tiers};
 
+/// Bytes of pages per table and index, largest first.
+fn layout(path: &std::path::Path) -> String {
+    let conn = rusqlite::Connection::open(path).unwrap();
+    let mut stmt = conn
+        .prepare("SELECT name, SUM(pgsize) AS b FROM dbstat GROUP BY name ORDER BY b DESC")
+        .unwrap();
+    let rows = stmt
+        .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))
+        .unwrap();
+    rows.map(|r| {
+        let (name, bytes) = r.unwrap();
+        format!("{name} {:.0} KiB", bytes as f64 / 1024.0)
+    })
+    .collect::<Vec<_>>()
+    .join(", ")
+}
+
 fn quantile(v: &mut [f64], q: f64) -> f64 {
     v.sort_by(f64::total_cmp);
     v[((v.len() as f64 * q) as usize).min(v.len() - 1)]
@@ -75,6 +92,7 @@ fn main() {
                 blocks as f64 / rows as f64,
                 file as f64 / (86_400.0 * series as f64),
             );
+            println!("  where the bytes are (dbstat, per table or index): {}", layout(&path));
         }
     }
     let values = stats.values_written.load(Ordering::Relaxed) as f64;
