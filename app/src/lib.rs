@@ -116,6 +116,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/login") view=auth::view::LoginPage ssr=SsrMode::Async/>
                     <Route path=path!("/setup") view=auth::view::SetupPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin/users") view=auth::view::UsersPage ssr=SsrMode::Async/>
+                    <Route path=path!("/account") view=auth::view::AccountPage ssr=SsrMode::Async/>
                 </Routes>
             </main>
         </Router>

@@ -8,7 +8,9 @@ import { expect, test } from './fixtures';
 import { useVigilServer } from './server';
 import type { Page } from '@playwright/test';
 
-const vigil = useVigilServer(undefined, { exposed: true });
+// More sign-in attempts a minute than the default five: the tests sign in
+// many times from one address (the limit itself is tested in server/tests/auth.rs).
+const vigil = useVigilServer(() => '[auth]\nattempts_per_minute = 60\n', { exposed: true });
 test.describe.configure({ mode: 'serial' });
 
 const ADMIN = { name: 'root', password: 'admin-pass-e2e-1' };
@@ -134,5 +136,35 @@ test.describe('refusals the browser reports', () => {
     expect(refused, 'the upgrade is refused (1006: no WebSocket was opened)').toBe(1006);
     await page.goto(`${vigil().url}/explore`);
     await expect(page).toHaveURL(/\/login\?next=\/explore$/);
+  });
+
+  // Last: it changes the viewer's password.
+  test('a viewer changes their own password on the account page', async ({ browser, page }) => {
+    // A second browser signed in as the viewer: its session ends with the change.
+    const other = await browser.newContext();
+    const otherPage = await other.newPage();
+    await otherPage.goto(`${vigil().url}/login`);
+    await signIn(otherPage, VIEWER);
+    await expectConnected(otherPage);
+
+    await page.goto(`${vigil().url}/login`);
+    await signIn(page, VIEWER);
+    await expectConnected(page);
+    await page.getByTestId('account-link').click();
+    await expect(page).toHaveURL(/\/account$/);
+    await expect(page.getByTestId('account-who')).toContainText(`${VIEWER.name}, viewer`);
+    const changed = 'viewer-changed-e2e-3';
+    await page.getByLabel('Password', { exact: true }).fill(changed);
+    await page.getByLabel('Password again').fill(changed);
+    await page.getByRole('button', { name: 'Change password' }).click();
+    await expect(page.getByTestId('password-changed')).toBeVisible();
+    // This session stays; the other one is signed out; the new password works.
+    expect((await page.request.get(`${vigil().url}/api/v1/me`)).status()).toBe(200);
+    expect((await otherPage.request.get(`${vigil().url}/api/v1/me`)).status()).toBe(401);
+    await other.close();
+    await page.getByTestId('sign-out').click();
+    await expect(page).toHaveURL(/\/login$/);
+    await signIn(page, { name: VIEWER.name, password: changed });
+    await expectConnected(page);
   });
 });

@@ -71,6 +71,14 @@ export const PAGES: AppPage[] = [
   { name: 'login', path: '/login', status: 200, live: false },
   { name: 'setup', path: '/setup', status: 200, live: false },
   {
+    name: 'account',
+    path: '/account',
+    status: 200,
+    settled: async (page) => {
+      await expect(page.getByTestId('account-who')).toContainText('runs open');
+    },
+  },
+  {
     name: 'users',
     path: '/admin/users',
     status: 200,

@@ -5,8 +5,9 @@
 //!   scripts. Errors come back as `?error=CODE`, shown as fixed text.
 //! - `/admin/users`: accounts, with forms (server functions) to add and
 //!   remove them, set passwords and sign them out everywhere.
-//! - [`AccountMenu`]: who is signed in, the users link for admins, and the
-//!   sign-out button.
+//! - `/account`: who is signed in; changing one's own password.
+//! - [`AccountMenu`]: who is signed in (a link to `/account`), the users
+//!   link for admins, and the sign-out button.
 
 use leptos::form::ActionForm;
 use leptos::prelude::*;
@@ -244,6 +245,59 @@ fn AccountTable(
     }
 }
 
+/// `/account`: who is signed in, and a form to change one's own password
+/// (the account's other sessions end; this one stays).
+#[component]
+pub fn AccountPage() -> impl IntoView {
+    let me = Resource::new_blocking(|| (), |_| who_am_i());
+    let password = ServerAction::<SetPassword>::new();
+    let error = Signal::derive(move || {
+        password
+            .value()
+            .get()
+            .and_then(Result::err)
+            .map(|e| sentence(&e.to_string()))
+    });
+    let done = move || matches!(password.value().get(), Some(Ok(())));
+    view! {
+        <Title text="Account · Vigil"/>
+        <h1 class="page-title">"Account"</h1>
+        <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match me.await.ok().flatten() {
+                    Some(Principal { name: Some(name), role }) => view! {
+                        <p data-testid="account-who">
+                            "Signed in as " <strong>{name.clone()}</strong> ", " {role.as_str()} "."
+                        </p>
+                        <section class="card admin-add">
+                            <h2>"Change your password"</h2>
+                            <FormError message=error/>
+                            <Show when=done>
+                                <p class="form-ok" role="status" data-testid="password-changed">
+                                    "Password changed. Your other sessions were signed out; this one stays."
+                                </p>
+                            </Show>
+                            <ActionForm action=password attr:class="auth-form">
+                                <input type="hidden" name="name" value=name/>
+                                <PasswordPair/>
+                                <button type="submit" class="primary">"Change password"</button>
+                            </ActionForm>
+                        </section>
+                    }
+                    .into_any(),
+                    _ => view! {
+                        <p class="muted" data-testid="account-who">
+                            "No one is signed in: Vigil runs open to this machine until the first account is "
+                            <a href="/setup">"set up"</a> "."
+                        </p>
+                    }
+                    .into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
 /// The header's account part: who is signed in, the users page for
 /// admins, and sign-out; while Vigil runs open, a way to turn sign-in on.
 #[component]
@@ -255,7 +309,8 @@ pub fn AccountMenu() -> impl IntoView {
                 match me.await.ok().flatten() {
                     Some(Principal { name: Some(name), role }) => view! {
                         <div class="account" data-testid="account">
-                            <span class="account-name" title=format!("Signed in as {name} ({})", role.as_str())>{name.clone()}</span>
+                            <a class="account-name" href="/account" data-testid="account-link"
+                                title=format!("Signed in as {name} ({}); change your password", role.as_str())>{name.clone()}</a>
                             <Show when=move || role == Role::Admin>
                                 <a href="/admin/users">"Users"</a>
                             </Show>
