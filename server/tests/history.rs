@@ -151,25 +151,7 @@ async fn a_full_store_is_reported_and_loses_nothing_already_written() {
             .unwrap();
     }
     let t = start_in(data, 100, |o| o.config.history.max_size_mib = 1).await;
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    let reason = loop {
-        let (_, health) = get_json(&t, "/healthz").await;
-        let store = health["components"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|c| c["name"] == "store")
-            .unwrap()
-            .clone();
-        if store["status"] != "up" {
-            break store["reason"].as_str().unwrap().to_string();
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the store never noticed: {health}"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
+    let (_, reason) = store_not_up(&t).await;
     assert!(reason.contains("full"), "{reason}");
     let (status, _) = get_json(&t, "/api/v1/snapshot").await;
     assert_eq!(status, 200, "live data still served");
@@ -232,28 +214,7 @@ async fn a_read_only_store_is_reported_and_the_server_runs_on() {
     };
 
     let t = start_in(data, 100, |_| {}).await;
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    let (status, reason) = loop {
-        let (_, health) = get_json(&t, "/healthz").await;
-        let store = health["components"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|c| c["name"] == "store")
-            .unwrap()
-            .clone();
-        if store["status"] != "up" {
-            break (
-                store["status"].as_str().unwrap().to_string(),
-                store["reason"].as_str().unwrap().to_string(),
-            );
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the store never noticed: {health}"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
+    let (status, reason) = store_not_up(&t).await;
     // "no history: cannot open …/vigil.db: database: attempt to write a readonly database"
     assert_eq!(status, "down", "{reason}");
     assert!(
@@ -274,4 +235,31 @@ async fn a_read_only_store_is_reported_and_the_server_runs_on() {
     let conn = rusqlite::Connection::open(data.path().join("data").join("vigil.db")).unwrap();
     let check: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
     assert_eq!(check, "ok");
+}
+
+/// Waits (up to 10 s) until `/healthz` reports the store component as not
+/// up; its status and reason.
+async fn store_not_up(t: &TestServer) -> (String, String) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let (_, health) = get_json(t, "/healthz").await;
+        let store = health["components"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == "store")
+            .unwrap()
+            .clone();
+        if store["status"] != "up" {
+            return (
+                store["status"].as_str().unwrap().to_string(),
+                store["reason"].as_str().unwrap().to_string(),
+            );
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the store never noticed: {health}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 }
