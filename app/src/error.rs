@@ -19,6 +19,15 @@ impl ApiError {
     }
 }
 
+/// Refuses an argument longer than any real one (`what`: "series name",
+/// "host name", ...), before any lookup, so it is never echoed back.
+pub fn check_length(what: &str, value: &str, max_bytes: usize) -> Result<(), String> {
+    if value.len() > max_bytes {
+        return Err(format!("{what} too long: {} bytes, at most {max_bytes}", value.len()));
+    }
+    Ok(())
+}
+
 /// A feature's error: its HTTP status and what the client may read.
 pub trait PublicError: std::error::Error {
     /// The HTTP status the API answers with.

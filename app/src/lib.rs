@@ -35,6 +35,7 @@ pub mod health;
 pub mod live;
 pub mod metrics;
 pub mod pages;
+pub mod sort;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, Link, Meta, MetaTags, Stylesheet, Title};

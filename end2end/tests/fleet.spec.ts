@@ -72,8 +72,11 @@ test.beforeAll(async () => {
 
 test.afterAll(async () => {
   await beta?.dispose();
-  prometheus?.kill('SIGTERM');
-  await new Promise((r) => setTimeout(r, 500));
+  if (prometheus && prometheus.exitCode === null) {
+    const exited = new Promise((r) => prometheus!.once('exit', r));
+    prometheus.kill('SIGTERM');
+    await exited;
+  }
   rmSync(promDir, { recursive: true, force: true });
 });
 

@@ -66,13 +66,6 @@ fn fleet_request(now: i64) -> WriteRequest {
     WriteRequest { timeseries }
 }
 
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64
-}
-
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[((sorted.len() - 1) as f64 * p).round() as usize]
 }
@@ -97,7 +90,7 @@ async fn time(client: &reqwest::Client, url: &str, cold: bool) -> (f64, f64, usi
 async fn run() {
     let dir = tempfile::tempdir().unwrap();
     let prom = engines::Prometheus::start(dir.path()).await;
-    let body = proto::encode(&fleet_request(now_ms()));
+    let body = proto::encode(&fleet_request(vigil::collect::now_ms()));
     let client = reqwest::Client::new();
     let pushed = client
         .post(prom.write_url())

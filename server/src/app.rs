@@ -260,13 +260,11 @@ impl Server {
         let fleet = Arc::new(crate::fleet::Fleet {
             local_name: host,
             local: engine.clone(),
-            bus: bus.clone(),
-            monitor: monitor.clone(),
             thresholds: config.thresholds.clone(),
             engine: config
                 .fleet
                 .as_ref()
-                .map(crate::fleet::hosts::Engine::start)
+                .map(crate::fleet::hosts::FleetEngine::start)
                 .transpose()?,
         });
         let state = AppState {

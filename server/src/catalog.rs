@@ -370,6 +370,17 @@ pub static CHECK_METRICS: &[Metric] = &[
     ),
 ];
 
+/// The `check_up` value of a round that observed `status`: 1 when the
+/// target answered (up or degraded), 0 when down, none when unknown.
+pub fn check_up(status: app::health::Status) -> Option<f64> {
+    use app::health::Status;
+    match status {
+        Status::Up | Status::Degraded => Some(1.0),
+        Status::Down => Some(0.0),
+        Status::Unknown => None,
+    }
+}
+
 /// The series of the checks named `checks`, for the series list.
 pub fn check_series<'a>(checks: impl IntoIterator<Item = &'a str>) -> Vec<SeriesInfo> {
     let mut out = Vec::new();

@@ -125,3 +125,23 @@ pub fn seq(frame: &Value) -> u64 {
 pub fn kind(frame: &Value) -> &str {
     frame["type"].as_str().expect("every frame has a type")
 }
+
+/// Reads until the close frame; asserts its code and that its reason
+/// contains `reason_part`.
+pub async fn expect_close(
+    ws: &mut Ws,
+    code: tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode,
+    reason_part: &str,
+) {
+    loop {
+        match next_message(ws).await {
+            Message::Close(Some(frame)) => {
+                assert_eq!(frame.code, code);
+                assert!(frame.reason.as_str().contains(reason_part), "reason: {}", frame.reason);
+                return;
+            }
+            Message::Close(None) => panic!("closed without a reason"),
+            _ => continue,
+        }
+    }
+}

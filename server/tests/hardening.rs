@@ -331,17 +331,6 @@ async fn absurd_server_function_arguments_are_refused_with_400() {
     stop(t).await;
 }
 
-/// The close code of the next close frame, skipping other frames.
-async fn close_code(ws: &mut common::Ws) -> CloseCode {
-    loop {
-        match next_message(ws).await {
-            Message::Close(Some(frame)) => return frame.code,
-            Message::Close(None) => panic!("closed without a code"),
-            _ => continue,
-        }
-    }
-}
-
 /// Another client keeps receiving live frames.
 async fn still_live(ws: &mut common::Ws) {
     let first = common::seq(&next_json(ws).await);
@@ -358,7 +347,7 @@ async fn an_oversized_ws_frame_closes_that_socket_only() {
     let mut bystander = connect(&t.ws_url("")).await;
     let mut big = connect(&t.ws_url("")).await;
     big.send(Message::Text("x".repeat(5 * 1024).into())).await.unwrap();
-    assert_eq!(close_code(&mut big).await, CloseCode::Size);
+    common::expect_close(&mut big, CloseCode::Size, "").await;
     still_live(&mut bystander).await;
     stop(t).await;
 }
@@ -373,7 +362,7 @@ async fn a_ws_message_flood_closes_that_socket_with_policy_violation() {
             break;
         }
     }
-    assert_eq!(close_code(&mut flood).await, CloseCode::Policy);
+    common::expect_close(&mut flood, CloseCode::Policy, "").await;
     still_live(&mut bystander).await;
     stop(t).await;
 }

@@ -85,20 +85,6 @@ async fn a_bogus_since_is_a_json_error() {
     assert!(body["error"].as_str().unwrap().contains("since"), "{body}");
 }
 
-async fn expect_close(ws: &mut Ws, code: CloseCode, reason_part: &str) {
-    loop {
-        match next_message(ws).await {
-            Message::Close(Some(frame)) => {
-                assert_eq!(frame.code, code);
-                assert!(frame.reason.as_str().contains(reason_part), "reason: {}", frame.reason);
-                return;
-            }
-            Message::Close(None) => panic!("closed without a reason"),
-            _ => continue,
-        }
-    }
-}
-
 #[tokio::test]
 async fn bad_frames_are_refused_while_other_clients_keep_receiving() {
     let t = start(50).await;

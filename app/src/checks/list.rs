@@ -4,6 +4,7 @@
 
 use super::CheckBoard;
 use crate::health::Status;
+use crate::sort::Column;
 
 /// A column the table sorts by.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -14,10 +15,10 @@ pub enum SortKey {
     Uptime,
 }
 
-impl SortKey {
-    pub const ALL: [SortKey; 4] = [SortKey::Status, SortKey::Name, SortKey::Latency, SortKey::Uptime];
+impl crate::sort::Column for SortKey {
+    const ALL: &'static [SortKey] = &[SortKey::Status, SortKey::Name, SortKey::Latency, SortKey::Uptime];
 
-    pub fn as_str(self) -> &'static str {
+    fn as_str(self) -> &'static str {
         match self {
             SortKey::Status => "status",
             SortKey::Name => "name",
@@ -26,12 +27,7 @@ impl SortKey {
         }
     }
 
-    fn parse(s: &str) -> Option<SortKey> {
-        SortKey::ALL.into_iter().find(|k| k.as_str() == s)
-    }
-
-    /// The first direction a click on the column sorts in: worst status,
-    /// slowest and least available first; names A to Z.
+    /// Worst status, slowest and least available first; names A to Z.
     fn default_desc(self) -> bool {
         !matches!(self, SortKey::Name | SortKey::Uptime)
     }
@@ -68,15 +64,7 @@ impl ListView {
     /// Reads the view from URL query parameters; anything unknown falls
     /// back to the default.
     pub fn from_query(get: impl Fn(&str) -> Option<String>) -> ListView {
-        let sort = get("sort")
-            .as_deref()
-            .and_then(SortKey::parse)
-            .unwrap_or(SortKey::Status);
-        let desc = match get("dir").as_deref() {
-            Some("asc") => false,
-            Some("desc") => true,
-            _ => sort.default_desc(),
-        };
+        let (sort, desc) = crate::sort::read(&get, SortKey::Status);
         ListView {
             q: get("q").unwrap_or_default().trim().chars().take(100).collect(),
             status: get("status").as_deref().and_then(parse_status),
@@ -102,7 +90,7 @@ impl ListView {
             })
         {
             parts.push(format!("sort={}", self.sort.as_str()));
-            parts.push(format!("dir={}", if self.desc { "desc" } else { "asc" }));
+            parts.push(format!("dir={}", crate::sort::dir(self.desc)));
         }
         if parts.is_empty() {
             "/checks".into()
@@ -114,14 +102,9 @@ impl ListView {
     /// This view sorted by `key`: a click on the current column flips the
     /// direction, on another starts in that column's natural one.
     pub fn sorted_by(&self, key: SortKey) -> ListView {
-        let desc = if key == self.sort {
-            !self.desc
-        } else {
-            key.default_desc()
-        };
         ListView {
             sort: key,
-            desc,
+            desc: crate::sort::clicked(self.sort, self.desc, key),
             ..self.clone()
         }
     }

@@ -42,13 +42,7 @@ pub const MAX_CHECK_NAME_BYTES: usize = 64;
 
 /// Refuses a check name that no configured check could have.
 pub fn validate_check_name(name: &str) -> Result<(), ChecksError> {
-    if name.len() > MAX_CHECK_NAME_BYTES {
-        return Err(ChecksError::InvalidArgument(format!(
-            "check name too long: {} bytes, at most {MAX_CHECK_NAME_BYTES}",
-            name.len()
-        )));
-    }
-    Ok(())
+    crate::error::check_length("check name", name, MAX_CHECK_NAME_BYTES).map_err(ChecksError::InvalidArgument)
 }
 
 #[cfg(feature = "ssr")]

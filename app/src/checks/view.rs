@@ -75,15 +75,9 @@ pub fn ChecksTable() -> impl IntoView {
         go(next)
     };
     let header = move |key: SortKey, label: &'static str| {
-        let aria = move || {
-            view.with(|v| match (v.sort == key, v.desc) {
-                (false, _) => "none",
-                (true, true) => "descending",
-                (true, false) => "ascending",
-            })
-        };
+        let aria = move || view.with(|v| crate::sort::aria(v.sort, v.desc, key));
         let href = move || view.with(|v| v.sorted_by(key).href());
-        view! { <th scope="col" aria-sort=aria><a href=href data-testid=format!("sort-{}", key.as_str())>{label}</a></th> }
+        view! { <th scope="col" aria-sort=aria><a href=href data-testid=format!("sort-{}", crate::sort::Column::as_str(key))>{label}</a></th> }
     };
     view! {
         // A plain GET form: without JavaScript it reloads the page with the

@@ -54,11 +54,17 @@ pub(crate) fn drive_chart(parts: ChartParts) {
     follow_clock(view, data, tick);
 
     let chart = StoredValue::new_local(None::<Chart>);
-    // Bumped when the theme's colors change (the header's button, another
-    // tab, the system's scheme): the chart is built again with them.
-    let theme = RwSignal::new(0u32);
-    let built_with = Rc::new(Cell::new(0u32));
-    let theme_listener = window_event_listener_untyped("vigil:theme", move |_| theme.update(|n| *n += 1));
+    // When the theme's colors change (the header's button, another tab, the
+    // system's scheme), the chart is dropped and drawn again: a new one
+    // takes the new colors.
+    let recolor = ArcTrigger::new();
+    let theme_listener = window_event_listener_untyped("vigil:theme", {
+        let recolor = recolor.clone();
+        move |_| {
+            chart.set_value(None);
+            recolor.notify();
+        }
+    });
     let on_zoom: Rc<dyn Fn(i64, i64)> = Rc::new(move |from, to| go.run(view.with_untracked(|v| v.zoomed(from, to))));
 
     // A page hydrated from the server has the summaries but not the
@@ -116,10 +122,9 @@ pub(crate) fn drive_chart(parts: ChartParts) {
         // Thinned to what the canvas can show, in device pixels.
         let pixels = canvas.client_width().max(200) as f64 * window().device_pixel_ratio().max(1.0);
         let columns = thin(columns(&series), pixels as usize);
-        let colors = theme.get();
+        recolor.track();
         let drawn = chart.try_update_value(|current| {
-            if current.as_ref().is_none_or(|c| *c.spec() != spec) || built_with.get() != colors {
-                built_with.set(colors);
+            if current.as_ref().is_none_or(|c| *c.spec() != spec) {
                 // Drop (and destroy) the old chart before building the new one.
                 *current = None;
                 match Chart::new(&canvas, spec, on_zoom.clone()) {

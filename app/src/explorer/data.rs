@@ -510,16 +510,12 @@ mod tests {
             ys: vec![Column::Dense(a[..400].to_vec())],
             drawn: 400,
         };
-        assert_eq!(thin_of(&small, 100), small);
+        assert_eq!(super::thin(small.clone(), 100), small);
         let sparse = Columns {
             ys: vec![Column::Sparse(vec![Cell::Gap; n])],
             ..columns
         };
-        assert_eq!(thin_of(&sparse, 100), sparse);
-    }
-
-    fn thin_of(c: &Columns, width: usize) -> Columns {
-        thin(c.clone(), width)
+        assert_eq!(super::thin(sparse.clone(), 100), sparse);
     }
 
     #[test]

@@ -81,9 +81,9 @@ pub fn Explorer() -> impl IntoView {
     view! {
         {whose}
         <div class="explorer">
-            <SeriesPicker view catalog go/>
+            <SeriesPicker view host catalog go/>
             <div class="explorer-main">
-                <RangeBar view go/>
+                <RangeBar view host go/>
                 <ChartPanel view data tick go/>
                 <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
                     <ErrorBoundary fallback=load_error>
@@ -98,9 +98,9 @@ pub fn Explorer() -> impl IntoView {
 }
 
 /// Keeps the view's host when a plain form (no JavaScript) reloads the page.
-fn host_field(view: Memo<View>) -> impl IntoView {
+fn host_field(host: Memo<Option<String>>) -> impl IntoView {
     move || {
-        view.with(|v| v.host.clone())
+        host.get()
             .map(|host| view! { <input type="hidden" name="host" value=host/> })
     }
 }
@@ -174,7 +174,7 @@ fn filter_rule(filter: &str) -> String {
 
 /// Checkboxes for every series, grouped by metric, with a filter.
 #[component]
-fn SeriesPicker(view: Memo<View>, catalog: Catalog, go: Callback<View>) -> impl IntoView {
+fn SeriesPicker(view: Memo<View>, host: Memo<Option<String>>, catalog: Catalog, go: Callback<View>) -> impl IntoView {
     let filter = RwSignal::new(String::new());
     let count = move || view.with(|v| v.series.len());
     // What the form sends without JavaScript (with it, the form is not sent).
@@ -254,7 +254,7 @@ fn SeriesPicker(view: Memo<View>, catalog: Catalog, go: Callback<View>) -> impl 
                     <input type="hidden" name="range" value=range/>
                     <input type="hidden" name="from" value=from/>
                     <input type="hidden" name="to" value=to/>
-                    {host_field(view)}
+                    {host_field(host)}
                     <button type="submit" class="nojs-only">"Show"</button>
                 </form>
             </details>
@@ -264,7 +264,7 @@ fn SeriesPicker(view: Memo<View>, catalog: Catalog, go: Callback<View>) -> impl 
 
 /// Presets, a custom window, "Reset zoom" and the live marker.
 #[component]
-fn RangeBar(view: Memo<View>, go: Callback<View>) -> impl IntoView {
+fn RangeBar(view: Memo<View>, host: Memo<Option<String>>, go: Callback<View>) -> impl IntoView {
     let from_input = NodeRef::<Input>::new();
     let to_input = NodeRef::<Input>::new();
     let custom_error = RwSignal::new(String::new());
@@ -328,7 +328,7 @@ fn RangeBar(view: Memo<View>, go: Callback<View>) -> impl IntoView {
             }
         >
             <input type="hidden" name="series" value=view.with_untracked(|v| v.series.join(","))/>
-            {host_field(view)}
+            {host_field(host)}
             <label>
                 "From "
                 <input type="datetime-local" name="from" required node_ref=from_input value=format_datetime_utc(from0)/>

@@ -5,6 +5,7 @@
 use std::cmp::Ordering;
 
 use super::HostSummary;
+use crate::sort::Column;
 
 /// A column the table sorts by.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -17,8 +18,8 @@ pub enum SortKey {
     Disk,
 }
 
-impl SortKey {
-    pub const ALL: [SortKey; 6] = [
+impl crate::sort::Column for SortKey {
+    const ALL: &'static [SortKey] = &[
         SortKey::Status,
         SortKey::Name,
         SortKey::Seen,
@@ -27,7 +28,7 @@ impl SortKey {
         SortKey::Disk,
     ];
 
-    pub fn as_str(self) -> &'static str {
+    fn as_str(self) -> &'static str {
         match self {
             SortKey::Status => "status",
             SortKey::Name => "name",
@@ -38,12 +39,7 @@ impl SortKey {
         }
     }
 
-    fn parse(s: &str) -> Option<SortKey> {
-        SortKey::ALL.into_iter().find(|k| k.as_str() == s)
-    }
-
-    /// The first direction a click sorts in: worst and busiest first,
-    /// names A to Z, the longest silent first.
+    /// Worst and busiest first, names A to Z, the longest silent first.
     fn default_desc(self) -> bool {
         !matches!(self, SortKey::Name | SortKey::Seen)
     }
@@ -65,29 +61,15 @@ impl Default for HostsView {
     }
 }
 
-/// `None` sorts below every number, whichever the direction reads first.
-fn cmp_opt(a: Option<f64>, b: Option<f64>) -> Ordering {
-    match (a, b) {
-        (Some(a), Some(b)) => a.partial_cmp(&b).unwrap_or(Ordering::Equal),
-        (Some(_), None) => Ordering::Greater,
-        (None, Some(_)) => Ordering::Less,
-        (None, None) => Ordering::Equal,
-    }
+fn by_figure(a: Option<f64>, b: Option<f64>) -> Ordering {
+    a.partial_cmp(&b).unwrap_or(Ordering::Equal)
 }
 
 impl HostsView {
     /// Reads the order from URL query parameters; anything unknown falls
     /// back to the default (worst status first).
     pub fn from_query(get: impl Fn(&str) -> Option<String>) -> HostsView {
-        let sort = get("sort")
-            .as_deref()
-            .and_then(SortKey::parse)
-            .unwrap_or(SortKey::Status);
-        let desc = match get("dir").as_deref() {
-            Some("asc") => false,
-            Some("desc") => true,
-            _ => sort.default_desc(),
-        };
+        let (sort, desc) = crate::sort::read(&get, SortKey::Status);
         HostsView { sort, desc }
     }
 
@@ -96,22 +78,16 @@ impl HostsView {
         if *self == HostsView::default() {
             return "/hosts".into();
         }
-        format!(
-            "/hosts?sort={}&dir={}",
-            self.sort.as_str(),
-            if self.desc { "desc" } else { "asc" }
-        )
+        format!("/hosts?sort={}&dir={}", self.sort.as_str(), crate::sort::dir(self.desc))
     }
 
     /// Sorted by `key`: a click on the current column flips the direction,
     /// on another starts in that column's natural one.
     pub fn sorted_by(&self, key: SortKey) -> HostsView {
-        let desc = if key == self.sort {
-            !self.desc
-        } else {
-            key.default_desc()
-        };
-        HostsView { sort: key, desc }
+        HostsView {
+            sort: key,
+            desc: crate::sort::clicked(self.sort, self.desc, key),
+        }
     }
 
     /// `hosts` in this order; ties read A to Z.
@@ -121,10 +97,11 @@ impl HostsView {
                 SortKey::Status => a.status.cmp(&b.status),
                 SortKey::Name => Ordering::Equal,
                 // Oldest last-seen first when ascending: the silent ones.
-                SortKey::Seen => cmp_opt(a.last_seen.map(|t| t as f64), b.last_seen.map(|t| t as f64)),
-                SortKey::Cpu => cmp_opt(a.cpu_percent, b.cpu_percent),
-                SortKey::Memory => cmp_opt(a.memory_percent, b.memory_percent),
-                SortKey::Disk => cmp_opt(a.disk.as_ref().map(|d| d.percent), b.disk.as_ref().map(|d| d.percent)),
+                // `None` (no figure) sorts below every number.
+                SortKey::Seen => a.last_seen.cmp(&b.last_seen),
+                SortKey::Cpu => by_figure(a.cpu_percent, b.cpu_percent),
+                SortKey::Memory => by_figure(a.memory_percent, b.memory_percent),
+                SortKey::Disk => by_figure(a.disk.as_ref().map(|d| d.percent), b.disk.as_ref().map(|d| d.percent)),
             };
             let by = if self.desc { by.reverse() } else { by };
             let names = a.name.cmp(&b.name);

@@ -70,13 +70,8 @@ impl crate::error::PublicError for FleetError {
 
 /// Refuses a host argument that no host could have.
 pub fn validate_host(host: &str) -> Result<(), crate::metrics::MetricsError> {
-    if host.len() > MAX_HOST_NAME_BYTES {
-        return Err(crate::metrics::MetricsError::InvalidArgument(format!(
-            "host name too long: {} bytes, at most {MAX_HOST_NAME_BYTES}",
-            host.len()
-        )));
-    }
-    Ok(())
+    crate::error::check_length("host name", host, MAX_HOST_NAME_BYTES)
+        .map_err(crate::metrics::MetricsError::InvalidArgument)
 }
 
 #[cfg(feature = "ssr")]

@@ -14,11 +14,12 @@ pub fn explore_href(host: &HostSummary) -> String {
     if let Some(disk) = &host.disk {
         series.push(format!("filesystem_used_percent.{}", crate::metrics::slug(&disk.mount)));
     }
-    let view = crate::explorer::View {
+    crate::explorer::View {
+        series,
         host: (!host.local).then(|| host.name.clone()),
         ..crate::explorer::View::default()
-    };
-    crate::explorer::View { series, ..view }.to_url()
+    }
+    .to_url()
 }
 
 fn pct(v: Option<f64>) -> String {
@@ -44,15 +45,11 @@ pub fn HostsTable(hosts: Vec<HostSummary>, now: i64) -> impl IntoView {
         list
     });
     let header = move |key: SortKey, label: &'static str, class: &'static str| {
-        let aria = move || match (order.get().sort == key, order.get().desc) {
-            (false, _) => "none",
-            (true, true) => "descending",
-            (true, false) => "ascending",
-        };
+        let aria = move || order.with(|o| crate::sort::aria(o.sort, o.desc, key));
         let href = move || order.get().sorted_by(key).href();
         view! {
             <th scope="col" class=class aria-sort=aria>
-                <a href=href data-testid=format!("hosts-sort-{}", key.as_str())>{label}</a>
+                <a href=href data-testid=format!("hosts-sort-{}", crate::sort::Column::as_str(key))>{label}</a>
             </th>
         }
     };
@@ -78,7 +75,7 @@ pub fn HostsTable(hosts: Vec<HostSummary>, now: i64) -> impl IntoView {
                     </tr>
                 </thead>
                 <tbody>
-                    <For each=move || rows.get() key=|h| (h.name.clone(), h.last_seen, h.status) let:host>
+                    <For each=move || rows.get() key=|h| h.name.clone() let:host>
                         <HostRow host now/>
                     </For>
                 </tbody>

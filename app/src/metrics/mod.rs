@@ -25,13 +25,7 @@ pub const MAX_SERIES_NAME_BYTES: usize = 256;
 
 /// Refuses a series argument that no series could have.
 pub fn validate_series_name(series: &str) -> Result<(), MetricsError> {
-    if series.len() > MAX_SERIES_NAME_BYTES {
-        return Err(MetricsError::InvalidArgument(format!(
-            "series name too long: {} bytes, at most {MAX_SERIES_NAME_BYTES}",
-            series.len()
-        )));
-    }
-    Ok(())
+    crate::error::check_length("series name", series, MAX_SERIES_NAME_BYTES).map_err(MetricsError::InvalidArgument)
 }
 
 /// Why a metrics query failed.

@@ -9,6 +9,7 @@ use super::load_error;
 use crate::fleet::{list_hosts, HostsTable};
 
 /// How often the hydrated page reads the list again.
+#[cfg(feature = "hydrate")]
 const REFRESH_MS: u64 = 5_000;
 
 #[component]
@@ -27,8 +28,6 @@ pub fn Hosts() -> impl IntoView {
             on_cleanup(move || handle.clear());
         }
     }
-    #[cfg(not(feature = "hydrate"))]
-    let _ = REFRESH_MS;
 
     view! {
         <Title text="Hosts · Vigil"/>

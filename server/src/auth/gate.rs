@@ -130,12 +130,7 @@ fn refuse(
                 return Redirect::to("/setup").into_response();
             }
             let next = uri.path_and_query().map_or("/", |pq| pq.as_str());
-            let target = format!("/login?next={}", urlencode(next));
-            (
-                StatusCode::SEE_OTHER,
-                [(header::LOCATION, target), (header::CACHE_CONTROL, "no-store".into())],
-            )
-                .into_response()
+            super::routes::see_other(&format!("/login?next={}", urlencode(next)))
         }
         Door::Admin if wants_html => (
             StatusCode::FORBIDDEN,

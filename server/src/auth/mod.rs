@@ -123,14 +123,11 @@ impl Auth {
     /// Opens the account database, loads live sessions, and creates the
     /// configured admin when there is no account yet.
     pub fn open(options: AuthOptions) -> Result<Arc<Auth>, AuthStartError> {
-        let store = AuthStore::open(&options.data_dir).map_err(|source| AuthStartError::Open {
-            dir: options.data_dir.clone(),
-            source,
-        })?;
         let open_err = |source| AuthStartError::Open {
             dir: options.data_dir.clone(),
             source,
         };
+        let store = AuthStore::open(&options.data_dir).map_err(open_err)?;
         let sessions = store
             .live_sessions(now_s())
             .map_err(open_err)?

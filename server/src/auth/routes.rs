@@ -174,7 +174,8 @@ fn failed(err: AuthError, style: Style, back: &str) -> Response {
     }
 }
 
-fn see_other(location: &str) -> Response {
+/// A 303 to `location`, never cached.
+pub(super) fn see_other(location: &str) -> Response {
     (
         StatusCode::SEE_OTHER,
         [

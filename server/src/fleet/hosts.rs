@@ -14,11 +14,9 @@ use app::fleet::{DiskFill, FleetError, FleetQuery, HostSummary};
 use app::health::Status;
 use app::metrics::{MetricsError, MetricsQuery};
 
-use super::promql::{quote, Instant, PromClient};
+use super::promql::{millis, quote, Instant, PromClient};
 use super::remote::{series_cache, RemoteHost, SeriesCache};
-use crate::bus::SampleBus;
 use crate::config::Thresholds;
-use crate::health::Monitor;
 
 /// How far back a quiet host is still listed.
 const FORGET_AFTER_MS: i64 = 7 * 86_400_000;
@@ -27,16 +25,19 @@ const FORGET_AFTER_MS: i64 = 7 * 86_400_000;
 const LIST_TTL: Duration = Duration::from_secs(2);
 
 /// The engine side of the fleet.
-pub struct Engine {
+pub struct FleetEngine {
     pub client: Arc<PromClient>,
     pub stale_after: Duration,
     series: SeriesCache,
     list: moka::sync::Cache<(), Arc<Vec<HostSummary>>>,
+    /// Held while the engine is asked for the list, so requests that miss
+    /// the cache together wait for one answer instead of asking again.
+    asking: tokio::sync::Mutex<()>,
 }
 
-impl Engine {
+impl FleetEngine {
     /// The engine `[fleet]` names, with its credentials read from their files.
-    pub fn start(config: &crate::config::FleetConfig) -> Result<Engine, crate::StartError> {
+    pub fn start(config: &crate::config::FleetConfig) -> Result<FleetEngine, crate::StartError> {
         let fail = |e: String| crate::StartError::Fleet(e);
         let credentials = super::config::Credentials::read(
             config.bearer_token_file.as_ref(),
@@ -46,15 +47,16 @@ impl Engine {
         .map_err(|e| fail(format!("cannot read the engine's credentials: {e}")))?;
         let client = PromClient::new(&config.prometheus, config.timeout, credentials)
             .map_err(|e| fail(format!("cannot build the HTTP client: {e}")))?;
-        Ok(Engine::new(client, config.stale_after))
+        Ok(FleetEngine::new(client, config.stale_after))
     }
 
-    pub fn new(client: PromClient, stale_after: Duration) -> Engine {
-        Engine {
+    pub fn new(client: PromClient, stale_after: Duration) -> FleetEngine {
+        FleetEngine {
             client: Arc::new(client),
             stale_after,
             series: series_cache(),
             list: moka::sync::Cache::builder().time_to_live(LIST_TTL).build(),
+            asking: tokio::sync::Mutex::new(()),
         }
     }
 }
@@ -63,12 +65,10 @@ impl Engine {
 pub struct Fleet {
     /// This host's `[host] name`.
     pub local_name: String,
-    /// This host's own metrics (collector and store).
-    pub local: Arc<dyn MetricsQuery>,
-    pub bus: Arc<SampleBus>,
-    pub monitor: Arc<Monitor>,
+    /// This host's own metrics (collector, store, health).
+    pub local: Arc<crate::engine::Engine>,
     pub thresholds: Thresholds,
-    pub engine: Option<Engine>,
+    pub engine: Option<FleetEngine>,
 }
 
 /// Figures of one host as the engine answered them.
@@ -98,20 +98,18 @@ pub fn judge(f: &Figures, thresholds: &Thresholds, stale_after_ms: i64, now: i64
             worst = (status, reason);
         }
     };
+    let t = thresholds;
     if let Some(m) = f.memory {
-        if m >= thresholds.memory_down_pct {
-            consider(Status::Down, format!("memory {m:.0}% used"));
-        } else if m >= thresholds.memory_degraded_pct {
-            consider(Status::Degraded, format!("memory {m:.0}% used"));
-        }
+        consider(
+            crate::health::judge(m, t.memory_degraded_pct, t.memory_down_pct),
+            format!("memory {m:.0}% used"),
+        );
     }
     if let Some(d) = &f.disk {
-        let (p, mount) = (d.percent, &d.mount);
-        if p >= thresholds.storage_down_pct {
-            consider(Status::Down, format!("{mount} {p:.0}% full"));
-        } else if p >= thresholds.storage_degraded_pct {
-            consider(Status::Degraded, format!("{mount} {p:.0}% full"));
-        }
+        consider(
+            crate::health::judge(d.percent, t.storage_degraded_pct, t.storage_down_pct),
+            format!("{} {:.0}% full", d.mount, d.percent),
+        );
     }
     if f.checks_up == Some(0.0) {
         consider(Status::Degraded, "a check is down".into());
@@ -141,8 +139,8 @@ fn by_instance(answer: Vec<Instant>) -> BTreeMap<String, Instant> {
 impl Fleet {
     /// This host, from its latest sample and its health rollup.
     fn local_summary(&self) -> HostSummary {
-        let sample = self.bus.latest();
-        let report = self.monitor.report();
+        let sample = self.local.bus.latest();
+        let report = self.local.monitor.report();
         let reason = report
             .components
             .iter()
@@ -156,13 +154,10 @@ impl Fleet {
             cpu_percent: sample.as_ref().map(|s| f64::from(s.cpu.total)),
             memory_percent: sample.as_ref().map(|s| s.memory.used_pct()),
             disk: sample.as_ref().and_then(|s| {
-                s.disks
-                    .iter()
-                    .max_by(|a, b| a.used_pct().total_cmp(&b.used_pct()))
-                    .map(|d| DiskFill {
-                        mount: d.mount.clone(),
-                        percent: d.used_pct(),
-                    })
+                crate::health::fullest(&s.disks).map(|d| DiskFill {
+                    mount: d.mount.clone(),
+                    percent: d.used_pct(),
+                })
             }),
             status: report.status,
             reason,
@@ -171,7 +166,7 @@ impl Fleet {
     }
 
     /// Every host's figures, by name, from the engine.
-    async fn engine_figures(engine: &Engine) -> Result<BTreeMap<String, Figures>, FleetError> {
+    async fn engine_figures(engine: &FleetEngine) -> Result<BTreeMap<String, Figures>, FleetError> {
         let client = &engine.client;
         let now = crate::collect::now_ms();
         let (seen, cpu, memory, disk, checks, known) = tokio::join!(
@@ -200,7 +195,7 @@ impl Fleet {
             .into_iter()
             .map(|name| {
                 let figures = Figures {
-                    last_seen: seen.get(&name).map(|i| (i.value * 1000.0).round() as i64),
+                    last_seen: seen.get(&name).map(|i| millis(i.value)),
                     cpu: cpu.get(&name).map(|i| i.value),
                     memory: memory.get(&name).map(|i| i.value),
                     disk: disk.get(&name).map(|i| DiskFill {
@@ -227,11 +222,50 @@ impl Fleet {
             );
             for i in client.instant(&query, None).await.map_err(fail)? {
                 if let Some(f) = i.labels.get("instance").and_then(|n| out.get_mut(n)) {
-                    f.last_seen = Some((i.value * 1000.0).round() as i64);
+                    f.last_seen = Some(millis(i.value));
                 }
             }
         }
         Ok(out)
+    }
+}
+
+impl Fleet {
+    /// The engine's hosts but this one, judged; from the short cache, or
+    /// asked once however many requests miss it together.
+    async fn engine_hosts(&self, engine: &FleetEngine) -> Result<Arc<Vec<HostSummary>>, FleetError> {
+        if let Some(hit) = engine.list.get(&()) {
+            return Ok(hit);
+        }
+        let _asking = engine.asking.lock().await;
+        if let Some(hit) = engine.list.get(&()) {
+            return Ok(hit);
+        }
+        let figures = Self::engine_figures(engine).await.inspect_err(|e| {
+            tracing::warn!(engine = engine.client.base(), error = %e, "fleet list failed");
+        })?;
+        let now = crate::collect::now_ms();
+        let stale_ms = engine.stale_after.as_millis() as i64;
+        let list: Vec<HostSummary> = figures
+            .into_iter()
+            .filter(|(name, _)| *name != self.local_name)
+            .map(|(name, f)| {
+                let (status, reason) = judge(&f, &self.thresholds, stale_ms, now);
+                HostSummary {
+                    name,
+                    last_seen: f.last_seen,
+                    cpu_percent: f.cpu,
+                    memory_percent: f.memory,
+                    disk: f.disk,
+                    status,
+                    reason,
+                    local: false,
+                }
+            })
+            .collect();
+        let list = Arc::new(list);
+        engine.list.insert((), list.clone());
+        Ok(list)
     }
 }
 
@@ -241,36 +275,7 @@ impl FleetQuery for Fleet {
         let Some(engine) = &self.engine else {
             return Ok(vec![self.local_summary()]);
         };
-        let list = match engine.list.get(&()) {
-            Some(hit) => hit,
-            None => {
-                let figures = Self::engine_figures(engine).await.inspect_err(|e| {
-                    tracing::warn!(engine = engine.client.base(), error = %e, "fleet list failed");
-                })?;
-                let now = crate::collect::now_ms();
-                let stale_ms = engine.stale_after.as_millis() as i64;
-                let list: Vec<HostSummary> = figures
-                    .into_iter()
-                    .filter(|(name, _)| *name != self.local_name)
-                    .map(|(name, f)| {
-                        let (status, reason) = judge(&f, &self.thresholds, stale_ms, now);
-                        HostSummary {
-                            name,
-                            last_seen: f.last_seen,
-                            cpu_percent: f.cpu,
-                            memory_percent: f.memory,
-                            disk: f.disk,
-                            status,
-                            reason,
-                            local: false,
-                        }
-                    })
-                    .collect();
-                let list = Arc::new(list);
-                engine.list.insert((), list.clone());
-                list
-            }
-        };
+        let list = self.engine_hosts(engine).await?;
         // This host is always listed, live, whether it pushes to the engine or not.
         let mut hosts = Vec::with_capacity(list.len() + 1);
         hosts.push(self.local_summary());

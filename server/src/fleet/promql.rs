@@ -32,11 +32,10 @@ pub enum PromError {
 /// Labels of one series.
 pub type Labels = BTreeMap<String, String>;
 
-/// One series of an instant answer: its labels, sample time (Unix ms) and value.
+/// One series of an instant answer: its labels and value.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Instant {
     pub labels: Labels,
-    pub t: i64,
     pub value: f64,
 }
 
@@ -57,17 +56,37 @@ struct Envelope<T> {
     error: String,
 }
 
+/// A query's `data`, read in one pass: the result's shape follows its type.
 #[derive(Deserialize)]
-struct QueryData {
-    #[serde(rename = "resultType")]
-    result_type: String,
-    result: serde_json::Value,
+#[serde(tag = "resultType", content = "result", rename_all = "lowercase")]
+enum QueryData {
+    Vector(Vec<VectorItem>),
+    Matrix(Vec<MatrixItem>),
+    Scalar(serde::de::IgnoredAny),
+    String(serde::de::IgnoredAny),
+}
+
+impl QueryData {
+    fn kind(&self) -> &'static str {
+        match self {
+            QueryData::Vector(_) => "vector",
+            QueryData::Matrix(_) => "matrix",
+            QueryData::Scalar(_) => "scalar",
+            QueryData::String(_) => "string",
+        }
+    }
+}
+
+/// A time in the engine's seconds (also the value of `timestamp()`), as Unix ms.
+pub fn millis(t: f64) -> i64 {
+    (t * 1000.0).round() as i64
 }
 
 #[derive(Deserialize)]
 struct VectorItem {
     metric: Labels,
-    value: (f64, String),
+    /// `[evaluation time, value]`: only the value is used.
+    value: (serde::de::IgnoredAny, String),
 }
 
 #[derive(Deserialize)]
@@ -107,7 +126,7 @@ impl PromClient {
         let client = reqwest::Client::builder()
             .timeout(timeout)
             .connect_timeout(timeout.min(Duration::from_secs(5)))
-            .user_agent(concat!("vigil/", env!("CARGO_PKG_VERSION")))
+            .user_agent(super::remote_write::sender::USER_AGENT)
             .build()?;
         Ok(PromClient {
             base: base.trim_end_matches('/').to_string(),
@@ -156,20 +175,19 @@ impl PromClient {
         if let Some(at) = at {
             params.push(("time", seconds(at)));
         }
-        let data: QueryData = self.get("/api/v1/query", &params).await?;
-        if data.result_type != "vector" {
-            return Err(PromError::Unreadable(format!(
-                "expected a vector, got {}",
-                data.result_type
-            )));
-        }
-        let items: Vec<VectorItem> =
-            serde_json::from_value(data.result).map_err(|e| PromError::Unreadable(e.to_string()))?;
+        let items = match self.get("/api/v1/query", &params).await? {
+            QueryData::Vector(items) => items,
+            other => {
+                return Err(PromError::Unreadable(format!(
+                    "expected a vector, got {}",
+                    other.kind()
+                )))
+            }
+        };
         Ok(items
             .into_iter()
             .filter_map(|item| {
                 Some(Instant {
-                    t: (item.value.0 * 1000.0).round() as i64,
                     value: number(&item.value.1)?,
                     labels: item.metric,
                 })
@@ -185,15 +203,15 @@ impl PromClient {
             ("end", seconds(end)),
             ("step", seconds(step_ms.max(1))),
         ];
-        let data: QueryData = self.get("/api/v1/query_range", &params).await?;
-        if data.result_type != "matrix" {
-            return Err(PromError::Unreadable(format!(
-                "expected a matrix, got {}",
-                data.result_type
-            )));
-        }
-        let items: Vec<MatrixItem> =
-            serde_json::from_value(data.result).map_err(|e| PromError::Unreadable(e.to_string()))?;
+        let items = match self.get("/api/v1/query_range", &params).await? {
+            QueryData::Matrix(items) => items,
+            other => {
+                return Err(PromError::Unreadable(format!(
+                    "expected a matrix, got {}",
+                    other.kind()
+                )))
+            }
+        };
         Ok(items
             .into_iter()
             .map(|item| Matrix {
@@ -201,7 +219,7 @@ impl PromClient {
                 points: item
                     .values
                     .iter()
-                    .filter_map(|(t, v)| Some(((t * 1000.0).round() as i64, number(v)?)))
+                    .filter_map(|(t, v)| Some((millis(*t), number(v)?)))
                     .collect(),
             })
             .collect())

@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use app::metrics::{Latest, MetricsError, MetricsQuery, Range, RangePoint, SeriesInfo, Snapshot};
 
-use super::promql::{quote, Labels, PromClient, PromError};
+use super::promql::{millis, quote, Labels, PromClient, PromError};
 use crate::catalog::{self, Metric};
 
 /// Most points one range answer asks the engine for (Prometheus refuses
@@ -189,7 +189,7 @@ impl MetricsQuery for RemoteHost {
         match (value.first(), at.first()) {
             (Some(v), Some(t)) => Ok(Latest {
                 series: series.to_string(),
-                ts: (t.value * 1000.0).round() as i64,
+                ts: millis(t.value),
                 value: v.value,
             }),
             _ => Err(MetricsError::Unavailable(format!(

@@ -258,7 +258,7 @@ fn collector(i: &Inputs) -> ComponentHealth {
     component("collector", status, reason)
 }
 
-fn judge(pct: f64, degraded: f64, down: f64) -> Status {
+pub(crate) fn judge(pct: f64, degraded: f64, down: f64) -> Status {
     if pct >= down {
         Status::Down
     } else if pct >= degraded {
@@ -278,8 +278,13 @@ fn memory(s: &Sample, t: &Thresholds) -> ComponentHealth {
     component("memory", status, reason)
 }
 
+/// The filesystem with the largest used share, as df counts it.
+pub(crate) fn fullest(disks: &[app::metrics::Disk]) -> Option<&app::metrics::Disk> {
+    disks.iter().max_by(|a, b| a.used_pct().total_cmp(&b.used_pct()))
+}
+
 fn storage(s: &Sample, t: &Thresholds) -> ComponentHealth {
-    let Some(fullest) = s.disks.iter().max_by(|a, b| a.used_pct().total_cmp(&b.used_pct())) else {
+    let Some(fullest) = fullest(&s.disks) else {
         return component("storage", Status::Unknown, "no filesystem found".into());
     };
     let pct = fullest.used_pct();

@@ -117,10 +117,10 @@ async fn healthz(State(state): State<AppState>, principal: Option<axum::Extensio
         _ => StatusCode::OK,
     };
     let body = match principal {
-        Some(_) => serde_json::to_value(&report).unwrap_or_default(),
-        None => serde_json::json!({ "status": report.status }),
+        Some(_) => Json(report).into_response(),
+        None => Json(serde_json::json!({ "status": report.status })).into_response(),
     };
-    (status, [(header::CACHE_CONTROL, "no-store")], Json(body)).into_response()
+    (status, [(header::CACHE_CONTROL, "no-store")], body).into_response()
 }
 
 /// `GET /api/v1/checks/NAME`: one check, its history and transitions (the

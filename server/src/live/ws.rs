@@ -54,6 +54,7 @@ impl Default for SocketOptions {
 /// socket to [`serve_client`].
 pub async fn handler(
     State(state): State<AppState>,
+    session: Option<axum::Extension<app::auth::SessionId>>,
     uri: Uri,
     headers: HeaderMap,
     upgrade: WebSocketUpgrade,
@@ -66,12 +67,10 @@ pub async fn handler(
         Ok(since) => since,
         Err(message) => return ApiError::new(StatusCode::BAD_REQUEST, message).into_response(),
     };
-    // Closed when the session that opened it ends (sign-out, revoked).
-    let ended = state
-        .auth
-        .identify(&headers)
-        .and_then(|(_, id)| id)
-        .and_then(|id| state.auth.session_ended(&id))
+    // Closed when the session that opened it ends (sign-out, revoked); the
+    // gate has already found the session.
+    let ended = session
+        .and_then(|axum::Extension(app::auth::SessionId(id))| state.auth.session_ended(&id))
         .unwrap_or_default();
     let hub = state.hub.clone();
     let shutdown = state.shutdown.clone();

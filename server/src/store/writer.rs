@@ -10,7 +10,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use app::checks::{CheckState, Transition};
-use app::health::Status;
 use app::metrics::Sample;
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
@@ -149,11 +148,7 @@ impl Writer {
             }
             result?;
             for round in rounds.iter().filter(|r| r.ts > 0) {
-                let up = match round.observed {
-                    Status::Up | Status::Degraded => Some(1.0),
-                    Status::Down => Some(0.0),
-                    Status::Unknown => None,
-                };
+                let up = catalog::check_up(round.observed);
                 let latency = round
                     .latency_ms
                     .filter(|v| v.is_finite())

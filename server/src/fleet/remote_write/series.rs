@@ -8,7 +8,6 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 
 use app::checks::CheckState;
-use app::health::Status;
 use app::metrics::Sample;
 
 use super::proto::Label;
@@ -91,11 +90,7 @@ impl Series {
         if round.ts <= 0 {
             return;
         }
-        let up = match round.observed {
-            Status::Up | Status::Degraded => Some(1.0),
-            Status::Down => Some(0.0),
-            Status::Unknown => None,
-        };
+        let up = crate::catalog::check_up(round.observed);
         let latency = round.latency_ms.map(|ms| ms / 1e3);
         for (metric, value) in CHECK_METRICS.iter().zip([up, latency]) {
             let before = self.labels.len();
@@ -165,6 +160,7 @@ fn label_set(metric: &Metric, values: &[&str], instance: &str) -> Vec<Label> {
 #[cfg(test)]
 mod tests {
     use app::checks::{CheckKind, CheckState};
+    use app::health::Status;
     use app::metrics::{Disk, Memory};
 
     use super::*;
