@@ -17,22 +17,23 @@ fn vigil() -> Command {
     cmd
 }
 
-fn raw_rows(db: &Path) -> i64 {
+/// The raw batches the store holds open (one a second).
+fn raw_writes(db: &Path) -> i64 {
     let conn = Connection::open_with_flags(db, OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
     conn.busy_timeout(Duration::from_secs(5)).unwrap();
-    conn.query_row("SELECT count(*) FROM head WHERE tier = 0", [], |r| r.get(0))
+    conn.query_row("SELECT count(*) FROM pending WHERE tier = 0", [], |r| r.get(0))
         .unwrap()
 }
 
-/// Waits until the store holds more than `rows` raw rows.
-async fn wait_for_rows_beyond(db: &Path, rows: i64) -> i64 {
+/// Waits until the store holds more than `writes` raw batches.
+async fn wait_for_writes_beyond(db: &Path, writes: i64) -> i64 {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let now = if db.exists() { raw_rows(db) } else { 0 };
-        if now > rows {
+        let now = if db.exists() { raw_writes(db) } else { 0 };
+        if now > writes {
             return now;
         }
-        assert!(Instant::now() < deadline, "the store stayed at {now} rows");
+        assert!(Instant::now() < deadline, "the store stayed at {now} batches");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
@@ -42,7 +43,7 @@ async fn backup_copies_a_running_store_without_stopping_it() {
     let server = common::start(100).await;
     let data = server.data.path().join("data");
     let live = data.join("vigil.db");
-    let before = wait_for_rows_beyond(&live, 50).await;
+    let before = wait_for_writes_beyond(&live, 2).await;
 
     let out_dir = tempfile::tempdir().unwrap();
     let copy_dir = out_dir.path().join("backup");
@@ -64,16 +65,16 @@ async fn backup_copies_a_running_store_without_stopping_it() {
     assert_eq!(check, "ok");
     let series: i64 = conn.query_row("SELECT count(*) FROM series", [], |r| r.get(0)).unwrap();
     assert!(series > 5, "{series} series");
-    let copied = raw_rows(&copy);
+    let copied = raw_writes(&copy);
     assert!(
         copied >= before,
-        "the copy holds {copied} raw rows, the store had {before} before"
+        "the copy holds {copied} raw batches, the store had {before} before"
     );
     assert!(!copy_dir.join("vigil.db-wal").exists(), "the copy is one file");
     assert!(copy_dir.join("auth.db").is_file(), "the accounts are copied too");
 
     // The server kept writing during and after the copy.
-    wait_for_rows_beyond(&live, copied).await;
+    wait_for_writes_beyond(&live, copied).await;
     let again = vigil()
         .arg("backup")
         .arg("--data-dir")
@@ -83,7 +84,7 @@ async fn backup_copies_a_running_store_without_stopping_it() {
         .output()
         .unwrap();
     assert_eq!(again.status.code(), Some(1), "an existing copy is not overwritten");
-    assert_eq!(raw_rows(&copy), copied);
+    assert_eq!(raw_writes(&copy), copied);
     common::stop(server).await;
 }
 

@@ -1,8 +1,9 @@
 //! History: an embedded time-series store in SQLite under the data dir.
 //!
 //! - [`writer`]: a dedicated thread fed from the sample bus. Each batch
-//!   (one second, or sooner when many samples queue) is one transaction of
-//!   rows in `head`, the open part of every series. When a chunk window
+//!   (one second, or sooner when many samples queue) is one transaction
+//!   and one compact write of open points ([`head`]), the open part of
+//!   every series. When a chunk window
 //!   closes (10 minutes of raw points, 6 hours of minute rollups, a week
 //!   of hour rollups) its rows are compressed into one [`codec::Block`] in
 //!   `chunk`, and the next tier's rollups (min, max, avg, last, count) are
@@ -20,6 +21,7 @@
 
 pub mod backup;
 pub mod codec;
+pub mod head;
 pub mod query;
 pub mod writer;
 
@@ -64,11 +66,10 @@ impl Tiers {
     /// The three tiers with the configured retention.
     ///
     /// Chunk windows are short (10 minutes of raw points, 6 hours of minute
-    /// rollups, a week of hour rollups): until its window closes a point sits
-    /// uncompressed in `head` at about 30 bytes, so a long window made the
-    /// open part weigh more than all the compressed history of a day. Much
-    /// shorter ones cost more in per-block overhead and query time (see
-    /// BENCHMARKS.md).
+    /// rollups, a week of hour rollups): until its window closes a point is
+    /// open ([`head`], two to four bytes instead of under one in a block),
+    /// and a query reads the open part write by write. Much shorter windows
+    /// cost more in per-block overhead and query time (see BENCHMARKS.md).
     pub fn configured(interval: Duration, config: &crate::config::HistoryConfig) -> Tiers {
         let hour = Duration::from_secs(3600);
         Tiers(vec![
@@ -144,7 +145,7 @@ impl StoreStats {
 
 /// Opens (creating if needed) the database and applies the schema.
 pub fn open(path: &Path) -> Result<Connection, StoreError> {
-    let conn = Connection::open(path)?;
+    let mut conn = Connection::open(path)?;
     conn.busy_timeout(Duration::from_secs(5))?;
     // auto_vacuum must be chosen before the first table exists.
     conn.execute_batch(
@@ -157,19 +158,17 @@ pub fn open(path: &Path) -> Result<Connection, StoreError> {
              id   INTEGER PRIMARY KEY,
              name TEXT NOT NULL UNIQUE
          );
-         -- The open part of each series and tier: raw points (`avg` only)
-         -- or rollups, until their chunk window closes.
-         CREATE TABLE IF NOT EXISTS head (
-             series INTEGER NOT NULL,
-             tier   INTEGER NOT NULL,
-             t      INTEGER NOT NULL,
-             min    REAL,
-             max    REAL,
-             avg    REAL NOT NULL,
-             last   REAL,
-             n      INTEGER,
-             PRIMARY KEY (series, tier, t)
-         ) WITHOUT ROWID;
+         -- The open part of every series and tier until its chunk window
+         -- closes: one row per write (a batch, or one window's rollups),
+         -- its points encoded by head::encode, at times first..=last.
+         CREATE TABLE IF NOT EXISTS pending (
+             id    INTEGER PRIMARY KEY,
+             tier  INTEGER NOT NULL,
+             first INTEGER NOT NULL,
+             last  INTEGER NOT NULL,
+             data  BLOB NOT NULL
+         );
+         CREATE INDEX IF NOT EXISTS pending_by_time ON pending (tier, first);
          -- Compressed blocks (codec::Block), one per series, tier and window.
          CREATE TABLE IF NOT EXISTS chunk (
              series INTEGER NOT NULL,
@@ -191,6 +190,7 @@ pub fn open(path: &Path) -> Result<Connection, StoreError> {
              PRIMARY KEY (check_name, t, to_status)
          ) WITHOUT ROWID;",
     )?;
+    head::migrate_rows_table(&mut conn)?;
     Ok(conn)
 }
 

@@ -5,7 +5,8 @@ use app::metrics::{Range, RangePoint, Unit};
 use rusqlite::{params, Connection, OptionalExtension};
 
 use super::codec::Block;
-use super::writer::{block_rows, read_head, Row};
+use super::head;
+use super::writer::{block_rows, scale_of, Row};
 use super::{StoreError, Tier, Tiers};
 
 /// What a range read needs to know about the series.
@@ -37,8 +38,16 @@ pub fn choose_tier(tiers: &Tiers, from: i64, bucket: i64, now: i64) -> usize {
     k
 }
 
-/// Rows of one tier in `[from, to)`: blocks overlapping it, then head rows.
-pub fn read_tier(conn: &Connection, series: i64, tier: usize, from: i64, to: i64) -> Result<Vec<Row>, StoreError> {
+/// Rows of one tier in `[from, to)`: blocks overlapping it, then open
+/// points (in units of `scale`).
+pub fn read_tier(
+    conn: &Connection,
+    series: i64,
+    tier: usize,
+    from: i64,
+    to: i64,
+    scale: f64,
+) -> Result<Vec<Row>, StoreError> {
     let mut rows = Vec::new();
     let mut stmt = conn.prepare_cached(
         "SELECT data FROM chunk WHERE series = ?1 AND tier = ?2 AND end > ?3 AND start < ?4 ORDER BY start",
@@ -48,7 +57,7 @@ pub fn read_tier(conn: &Connection, series: i64, tier: usize, from: i64, to: i64
         let block = Block::decode(&bytes?)?;
         rows.extend(block_rows(&block).into_iter().filter(|r| r.t >= from && r.t < to));
     }
-    rows.extend(read_head(conn, series, tier, from, to)?);
+    rows.extend(head::rows(conn, series, tier, from, to, scale)?);
     Ok(rows)
 }
 
@@ -68,11 +77,12 @@ pub fn range(
     // (rollups are made when a chunk window closes).
     let mut rows: Vec<Row> = Vec::new();
     let mut covered = from;
+    let scale = scale_of(series.name);
     for k in (0..=chosen).rev() {
         if covered >= to {
             break;
         }
-        let part = read_tier(conn, series.id, k, covered, to)?;
+        let part = read_tier(conn, series.id, k, covered, to, scale)?;
         if let Some(last) = part.last() {
             covered = last.t + ms(&tiers.0[k]);
         }

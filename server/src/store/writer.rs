@@ -1,6 +1,7 @@
-//! The writer thread: batches samples into `head`, seals closed chunk
-//! windows into compressed blocks, rolls them up into the next tier, and
-//! applies retention. The only connection that writes.
+//! The writer thread: writes each batch of samples as one write of open
+//! points ([`head`]), seals closed chunk windows into compressed blocks,
+//! rolls them up into the next tier, and applies retention. The only
+//! connection that writes.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -14,6 +15,7 @@ use app::metrics::Sample;
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
 use super::codec::Block;
+use super::head::{self, Point};
 use super::{file_bytes, StoreError, StoreStats, Tiers};
 use crate::catalog;
 
@@ -62,7 +64,7 @@ pub struct Writer {
     /// Errors already logged, to keep a failing disk from flooding the log.
     logged_errors: u64,
     /// The batch's points, reused from batch to batch.
-    rows: Vec<(i64, i64, f64)>,
+    points: Vec<Point>,
 }
 
 fn ms(d: Duration) -> i64 {
@@ -83,7 +85,7 @@ impl Writer {
             order: Vec::new(),
             sealed_until,
             logged_errors: 0,
-            rows: Vec::new(),
+            points: Vec::new(),
         }
     }
 
@@ -117,8 +119,8 @@ impl Writer {
     pub fn write_batch(&mut self, samples: &[Arc<Sample>], rounds: &[Arc<CheckState>]) -> Result<(), StoreError> {
         let started = Instant::now();
         let tx = self.conn.transaction()?;
-        let mut rows = std::mem::take(&mut self.rows);
-        rows.clear();
+        let mut points = std::mem::take(&mut self.points);
+        points.clear();
         {
             let mut result = Ok(());
             for sample in samples {
@@ -141,30 +143,28 @@ impl Writer {
                             }
                         }),
                     };
-                    let p = metric.precision();
-                    let q = (value / p).round() * p;
-                    result = id.map(|id| rows.push((id, sample.ts, q)));
+                    let q = (value / metric.precision()).round() as i64;
+                    result = id.map(|id| points.push(Point::raw(id, sample.ts, q)));
                 });
             }
             result?;
             for round in rounds.iter().filter(|r| r.ts > 0) {
                 let up = catalog::check_up(round.observed);
-                let latency = round
-                    .latency_ms
-                    .filter(|v| v.is_finite())
-                    .map(|ms| (ms * 1e3).round() / 1e6);
+                let latency = round.latency_ms.filter(|v| v.is_finite()).map(|ms| ms / 1e3);
                 for (name, value) in [
                     (app::checks::up_series(&round.name), up),
                     (app::checks::latency_series(&round.name), latency),
                 ] {
                     if let Some(value) = value {
-                        rows.push((Self::series_id(&mut self.ids, &tx, &name)?, round.ts, value));
+                        let q = (value / scale_of(&name)).round() as i64;
+                        points.push(Point::raw(Self::series_id(&mut self.ids, &tx, &name)?, round.ts, q));
                     }
                 }
             }
         }
-        let written = insert_rows(&tx, &mut rows)?;
-        self.rows = rows;
+        head::insert(&tx, 0, &mut points)?;
+        let written = points.len() as u64;
+        self.points = points;
         tx.commit()?;
         let now = samples
             .last()
@@ -221,49 +221,36 @@ impl Writer {
         let next = self.tiers.0.get(k + 1).cloned();
         let window = ms(tier.chunk).max(1);
         let tx = self.conn.transaction()?;
-        let series: Vec<(i64, String)> = {
-            let mut stmt = tx.prepare(
-                "SELECT DISTINCT h.series, s.name FROM head h JOIN series s ON s.id = h.series
-                 WHERE h.tier = ?1 AND h.t < ?2",
-            )?;
-            let rows = stmt.query_map(params![k as i64, closed_before], |r| Ok((r.get(0)?, r.get(1)?)))?;
-            rows.collect::<Result<_, _>>()?
-        };
-        for (id, name) in series {
-            let precision = catalog::metric_of(&name).map_or(0.01, |m| m.precision());
-            let rows = read_head(&tx, id, k, i64::MIN, closed_before)?;
-            let mut start = 0;
-            while start < rows.len() {
-                let w = rows[start].t.div_euclid(window);
-                let end = rows[start..]
-                    .iter()
-                    .position(|r| r.t.div_euclid(window) != w)
-                    .map_or(rows.len(), |p| start + p);
-                let window_rows = &rows[start..end];
-                write_chunk(&tx, id, k, w * window, window_rows, precision, ms(tier.step), k > 0)?;
+        let points = head::take(&tx, k, closed_before)?;
+        let (mut sealed, mut kept): (Vec<Point>, Vec<Point>) = points.into_iter().partition(|p| p.t < closed_before);
+        // By series and time; of two points at one time the later write's stays.
+        sealed.sort_by_key(|p| (p.series, p.t));
+        sealed.reverse();
+        sealed.dedup_by_key(|p| (p.series, p.t));
+        sealed.reverse();
+        let scales = series_scales(&tx)?;
+        let mut rolled = Vec::new();
+        for points in sealed.chunk_by(|a, b| a.series == b.series) {
+            let id = points[0].series;
+            let scale = scales.get(&id).copied().unwrap_or(DEFAULT_SCALE);
+            let rows: Vec<Row> = points.iter().map(|p| p.row(scale)).collect();
+            for window_rows in rows.chunk_by(|a, b| a.t.div_euclid(window) == b.t.div_euclid(window)) {
+                let start = window_rows[0].t.div_euclid(window) * window;
+                let all = write_chunk(&tx, id, k, start, window_rows, scale, ms(tier.step), k > 0)?;
                 if let Some(next) = &next {
-                    for r in rollup(window_rows, ms(next.step)) {
-                        tx.execute(
-                            "INSERT OR REPLACE INTO head (series, tier, t, min, max, avg, last, n)
-                             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                            params![id, (k + 1) as i64, r.t, r.min, r.max, r.avg, r.last, r.n],
-                        )?;
-                    }
+                    rolled.extend(rollup(&all, ms(next.step)).iter().map(|r| Point::of_row(id, r, scale)));
                 }
-                start = end;
             }
-            tx.execute(
-                "DELETE FROM head WHERE series = ?1 AND tier = ?2 AND t < ?3",
-                params![id, k as i64, closed_before],
-            )?;
         }
+        head::insert(&tx, k + 1, &mut rolled)?;
+        head::insert(&tx, k, &mut kept)?;
         let horizon = now_ms - ms(tier.retention);
         tx.execute(
             "DELETE FROM chunk WHERE tier = ?1 AND end < ?2",
             params![k as i64, horizon],
         )?;
         tx.execute(
-            "DELETE FROM head WHERE tier = ?1 AND t < ?2",
+            "DELETE FROM pending WHERE tier = ?1 AND last < ?2",
             params![k as i64, horizon],
         )?;
         if next.is_none() {
@@ -287,46 +274,25 @@ impl Writer {
     }
 }
 
-/// Inserts raw points `(series, t, value)` into the head, sorted by series
-/// and time so that consecutive inserts land on the same B-tree pages. A
-/// later point for the same series and time replaces an earlier one.
-/// Returns how many were written. (Multi-row INSERTs of 64 points measured
-/// slower than this: binding is not where the time goes, page writes are.)
-fn insert_rows(tx: &Transaction, rows: &mut Vec<(i64, i64, f64)>) -> Result<u64, StoreError> {
-    // Stable: of two points with the same key, the later one stays last.
-    rows.sort_by_key(|&(id, t, _)| (id, t));
-    rows.reverse();
-    rows.dedup_by_key(|&mut (id, t, _)| (id, t));
-    rows.reverse();
-    let mut insert = tx.prepare_cached("INSERT OR REPLACE INTO head (series, tier, t, avg) VALUES (?1, 0, ?2, ?3)")?;
-    for (id, t, v) in rows.iter() {
-        insert.execute(params![id, t, v])?;
-    }
-    Ok(rows.len() as u64)
+/// Values of series whose metric is unknown (from another version) are
+/// kept to this step.
+const DEFAULT_SCALE: f64 = 0.01;
+
+/// The step a series' values are stored in: its metric's precision.
+pub fn scale_of(series: &str) -> f64 {
+    catalog::metric_of(series).map_or(DEFAULT_SCALE, |m| m.precision())
 }
 
-/// Head rows of one series and tier in `[from, to)`, oldest first.
-pub fn read_head(conn: &Connection, series: i64, tier: usize, from: i64, to: i64) -> Result<Vec<Row>, StoreError> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT t, min, max, avg, last, n FROM head
-         WHERE series = ?1 AND tier = ?2 AND t >= ?3 AND t < ?4 ORDER BY t",
-    )?;
-    let rows = stmt.query_map(params![series, tier as i64, from, to], |r| {
-        let avg: f64 = r.get(3)?;
-        Ok(Row {
-            t: r.get(0)?,
-            min: r.get::<_, Option<f64>>(1)?.unwrap_or(avg),
-            max: r.get::<_, Option<f64>>(2)?.unwrap_or(avg),
-            avg,
-            last: r.get::<_, Option<f64>>(4)?.unwrap_or(avg),
-            n: r.get::<_, Option<i64>>(5)?.unwrap_or(1),
-        })
-    })?;
+/// Every stored series' scale, by id.
+fn series_scales(conn: &Connection) -> Result<HashMap<i64, f64>, StoreError> {
+    let mut stmt = conn.prepare_cached("SELECT id, name FROM series")?;
+    let rows = stmt.query_map([], |r| Ok((r.get(0)?, scale_of(&r.get::<_, String>(1)?))))?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
 /// Compresses `rows` (one window) into a chunk, merging with a chunk already
-/// stored for the same window (late rows after a restart or a clock step).
+/// stored for the same window (late rows after a restart or a clock step;
+/// of two rows at one time the new one stays). Returns the window's rows.
 #[allow(clippy::too_many_arguments)]
 fn write_chunk(
     tx: &Transaction,
@@ -337,7 +303,7 @@ fn write_chunk(
     precision: f64,
     step: i64,
     rollup: bool,
-) -> Result<(), StoreError> {
+) -> Result<Vec<Row>, StoreError> {
     let existing: Option<Vec<u8>> = tx
         .query_row(
             "SELECT data FROM chunk WHERE series = ?1 AND tier = ?2 AND start = ?3",
@@ -350,8 +316,11 @@ fn write_chunk(
         None => Vec::new(),
     };
     all.extend_from_slice(rows);
+    // Stable: of two rows at one time the new one is last, and stays.
     all.sort_by_key(|r| r.t);
+    all.reverse();
     all.dedup_by_key(|r| r.t);
+    all.reverse();
     let q = |v: f64| (v / precision).round() as i64;
     let columns = if rollup {
         vec![
@@ -374,7 +343,7 @@ fn write_chunk(
         "INSERT OR REPLACE INTO chunk (series, tier, start, end, rows, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         params![series, tier as i64, start, end, all.len() as i64, block.encode()],
     )?;
-    Ok(())
+    Ok(all)
 }
 
 /// The rows a block holds.
