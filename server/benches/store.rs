@@ -83,12 +83,16 @@ fn main() {
         }
         ingest_secs += started.elapsed().as_secs_f64();
         if day == 0 {
-            let blocks = sql_i64(&path, "SELECT COALESCE(SUM(LENGTH(data)), 0) FROM chunk WHERE tier = 0");
+            let blocks = sql_i64(
+                &path,
+                "SELECT (SELECT COALESCE(SUM(LENGTH(data)), 0) FROM chunk WHERE tier = 0)
+                      + (SELECT COALESCE(SUM(LENGTH(data)), 0) FROM times WHERE tier = 0)",
+            );
             let rows = sql_i64(&path, "SELECT COALESCE(SUM(rows), 0) FROM chunk WHERE tier = 0");
             checkpoint(&path);
             let file = store::file_bytes(&path);
             println!(
-                "after 24 h: raw blocks {blocks} B for {rows} values = {:.3} B/value; whole file {file} B = {:.3} B/value (with the open hour, rollups and indexes)",
+                "after 24 h: raw blocks (with their shared times) {blocks} B for {rows} values = {:.3} B/value; whole file {file} B = {:.3} B/value (with the open hour, rollups and indexes)",
                 blocks as f64 / rows as f64,
                 file as f64 / (86_400.0 * series as f64),
             );

@@ -4,12 +4,21 @@
 //! metric's precision (0.01 for percent, 4 KiB for byte sizes, ...), so a
 //! sample of a steady series costs a few bits.
 //!
-//! Layout: `[version u8][scale f64][rows u32][columns u8]` then per column
-//! `[len u32][pco bytes]`, little-endian.
+//! The series of a host are sampled together, so most blocks of one window
+//! have the same times: those are stored once per tier and window (the
+//! `times` table, [`encode_times`]) and such a block leaves its time column
+//! out.
+//!
+//! Layout: `[version u8][scale f64][rows u32][columns u8][flags u8]` then
+//! per column `[len u32][pco bytes]`, little-endian; the time column comes
+//! first unless flag bit 0 (times shared) is set. Version 1 had no flags
+//! byte and always its own time column.
 
 use thiserror::Error;
 
-const VERSION: u8 = 1;
+const VERSION: u8 = 2;
+/// Flag: the block's times are the window's shared ones.
+const SHARED_TIMES: u8 = 1;
 
 /// Why a block could not be read back.
 #[derive(Debug, Error)]
@@ -22,6 +31,8 @@ pub enum CodecError {
     Column(String),
     #[error("block columns disagree on their length")]
     Ragged,
+    #[error("block shares its window's times, which are missing")]
+    NoTimes,
 }
 
 /// A chunk as columns: `t` (Unix ms) and one or more integer columns.
@@ -53,15 +64,32 @@ fn decompress(bytes: &[u8], rows: usize) -> Result<Vec<i64>, CodecError> {
     Ok(values)
 }
 
+/// A window's shared times, as stored in the `times` table.
+pub fn encode_times(t: &[i64]) -> Vec<u8> {
+    compress(t)
+}
+
+/// Reads times written by [`encode_times`].
+pub fn decode_times(bytes: &[u8]) -> Result<Vec<i64>, CodecError> {
+    if bytes.is_empty() {
+        return Ok(Vec::new());
+    }
+    pco::standalone::simple_decompress(bytes).map_err(|e| CodecError::Column(e.to_string()))
+}
+
 impl Block {
-    /// Encodes the block.
-    pub fn encode(&self) -> Vec<u8> {
+    /// Encodes the block; its time column is left out when it equals
+    /// `shared`, the window's shared times.
+    pub fn encode(&self, shared: Option<&[i64]>) -> Vec<u8> {
+        let share = shared.is_some_and(|s| s == self.t.as_slice());
         let mut out = Vec::with_capacity(16 + self.t.len());
         out.push(VERSION);
         out.extend_from_slice(&self.scale.to_le_bytes());
         out.extend_from_slice(&(self.t.len() as u32).to_le_bytes());
-        out.push((self.columns.len() + 1) as u8);
-        for column in std::iter::once(&self.t).chain(&self.columns) {
+        out.push((self.columns.len() + usize::from(!share)) as u8);
+        out.push(if share { SHARED_TIMES } else { 0 });
+        let own_times = (!share).then_some(&self.t);
+        for column in own_times.into_iter().chain(&self.columns) {
             let bytes = compress(column);
             out.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
             out.extend_from_slice(&bytes);
@@ -69,8 +97,9 @@ impl Block {
         out
     }
 
-    /// Decodes a block written by [`Block::encode`].
-    pub fn decode(mut bytes: &[u8]) -> Result<Block, CodecError> {
+    /// Decodes a block written by [`Block::encode`]; `times` are the
+    /// window's shared times ([`encode_times`]), if it has any.
+    pub fn decode(mut bytes: &[u8], times: Option<&[u8]>) -> Result<Block, CodecError> {
         fn take<'a>(bytes: &mut &'a [u8], n: usize) -> Result<&'a [u8], CodecError> {
             if bytes.len() < n {
                 return Err(CodecError::Truncated);
@@ -80,18 +109,26 @@ impl Block {
             Ok(head)
         }
         let version = take(&mut bytes, 1)?[0];
-        if version != VERSION {
+        if version != VERSION && version != 1 {
             return Err(CodecError::Version(version));
         }
         let scale = f64::from_le_bytes(take(&mut bytes, 8)?.try_into().map_err(|_| CodecError::Truncated)?);
         let rows = u32::from_le_bytes(take(&mut bytes, 4)?.try_into().map_err(|_| CodecError::Truncated)?) as usize;
         let count = take(&mut bytes, 1)?[0] as usize;
-        let mut columns = Vec::with_capacity(count);
+        let flags = if version == 1 { 0 } else { take(&mut bytes, 1)?[0] };
+        let mut columns = Vec::with_capacity(count + 1);
+        if flags & SHARED_TIMES != 0 {
+            let t = decode_times(times.ok_or(CodecError::NoTimes)?)?;
+            if t.len() != rows {
+                return Err(CodecError::Ragged);
+            }
+            columns.push(t);
+        }
         for _ in 0..count {
             let len = u32::from_le_bytes(take(&mut bytes, 4)?.try_into().map_err(|_| CodecError::Truncated)?) as usize;
             columns.push(decompress(take(&mut bytes, len)?, rows)?);
         }
-        if columns.is_empty() {
+        if columns.len() < 2 {
             return Err(CodecError::Truncated);
         }
         let t = columns.remove(0);
@@ -126,7 +163,7 @@ mod tests {
                 columns: vec![vec![]],
             },
         ] {
-            assert_eq!(Block::decode(&b.encode()).unwrap(), b);
+            assert_eq!(Block::decode(&b.encode(None), None).unwrap(), b);
         }
     }
 
@@ -138,25 +175,52 @@ mod tests {
         for t in &mut b.t[120..] {
             *t += 600_000;
         }
-        assert_eq!(Block::decode(&b.encode()).unwrap(), b);
+        assert_eq!(Block::decode(&b.encode(None), None).unwrap(), b);
     }
 
     #[test]
     fn a_steady_series_costs_well_under_a_byte_per_sample() {
         let b = block(3600, |i| 4200 + (i as i64 % 3));
-        let bytes = b.encode().len();
+        let bytes = b.encode(None).len();
         assert!(bytes < 3600 / 2, "{bytes} bytes for 3600 samples");
     }
 
     #[test]
     fn damaged_blocks_are_errors() {
-        let bytes = block(100, |i| i as i64).encode();
-        assert!(matches!(Block::decode(&bytes[..10]), Err(CodecError::Truncated)));
-        assert!(matches!(Block::decode(&[9]), Err(CodecError::Version(9))));
+        let bytes = block(100, |i| i as i64).encode(None);
+        assert!(matches!(Block::decode(&bytes[..10], None), Err(CodecError::Truncated)));
+        assert!(matches!(Block::decode(&[9], None), Err(CodecError::Version(9))));
         let mut bad = bytes.clone();
         let last = bad.len() - 3;
         bad.truncate(last);
-        assert!(Block::decode(&bad).is_err());
-        assert!(Block::decode(&[]).is_err());
+        assert!(Block::decode(&bad, None).is_err());
+        assert!(Block::decode(&[], None).is_err());
+    }
+
+    #[test]
+    fn blocks_with_the_windows_times_leave_their_own_out() {
+        let b = block(600, |i| 4200 + (i as i64 % 7));
+        let times = encode_times(&b.t);
+        let own = b.encode(None);
+        let shared = b.encode(Some(&b.t));
+        assert!(shared.len() + 50 < own.len(), "{} vs {}", shared.len(), own.len());
+        assert_eq!(Block::decode(&shared, Some(&times)).unwrap(), b);
+        assert!(matches!(Block::decode(&shared, None), Err(CodecError::NoTimes)));
+        let fewer = encode_times(&b.t[..599]);
+        assert!(matches!(Block::decode(&shared, Some(&fewer)), Err(CodecError::Ragged)));
+        // Other times than the block's: it keeps its own.
+        let other: Vec<i64> = b.t.iter().map(|t| t + 1).collect();
+        assert_eq!(b.encode(Some(&other)), own);
+        assert_eq!(Block::decode(&own, Some(&times)).unwrap(), b);
+    }
+
+    #[test]
+    fn version_one_blocks_still_decode() {
+        let b = block(100, |i| i as i64 * 3);
+        let mut v1 = b.encode(None);
+        // Version 1: no flags byte after the column count.
+        v1[0] = 1;
+        v1.remove(1 + 8 + 4 + 1);
+        assert_eq!(Block::decode(&v1, None).unwrap(), b);
     }
 }

@@ -179,6 +179,13 @@ pub fn open(path: &Path) -> Result<Connection, StoreError> {
              data   BLOB NOT NULL
          );
          CREATE UNIQUE INDEX IF NOT EXISTS chunk_by_time ON chunk (series, tier, start);
+         -- The times most blocks of a tier's window share (codec::encode_times).
+         CREATE TABLE IF NOT EXISTS times (
+             tier  INTEGER NOT NULL,
+             start INTEGER NOT NULL,
+             data  BLOB NOT NULL,
+             PRIMARY KEY (tier, start)
+         ) WITHOUT ROWID;
          CREATE INDEX IF NOT EXISTS chunk_by_end ON chunk (tier, end);
          -- Announced status changes of the health checks.
          CREATE TABLE IF NOT EXISTS transition (

@@ -50,11 +50,13 @@ pub fn read_tier(
 ) -> Result<Vec<Row>, StoreError> {
     let mut rows = Vec::new();
     let mut stmt = conn.prepare_cached(
-        "SELECT data FROM chunk WHERE series = ?1 AND tier = ?2 AND end > ?3 AND start < ?4 ORDER BY start",
+        "SELECT c.data, m.data FROM chunk c LEFT JOIN times m ON m.tier = c.tier AND m.start = c.start
+         WHERE c.series = ?1 AND c.tier = ?2 AND c.end > ?3 AND c.start < ?4 ORDER BY c.start",
     )?;
-    let blocks = stmt.query_map(params![series, tier as i64, from, to], |r| r.get::<_, Vec<u8>>(0))?;
-    for bytes in blocks {
-        let block = Block::decode(&bytes?)?;
+    let mut blocks = stmt.query(params![series, tier as i64, from, to])?;
+    while let Some(row) = blocks.next()? {
+        let times = row.get_ref(1)?.as_blob_or_null().map_err(rusqlite::Error::from)?;
+        let block = Block::decode(row.get_ref(0)?.as_blob().map_err(rusqlite::Error::from)?, times)?;
         rows.extend(block_rows(&block).into_iter().filter(|r| r.t >= from && r.t < to));
     }
     rows.extend(head::rows(conn, series, tier, from, to, scale)?);

@@ -126,6 +126,10 @@ fn closed_windows_are_compressed_and_rolled_up() {
         count(&f, "SELECT COUNT(*) FROM chunk WHERE tier = 1") >= 1,
         "10 s rollups sealed"
     );
+    assert!(
+        count(&f, "SELECT COUNT(*) FROM times WHERE tier = 0") >= 10,
+        "the series sampled together share each window's times"
+    );
     let open_raw = open_rows(&f, "cpu_usage_percent", 0).len();
     assert!(
         (1..=60).contains(&open_raw),

@@ -223,20 +223,29 @@ impl Writer {
         let tx = self.conn.transaction()?;
         let points = head::take(&tx, k, closed_before)?;
         let (mut sealed, mut kept): (Vec<Point>, Vec<Point>) = points.into_iter().partition(|p| p.t < closed_before);
-        // By series and time; of two points at one time the later write's stays.
-        sealed.sort_by_key(|p| (p.series, p.t));
+        let w = |t: i64| t.div_euclid(window);
+        // By window, series and time; of two points at one time the later write's stays.
+        sealed.sort_by_key(|p| (w(p.t), p.series, p.t));
         sealed.reverse();
         sealed.dedup_by_key(|p| (p.series, p.t));
         sealed.reverse();
         let scales = series_scales(&tx)?;
         let mut rolled = Vec::new();
-        for points in sealed.chunk_by(|a, b| a.series == b.series) {
-            let id = points[0].series;
-            let scale = scales.get(&id).copied().unwrap_or(DEFAULT_SCALE);
-            let rows: Vec<Row> = points.iter().map(|p| p.row(scale)).collect();
-            for window_rows in rows.chunk_by(|a, b| a.t.div_euclid(window) == b.t.div_euclid(window)) {
-                let start = window_rows[0].t.div_euclid(window) * window;
-                let all = write_chunk(&tx, id, k, start, window_rows, scale, ms(tier.step), k > 0)?;
+        for in_window in sealed.chunk_by(|a, b| w(a.t) == w(b.t)) {
+            let start = w(in_window[0].t) * window;
+            let by_series: Vec<&[Point]> = in_window.chunk_by(|a, b| a.series == b.series).collect();
+            let times = window_times(&tx, k, start, &by_series)?;
+            let spec = Window {
+                tier: k,
+                start,
+                step: ms(tier.step),
+                times: times.as_ref(),
+            };
+            for points in by_series {
+                let id = points[0].series;
+                let scale = scales.get(&id).copied().unwrap_or(DEFAULT_SCALE);
+                let rows: Vec<Row> = points.iter().map(|p| p.row(scale)).collect();
+                let all = write_chunk(&tx, id, &spec, &rows, scale)?;
                 if let Some(next) = &next {
                     rolled.extend(rollup(&all, ms(next.step)).iter().map(|r| Point::of_row(id, r, scale)));
                 }
@@ -252,6 +261,11 @@ impl Writer {
         tx.execute(
             "DELETE FROM pending WHERE tier = ?1 AND last < ?2",
             params![k as i64, horizon],
+        )?;
+        // A window's times go with the last block that can still use them.
+        tx.execute(
+            "DELETE FROM times WHERE tier = ?1 AND start < ?2",
+            params![k as i64, horizon - window],
         )?;
         if next.is_none() {
             // Status changes live as long as the coarsest tier.
@@ -290,20 +304,80 @@ fn series_scales(conn: &Connection) -> Result<HashMap<i64, f64>, StoreError> {
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-/// Compresses `rows` (one window) into a chunk, merging with a chunk already
-/// stored for the same window (late rows after a restart or a clock step;
-/// of two rows at one time the new one stays). Returns the window's rows.
-#[allow(clippy::too_many_arguments)]
+/// One window of a tier being sealed.
+struct Window<'a> {
+    tier: usize,
+    start: i64,
+    /// The tier's step: a block ends one step after its last row.
+    step: i64,
+    /// The times most of the window's series share, if any.
+    times: Option<&'a Times>,
+}
+
+/// A window's shared times, decoded and as stored.
+struct Times {
+    t: Vec<i64>,
+    bytes: Vec<u8>,
+}
+
+/// The times the blocks of a window share: those stored already, or else
+/// the times most of its series have (when at least two do), stored now.
+/// Once stored they never change: blocks rely on them.
+fn window_times(
+    tx: &Transaction,
+    tier: usize,
+    start: i64,
+    by_series: &[&[Point]],
+) -> Result<Option<Times>, StoreError> {
+    let stored: Option<Vec<u8>> = tx
+        .query_row(
+            "SELECT data FROM times WHERE tier = ?1 AND start = ?2",
+            params![tier as i64, start],
+            |r| r.get(0),
+        )
+        .optional()?;
+    if let Some(bytes) = stored {
+        let t = super::codec::decode_times(&bytes)?;
+        return Ok(Some(Times { t, bytes }));
+    }
+    let columns: Vec<Vec<i64>> = by_series.iter().map(|p| p.iter().map(|p| p.t).collect()).collect();
+    let mut counts: HashMap<&[i64], usize> = HashMap::new();
+    for t in &columns {
+        *counts.entry(t.as_slice()).or_default() += 1;
+    }
+    let most = counts.values().copied().max().unwrap_or(0);
+    let Some(t) = columns
+        .iter()
+        .find(|t| counts[t.as_slice()] == most)
+        .filter(|_| most >= 2)
+    else {
+        return Ok(None);
+    };
+    let bytes = super::codec::encode_times(t);
+    tx.execute(
+        "INSERT INTO times (tier, start, data) VALUES (?1, ?2, ?3)",
+        params![tier as i64, start, bytes],
+    )?;
+    Ok(Some(Times { t: t.clone(), bytes }))
+}
+
+/// Compresses `rows` (in one window) into a chunk, merging with a chunk
+/// already stored for the window (late rows after a restart or a clock
+/// step; of two rows at one time the new one stays). Returns the window's
+/// rows.
 fn write_chunk(
     tx: &Transaction,
     series: i64,
-    tier: usize,
-    start: i64,
+    window: &Window,
     rows: &[Row],
     precision: f64,
-    step: i64,
-    rollup: bool,
 ) -> Result<Vec<Row>, StoreError> {
+    let Window {
+        tier,
+        start,
+        step,
+        times,
+    } = *window;
     let existing: Option<Vec<u8>> = tx
         .query_row(
             "SELECT data FROM chunk WHERE series = ?1 AND tier = ?2 AND start = ?3",
@@ -312,7 +386,7 @@ fn write_chunk(
         )
         .optional()?;
     let mut all: Vec<Row> = match existing {
-        Some(bytes) => block_rows(&Block::decode(&bytes)?),
+        Some(bytes) => block_rows(&Block::decode(&bytes, times.map(|t| t.bytes.as_slice()))?),
         None => Vec::new(),
     };
     all.extend_from_slice(rows);
@@ -322,7 +396,7 @@ fn write_chunk(
     all.dedup_by_key(|r| r.t);
     all.reverse();
     let q = |v: f64| (v / precision).round() as i64;
-    let columns = if rollup {
+    let columns = if tier > 0 {
         vec![
             all.iter().map(|r| q(r.min)).collect(),
             all.iter().map(|r| q(r.max)).collect(),
@@ -339,9 +413,10 @@ fn write_chunk(
         columns,
     };
     let end = all.last().map_or(start, |r| r.t + step);
+    let data = block.encode(times.map(|t| t.t.as_slice()));
     tx.execute(
         "INSERT OR REPLACE INTO chunk (series, tier, start, end, rows, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![series, tier as i64, start, end, all.len() as i64, block.encode()],
+        params![series, tier as i64, start, end, all.len() as i64, data],
     )?;
     Ok(all)
 }
