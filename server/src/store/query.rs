@@ -38,22 +38,25 @@ pub fn choose_tier(tiers: &Tiers, from: i64, bucket: i64, now: i64) -> usize {
     k
 }
 
-/// Rows of one tier in `[from, to)`: blocks overlapping it, then open
-/// points (in units of `scale`).
+/// Rows of one tier in `[from, to)`: blocks overlapping it (a block's rows
+/// end less than `reach` ms after its start), then open points (in units of
+/// `scale`).
 pub fn read_tier(
     conn: &Connection,
     series: i64,
     tier: usize,
-    from: i64,
-    to: i64,
+    (from, to): (i64, i64),
+    reach: i64,
     scale: f64,
 ) -> Result<Vec<Row>, StoreError> {
     let mut rows = Vec::new();
     let mut stmt = conn.prepare_cached(
         "SELECT c.data, m.data FROM chunk c LEFT JOIN times m ON m.tier = c.tier AND m.start = c.start
-         WHERE c.series = ?1 AND c.tier = ?2 AND c.end > ?3 AND c.start < ?4 ORDER BY c.start",
+         WHERE c.series = ?1 AND c.tier = ?2 AND c.start > ?3 AND c.start < ?4 AND c.end > ?5
+         ORDER BY c.start",
     )?;
-    let mut blocks = stmt.query(params![series, tier as i64, from, to])?;
+    // Bounded on both sides, so the index range holds only candidates.
+    let mut blocks = stmt.query(params![series, tier as i64, from.saturating_sub(reach), to, from])?;
     while let Some(row) = blocks.next()? {
         let times = row.get_ref(1)?.as_blob_or_null().map_err(rusqlite::Error::from)?;
         let block = Block::decode(row.get_ref(0)?.as_blob().map_err(rusqlite::Error::from)?, times)?;
@@ -84,7 +87,9 @@ pub fn range(
         if covered >= to {
             break;
         }
-        let part = read_tier(conn, series.id, k, covered, to, scale)?;
+        // A block's window, and its last row's step past it.
+        let reach = tiers.0[k].chunk.as_millis() as i64 + ms(&tiers.0[k]);
+        let part = read_tier(conn, series.id, k, (covered, to), reach, scale)?;
         if let Some(last) = part.last() {
             covered = last.t + ms(&tiers.0[k]);
         }
