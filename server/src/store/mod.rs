@@ -2,18 +2,19 @@
 //!
 //! - [`writer`]: a dedicated thread fed from the sample bus. Each batch
 //!   (one second, or sooner when many samples queue) is one transaction
-//!   and one compact write of open points ([`head`]), the open part of
-//!   every series. When a chunk window
-//!   closes (10 minutes of raw points, 6 hours of minute rollups, a week
-//!   of hour rollups) its rows are compressed into one [`codec::Block`] in
-//!   `chunk`, and the next tier's rollups (min, max, avg, last, count) are
-//!   computed from it. Retention drops old chunks; freed pages go back to
-//!   the file system (incremental vacuum), so the file stays bounded.
+//!   and one row of open points in `pending` ([`head`]: every series'
+//!   values of the batch as varints). When a chunk window closes (10
+//!   minutes of raw points, 6 hours of minute rollups, a week of hour
+//!   rollups) its points are compressed into one [`codec::Block`] per
+//!   series in `chunk` (the times most of them share once, in `times`),
+//!   and the next tier's rollups (min, max, avg, last, count) are computed
+//!   from them. Retention drops old chunks; freed pages go back to the
+//!   file system (incremental vacuum), so the file stays bounded.
 //! - [`query`]: range reads on their own connections (WAL lets them run
 //!   beside the writer): picks the coarsest tier that still gives the points
 //!   asked for, fills the newest part from finer tiers, and downsamples
 //!   keeping each bucket's min and max.
-//! - [`codec`]: the compressed block format.
+//! - [`codec`]: the compressed block format; [`head`]: the open points' format.
 //! - [`backup`]: an online copy of the database (`vigil backup`).
 //!
 //! A `kill -9` loses at most the batch being collected: every batch is
