@@ -103,6 +103,10 @@ pub(crate) fn drive_chart(parts: ChartParts) {
         let Some(series) = loaded.series else {
             return;
         };
+        // When drawing began (the points in hand), for the render measurement.
+        if let Some(now) = window().performance().map(|p| p.now()) {
+            let _ = container.set_attribute("data-draw-start", &format!("{now:.1}"));
+        }
         if series.is_empty() {
             chart.set_value(None);
             status.set(ChartStatus::NoSeries);
