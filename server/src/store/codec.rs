@@ -223,4 +223,21 @@ mod tests {
         v1.remove(1 + 8 + 4 + 1);
         assert_eq!(Block::decode(&v1, None).unwrap(), b);
     }
+
+    #[test]
+    fn any_damage_is_an_error_or_another_block_never_a_panic() {
+        let b = block(300, |i| 4200 + (i as i64 * 31 % 17));
+        let times = encode_times(&b.t);
+        for (good, shared) in [(b.encode(None), None), (b.encode(Some(&b.t)), Some(times.as_slice()))] {
+            for at in 0..good.len() {
+                for byte in [0x00, 0x01, 0x7f, 0x80, 0xff, good[at] ^ 0x20] {
+                    let mut bad = good.clone();
+                    bad[at] = byte;
+                    let _ = Block::decode(&bad, shared);
+                    bad.truncate(at);
+                    let _ = Block::decode(&bad, shared);
+                }
+            }
+        }
+    }
 }

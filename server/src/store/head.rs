@@ -395,4 +395,32 @@ mod tests {
         )
         .is_err());
     }
+
+    #[test]
+    fn any_damage_is_an_error_or_other_points_never_a_panic() {
+        let t = 1_700_000_000_000;
+        let mut raw: Vec<Point> = (0..40).map(|s| Point::raw(s, t + s % 3, s * 977 - 5000)).collect();
+        let mut rolled = vec![Point {
+            series: 3,
+            t,
+            min: -4,
+            max: 90,
+            avg: 7,
+            last: 80,
+            n: 60,
+        }];
+        for good in [encode(&mut raw), encode(&mut rolled)] {
+            let mut out = Vec::new();
+            for at in 0..good.len() {
+                for byte in [0x00, 0x01, 0x7f, 0x80, 0xff, good[at] ^ 0x40] {
+                    let mut bad = good.clone();
+                    bad[at] = byte;
+                    out.clear();
+                    let _ = decode(&bad, |_| true, &mut out);
+                    bad.truncate(at);
+                    let _ = decode(&bad, |_| true, &mut out);
+                }
+            }
+        }
+    }
 }
