@@ -314,7 +314,8 @@ impl Auth {
             .map_err(|_| AuthError::Unavailable("account store lock poisoned".into()))
     }
 
-    /// Forgets rate-limit state of addresses that have been quiet.
+    /// Forgets rate-limit state of addresses that have been quiet, and
+    /// expired sessions (in memory, closing their sockets, and on disk).
     pub fn tidy(&self) {
         self.limiter.retain_recent();
         self.limiter.shrink_to_fit();
@@ -323,6 +324,11 @@ impl Auth {
             .write()
             .expect("sessions lock")
             .retain(|_, s| s.expires > now);
+        match self.store().map(|store| store.delete_expired(now)) {
+            Ok(Ok(_)) => {}
+            Ok(Err(err)) => tracing::warn!(%err, "could not delete expired sessions"),
+            Err(err) => tracing::warn!(%err, "could not delete expired sessions"),
+        }
     }
 
     /// The client's address: the peer, or behind a trusted proxy the last
@@ -357,7 +363,7 @@ impl Auth {
 #[async_trait::async_trait]
 impl app::auth::Accounts for Auth {
     async fn list(&self) -> Result<Vec<Account>, AuthError> {
-        self.store()?.accounts().map_err(unavailable)
+        self.store()?.accounts(now_s()).map_err(unavailable)
     }
 
     async fn add(&self, name: String, password: String, role: Role) -> Result<(), AuthError> {

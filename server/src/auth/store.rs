@@ -116,12 +116,14 @@ impl AuthStore {
             == 1)
     }
 
-    pub fn accounts(&self) -> rusqlite::Result<Vec<Account>> {
+    /// Every account with its count of unexpired sessions at `now_s`.
+    pub fn accounts(&self, now_s: i64) -> rusqlite::Result<Vec<Account>> {
         let mut stmt = self.conn.prepare(
-            "SELECT a.name, a.role, a.created_ms, (SELECT count(*) FROM session s WHERE s.account = a.name)
+            "SELECT a.name, a.role, a.created_ms,
+                    (SELECT count(*) FROM session s WHERE s.account = a.name AND s.expires > ?1)
              FROM account a ORDER BY a.name",
         )?;
-        let rows = stmt.query_map([], |r| {
+        let rows = stmt.query_map([now_s], |r| {
             Ok(Account {
                 name: r.get(0)?,
                 role: role_of(&r.get::<_, String>(1)?),
@@ -154,9 +156,14 @@ impl AuthStore {
         ids.collect()
     }
 
+    /// Deletes the sessions expired at `now_s`; returns how many.
+    pub fn delete_expired(&self, now_s: i64) -> rusqlite::Result<usize> {
+        self.conn.execute("DELETE FROM session WHERE expires <= ?1", [now_s])
+    }
+
     /// Drops expired sessions, then returns the live ones with their roles.
     pub fn live_sessions(&self, now_s: i64) -> rusqlite::Result<Vec<StoredSession>> {
-        self.conn.execute("DELETE FROM session WHERE expires <= ?1", [now_s])?;
+        self.delete_expired(now_s)?;
         let mut stmt = self
             .conn
             .prepare("SELECT s.id, s.account, a.role, s.expires FROM session s JOIN account a ON a.name = s.account")?;
@@ -210,12 +217,20 @@ mod tests {
         assert_eq!(store.admin_count().unwrap(), 1);
         assert_eq!(store.credentials("root").unwrap(), Some(("h1".into(), Role::Admin)));
         assert_eq!(store.credentials("nobody").unwrap(), None);
-        let live = store.live_sessions(100).unwrap();
-        assert_eq!(live, vec![session("s1", "eve", 1_000)], "the expired one is gone");
-        let listed = store.accounts().unwrap();
+        let listed = store.accounts(100).unwrap();
         assert_eq!(
             listed.iter().map(|a| (a.name.as_str(), a.sessions)).collect::<Vec<_>>(),
-            [("eve", 1), ("root", 0)]
+            [("eve", 1), ("root", 0)],
+            "an expired session is not counted"
+        );
+        let live = store.live_sessions(100).unwrap();
+        assert_eq!(live, vec![session("s1", "eve", 1_000)], "the expired one is gone");
+        assert_eq!(store.delete_expired(2_000).unwrap(), 1);
+        let listed = store.accounts(0).unwrap();
+        assert_eq!(
+            listed.iter().map(|a| (a.name.as_str(), a.sessions)).collect::<Vec<_>>(),
+            [("eve", 0), ("root", 0)],
+            "deleted once expired"
         );
     }
 
