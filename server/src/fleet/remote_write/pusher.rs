@@ -133,10 +133,14 @@ impl Pusher {
         self.queue.len()
     }
 
-    /// Capacity = buffer ticks × (series per sample + check series).
+    /// Capacity = buffer ticks × (series per sample + check series). When
+    /// the host has fewer series (an interface or a filesystem gone), it
+    /// shrinks only as far as the points already waiting allow: what the
+    /// buffer took in during an outage is not dropped for it.
     fn resize(&mut self) -> usize {
         let series = self.sample_series + self.series.check_series();
-        self.queue.set_capacity(self.ticks.saturating_mul(series.max(1)))
+        let wanted = self.ticks.saturating_mul(series.max(1));
+        self.queue.set_capacity(wanted.max(self.queue.len()))
     }
 
     fn dropped(&self, n: usize) {
@@ -225,6 +229,31 @@ mod tests {
         pusher.round(&round);
         assert_eq!(stats.capacity.load(Ordering::Relaxed) as usize, 3 * (big + 2));
         assert_eq!(pusher.queued(), big + 2);
+    }
+
+    #[test]
+    fn fewer_series_during_an_outage_do_not_shrink_the_bound_under_what_waits() {
+        let stats = Arc::new(WriteStats::default());
+        let mut pusher = Pusher::new("alpha".into(), 3, 1_000_000, stats.clone());
+        let (small, big) = (series_in(&sample(0, 0)), series_in(&sample(0, 1)));
+        // Nothing is sent (the receiver is away): the queue fills.
+        for ts in 1..=3 {
+            pusher.sample(&sample(ts, 1));
+        }
+        assert_eq!(pusher.queued(), 3 * big);
+        // The filesystem goes: the next sample is smaller. The bound does not
+        // shrink under what waits, so only as many of the oldest points make
+        // room as the new sample brings (before: the whole difference too).
+        pusher.sample(&sample(4, 0));
+        assert_eq!(stats.dropped_total.load(Ordering::Relaxed) as usize, small);
+        assert_eq!(pusher.queued(), 3 * big);
+        // Once sent, the bound comes down to what the host has now.
+        while let Some(batch) = pusher.next_batch() {
+            pusher.sent(batch);
+        }
+        pusher.sample(&sample(5, 1));
+        pusher.sample(&sample(6, 0));
+        assert_eq!(stats.capacity.load(Ordering::Relaxed) as usize, 3 * small);
     }
 
     #[test]
