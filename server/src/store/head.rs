@@ -234,13 +234,24 @@ pub fn read(
 
 /// Removes and returns the points of `tier` of every write that began
 /// before `before`, oldest write first (with any later points they hold).
+/// A damaged write is logged and dropped with the rest: kept, it would
+/// stop every later seal, and the file would grow without end.
 pub fn take(tx: &Transaction, tier: usize, before: i64) -> Result<Vec<Point>, StoreError> {
     let mut points = Vec::new();
     {
-        let mut stmt = tx.prepare_cached("SELECT data FROM pending WHERE tier = ?1 AND first < ?2 ORDER BY id")?;
+        let mut stmt = tx.prepare_cached("SELECT id, data FROM pending WHERE tier = ?1 AND first < ?2 ORDER BY id")?;
         let mut rows = stmt.query(params![tier as i64, before])?;
+        let mut one = Vec::new();
         while let Some(row) = rows.next()? {
-            decode(blob(row)?, |_| true, &mut points)?;
+            one.clear();
+            let data = row.get_ref(1)?.as_blob().map_err(rusqlite::Error::from)?;
+            match decode(data, |_| true, &mut one) {
+                Ok(()) => points.append(&mut one),
+                Err(err) => {
+                    let id: i64 = row.get(0)?;
+                    tracing::error!(%err, write = id, tier, "a damaged write of open points is dropped");
+                }
+            }
         }
     }
     tx.execute(

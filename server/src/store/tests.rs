@@ -325,3 +325,39 @@ fn a_late_write_for_a_sealed_window_merges_into_its_block() {
     assert_eq!((first.min, first.max, first.n), (5.0, 7.0, 10));
     assert!((first.avg - 5.2).abs() < 1e-9, "{}", first.avg);
 }
+
+#[test]
+fn a_damaged_open_write_is_dropped_and_sealing_goes_on() {
+    let mut f = fixture();
+    ingest(&mut f, T0, 30, |_| 3.0);
+    {
+        let conn = rusqlite::Connection::open(&f.path).unwrap();
+        conn.execute(
+            "INSERT INTO pending (tier, first, last, data) VALUES (0, ?1, ?1, x'01000501')",
+            [T0 + 5_000],
+        )
+        .unwrap();
+    }
+    // Reading the window names the damage...
+    let conn = rusqlite::Connection::open(&f.path).unwrap();
+    let id = query::series_id(&conn, "cpu_usage_percent").unwrap().unwrap();
+    assert!(matches!(
+        head::rows(&conn, id, 0, T0, T0 + 30_000, 0.01),
+        Err(StoreError::Codec(_))
+    ));
+    // ...and sealing drops it, keeps the rest, and goes on.
+    ingest(&mut f, T0 + 30_000, 100, |_| 3.0);
+    let r = read(&f, T0, T0 + 130_000, 1000, T0 + 130_000);
+    assert_eq!(r.points.len(), 130);
+    assert_eq!(
+        count(
+            &f,
+            &format!(
+                "SELECT COUNT(*) FROM pending WHERE tier = 0 AND first < {}",
+                T0 + 120_000
+            )
+        ),
+        0,
+        "every closed minute sealed, the damaged write with it"
+    );
+}
