@@ -25,6 +25,10 @@ test('page reconnects by itself after a server restart', async ({ page }, testIn
     (window as unknown as { __vigilMarker: string }).__vigilMarker = 'still the same page';
   });
   const beforeStop = await expectNextSample(ov, await lastUpdateTs(ov), 5_000, 'before restart');
+  // The service worker installs once the page is idle, fetching the shell
+  // and the build; stopping the server in the middle would fail those
+  // fetches, which is not what this test is about.
+  await page.evaluate(() => navigator.serviceWorker.ready.then(() => true));
 
   const stopped = await server.stop();
   if (stopped.killed) {
