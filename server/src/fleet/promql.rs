@@ -75,6 +75,11 @@ impl QueryData {
             QueryData::String(_) => "string",
         }
     }
+
+    /// The error for an answer of another kind than `expected`.
+    fn unexpected(&self, expected: &str) -> PromError {
+        PromError::Unreadable(format!("expected {expected}, got {}", self.kind()))
+    }
 }
 
 /// A time in the engine's seconds (also the value of `timestamp()`), as Unix ms.
@@ -177,12 +182,7 @@ impl PromClient {
         }
         let items = match self.get("/api/v1/query", &params).await? {
             QueryData::Vector(items) => items,
-            other => {
-                return Err(PromError::Unreadable(format!(
-                    "expected a vector, got {}",
-                    other.kind()
-                )))
-            }
+            other => return Err(other.unexpected("a vector")),
         };
         Ok(items
             .into_iter()
@@ -205,12 +205,7 @@ impl PromClient {
         ];
         let items = match self.get("/api/v1/query_range", &params).await? {
             QueryData::Matrix(items) => items,
-            other => {
-                return Err(PromError::Unreadable(format!(
-                    "expected a matrix, got {}",
-                    other.kind()
-                )))
-            }
+            other => return Err(other.unexpected("a matrix")),
         };
         Ok(items
             .into_iter()

@@ -146,11 +146,17 @@ pub fn encode(points: &mut Vec<Point>) -> Vec<u8> {
 /// Sorts by time and series, keeping the later of two points with the same
 /// series and time.
 fn dedup(points: &mut Vec<Point>) {
+    keep_last(points, |p| (p.t, p.series));
+}
+
+/// Sorts `items` by `key`, keeping of items with equal keys the one that
+/// came last: the later write wins.
+pub fn keep_last<T, K: Ord>(items: &mut Vec<T>, key: impl Fn(&T) -> K) {
     // Stable: of equal keys the later stays last, and survives the reversed dedup.
-    points.sort_by_key(|p| (p.t, p.series));
-    points.reverse();
-    points.dedup_by_key(|p| (p.t, p.series));
-    points.reverse();
+    items.sort_by_key(&key);
+    items.reverse();
+    items.dedup_by(|a, b| key(a) == key(b));
+    items.reverse();
 }
 
 /// Decodes a write made by [`encode`], keeping the points `keep` accepts.

@@ -225,10 +225,7 @@ impl Writer {
         let (mut sealed, mut kept): (Vec<Point>, Vec<Point>) = points.into_iter().partition(|p| p.t < closed_before);
         let w = |t: i64| t.div_euclid(window);
         // By window, series and time; of two points at one time the later write's stays.
-        sealed.sort_by_key(|p| (w(p.t), p.series, p.t));
-        sealed.reverse();
-        sealed.dedup_by_key(|p| (p.series, p.t));
-        sealed.reverse();
+        head::keep_last(&mut sealed, |p| (w(p.t), p.series, p.t));
         let scales = series_scales(&tx)?;
         let mut rolled = Vec::new();
         for in_window in sealed.chunk_by(|a, b| w(a.t) == w(b.t)) {
@@ -390,11 +387,8 @@ fn write_chunk(
         None => Vec::new(),
     };
     all.extend_from_slice(rows);
-    // Stable: of two rows at one time the new one is last, and stays.
-    all.sort_by_key(|r| r.t);
-    all.reverse();
-    all.dedup_by_key(|r| r.t);
-    all.reverse();
+    // Of two rows at one time the new one (last) stays.
+    head::keep_last(&mut all, |r| r.t);
     let q = |v: f64| (v / precision).round() as i64;
     let columns = if tier > 0 {
         vec![
