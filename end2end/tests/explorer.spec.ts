@@ -6,6 +6,7 @@ import type { Locator, Page } from '@playwright/test';
 import { expect, test } from './fixtures';
 import { expectNoConsoleErrors, expectNoPageErrors, keepScreenshot, watchErrors } from './dashboard';
 import { useVigilServer } from './server';
+import { COLUMNS_TYPE, encodeColumns } from './columns';
 
 const vigil = useVigilServer();
 
@@ -298,22 +299,25 @@ test.describe('an unknown series', () => {
 test('100,000 points per series draw without stalling the page', async ({ page }) => {
   const errors = watchErrors(page);
   const N = Number(process.env.PTS ?? 100_000);
-  const served: number[] = [];
   // Answer the browser's range queries with N points each.
-  await page.route('**/api/v1/query?*', async (route) => {
+  await page.route('**/api/v1/columns?*', async (route) => {
     const url = new URL(route.request().url());
     const from = Number(url.searchParams.get('from'));
     const to = Number(url.searchParams.get('to'));
-    const series = url.searchParams.get('series') ?? '';
     const step = (to - from) / N;
-    const parts: string[] = [];
-    for (let i = 0; i < N; i++) {
-      const v = 50 + 40 * Math.sin(i / 500) + (i % 7);
-      parts.push(`[${Math.round(from + i * step)},${v.toFixed(2)}]`);
-    }
-    const body = `{"series":${JSON.stringify(series)},"unit":"percent","from":${from},"to":${to},"step_ms":${Math.round(step)},"tier":"raw","points":[${parts.join(',')}]}`;
-    served.push(Date.now());
-    await route.fulfill({ status: 200, contentType: 'application/json', body });
+    const t = Array.from({ length: N }, (_, i) => Math.round(from + i * step));
+    const avg = Array.from({ length: N }, (_, i) => 50 + 40 * Math.sin(i / 500) + (i % 7));
+    const body = encodeColumns({
+      series: url.searchParams.get('series') ?? '',
+      unit: 'percent',
+      from,
+      to,
+      stepMs: Math.round(step),
+      tier: 'raw',
+      t,
+      avg,
+    });
+    await route.fulfill({ status: 200, contentType: COLUMNS_TYPE, body });
   });
   const ex = explorer(page);
   await page.goto(`${vigil().url}/explore?range=1h`);
@@ -337,7 +341,7 @@ test('100,000 points per series draw without stalling the page', async ({ page }
     });
     const answers = performance
       .getEntriesByType('resource')
-      .filter((e) => e.name.includes('/api/v1/query?') && (e as PerformanceResourceTiming).responseEnd < drawn)
+      .filter((e) => e.name.includes('/api/v1/columns?') && (e as PerformanceResourceTiming).responseEnd < drawn)
       .map((e) => (e as PerformanceResourceTiming).responseEnd);
     const drawStart = Number(chart.getAttribute('data-draw-start'));
     return { ms: drawn - Math.max(...answers), drawMs: drawn - drawStart };
@@ -390,17 +394,28 @@ async function paintedShare(page: Page): Promise<number> {
 
 test('buckets of several samples draw a min-max band around the average', async ({ page }) => {
   const errors = watchErrors(page);
-  // Every range answer: 300 points averaging 50 %, as single samples
-  // (`[t, v]`) or as buckets of several (`[t, min, max, avg]`, 10 to 90 %).
+  // Every range answer: 300 points averaging 50 %, as single samples or
+  // as buckets of several (min 10 %, max 90 %).
   let buckets = false;
-  await page.route('**/api/v1/query?*', async (route) => {
+  await page.route('**/api/v1/columns?*', async (route) => {
     const url = new URL(route.request().url());
     const from = Number(url.searchParams.get('from'));
     const to = Number(url.searchParams.get('to'));
     const step = Math.floor((to - from) / 300);
-    const points = Array.from({ length: 300 }, (_, i) => (buckets ? [from + i * step, 10, 90, 50] : [from + i * step, 50]));
-    const body = { series: url.searchParams.get('series'), unit: 'percent', from, to, step_ms: step, tier: 'raw', points };
-    await route.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify(body) });
+    const fill = (v: number) => Array.from({ length: 300 }, () => v);
+    const body = encodeColumns({
+      series: url.searchParams.get('series') ?? '',
+      unit: 'percent',
+      from,
+      to,
+      stepMs: step,
+      tier: 'raw',
+      t: Array.from({ length: 300 }, (_, i) => from + i * step),
+      avg: fill(50),
+      min: buckets ? fill(10) : [],
+      max: buckets ? fill(90) : [],
+    });
+    await route.fulfill({ status: 200, contentType: COLUMNS_TYPE, body });
   });
   // A fixed window: no live reloads while the canvas is read.
   const to = Date.now();

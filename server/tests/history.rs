@@ -66,6 +66,26 @@ async fn samples_are_stored_and_queried_as_pairs_or_buckets() {
         .unwrap_or_else(|| panic!("a bucket of several samples is [t, min, max, avg]: {coarse}"));
     let (min, max, avg) = (b[1].as_f64().unwrap(), b[2].as_f64().unwrap(), b[3].as_f64().unwrap());
     assert!(min <= avg && avg <= max, "{coarse}");
+
+    // The explorer's form of the same answers: columns as postcard. The
+    // window ends before a batch's time, so both reads see the same samples.
+    let to = now_ms();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    for points in [1000, 2] {
+        let path = query("memory_used_bytes", from, to, points);
+        let (_, json) = get_json(&t, &path).await;
+        let res = reqwest::get(t.http(&path.replace("/query?", "/columns?")))
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        assert_eq!(res.headers()["content-type"], "application/x-postcard");
+        let columns: app::metrics::RangeColumns = postcard::from_bytes(&res.bytes().await.unwrap()).unwrap();
+        assert_eq!(columns.t, times(&json), "{points} points");
+        let range: app::metrics::Range = serde_json::from_value(json).unwrap();
+        assert_eq!(columns, app::metrics::RangeColumns::from(range));
+        assert!(!columns.t.is_empty());
+        assert_eq!(columns.min.is_empty(), points == 1000, "buckets only when downsampled");
+    }
 }
 
 #[tokio::test]
@@ -95,10 +115,13 @@ async fn every_bad_argument_gets_its_clear_error() {
             "bad arguments",
         ),
     ] {
-        let (got, body) = get_json(&t, &path).await;
-        assert_eq!(got, status, "{path}: {body}");
-        let error = body["error"].as_str().unwrap_or_else(|| panic!("{path}: {body}"));
-        assert!(error.contains(says), "{path}: {error}");
+        // The explorer's column form refuses the same way, in JSON too.
+        for path in [path.clone(), path.replace("/query?", "/columns?")] {
+            let (got, body) = get_json(&t, &path).await;
+            assert_eq!(got, status, "{path}: {body}");
+            let error = body["error"].as_str().unwrap_or_else(|| panic!("{path}: {body}"));
+            assert!(error.contains(says), "{path}: {error}");
+        }
     }
 }
 

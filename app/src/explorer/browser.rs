@@ -12,7 +12,7 @@ use leptos::prelude::*;
 use wasm_bindgen::JsValue;
 
 use super::chart::{Line, Spec};
-use super::data::{columns, thin, Loaded};
+use super::data::{chart_columns, Loaded};
 use super::state::{now_ms, View};
 use super::uplot::{self, Chart};
 use super::view::ChartStatus;
@@ -125,7 +125,7 @@ pub(crate) fn drive_chart(parts: ChartParts) {
         };
         // Thinned to what the canvas can show, in device pixels.
         let pixels = canvas.client_width().max(200) as f64 * window().device_pixel_ratio().max(1.0);
-        let columns = thin(columns(&series), pixels as usize);
+        let columns = chart_columns(&series, pixels as usize);
         recolor.track();
         let drawn = chart.try_update_value(|current| {
             if current.as_ref().is_none_or(|c| *c.spec() != spec) {

@@ -5,9 +5,9 @@
 //! The server render needs only the summaries, so [`Loaded`] carries the
 //! points (`series`) outside its serialized form: the page's HTML stays
 //! small whatever the chart draws, and the browser asks for the points
-//! itself once hydrated. On the server a load calls [`query_range`]
-//! directly; in the browser it asks `GET /api/v1/query` and reads the
-//! answer with [`super::wire`], straight into columns.
+//! itself once hydrated. Both ask the `query_columns` server function:
+//! the server render calls it directly, the browser over HTTP, and the
+//! answer comes in columns (postcard), as the chart takes them.
 
 use std::future::{poll_fn, Future};
 use std::pin::Pin;
@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use super::state::{now_ms, View};
 use crate::error::ApiError;
-use crate::metrics::{Range, RangePoint, Unit};
+use crate::metrics::{RangeColumns, Unit};
 
 /// Points asked for per series: more than a wide screen has pixels, far
 /// fewer than the store holds for long ranges (peaks survive as bucket
@@ -30,35 +30,32 @@ pub const POINTS: u32 = 1_500;
 pub struct Points {
     /// Unix ms (a bucket's start).
     pub t: Vec<i64>,
+    pub avg: Vec<f64>,
+    /// Each bucket's lowest and highest sample, when [`Points::buckets`];
+    /// empty otherwise (every point is one sample: min = max = avg).
     pub min: Vec<f64>,
     pub max: Vec<f64>,
-    pub avg: Vec<f64>,
     /// Some point is a bucket of several samples: the chart shades its
     /// min-max band.
     pub buckets: bool,
 }
 
 impl Points {
-    pub fn push(&mut self, t: i64, min: f64, max: f64, avg: f64) {
-        self.t.push(t);
-        self.min.push(min);
-        self.max.push(max);
-        self.avg.push(avg);
-    }
-
-    pub fn reserve(&mut self, n: usize) {
-        self.t.reserve(n);
-        self.min.reserve(n);
-        self.max.reserve(n);
-        self.avg.reserve(n);
-    }
-
     pub fn len(&self) -> usize {
         self.t.len()
     }
 
     pub fn is_empty(&self) -> bool {
         self.t.is_empty()
+    }
+
+    /// The lowest and highest sample of each point.
+    pub fn lows_and_highs(&self) -> (&[f64], &[f64]) {
+        if self.buckets {
+            (&self.min, &self.max)
+        } else {
+            (&self.avg, &self.avg)
+        }
     }
 }
 
@@ -74,21 +71,37 @@ pub struct SeriesData {
     pub points: Points,
 }
 
-impl From<Range> for SeriesData {
-    fn from(range: Range) -> Self {
-        let mut points = Points::default();
-        for p in &range.points {
-            let (min, max, avg) = p.min_max_avg();
-            points.push(p.t(), min, max, avg);
-            points.buckets |= matches!(p, RangePoint::Bucket(..));
+impl TryFrom<RangeColumns> for SeriesData {
+    type Error = ApiError;
+
+    /// Takes the columns as they come. Columns of different lengths are
+    /// refused: the chart indexes them together.
+    fn try_from(c: RangeColumns) -> Result<Self, ApiError> {
+        let n = c.t.len();
+        let buckets = !(c.min.is_empty() && c.max.is_empty());
+        if c.avg.len() != n || (buckets && (c.min.len() != n || c.max.len() != n)) {
+            return Err(ApiError::new(format!(
+                "the answer for {} is unreadable: {} times but {} values ({} min, {} max)",
+                c.series,
+                n,
+                c.avg.len(),
+                c.min.len(),
+                c.max.len()
+            )));
         }
-        SeriesData {
-            series: range.series,
-            unit: range.unit,
-            step_ms: range.step_ms,
-            tier: range.tier,
-            points,
-        }
+        Ok(SeriesData {
+            series: c.series,
+            unit: c.unit,
+            step_ms: c.step_ms,
+            tier: c.tier,
+            points: Points {
+                t: c.t,
+                avg: c.avg,
+                min: c.min,
+                max: c.max,
+                buckets,
+            },
+        })
     }
 }
 
@@ -111,14 +124,15 @@ pub struct Summary {
 /// Min, max, average and latest of one series.
 pub fn summarize(data: &SeriesData) -> Summary {
     let p = &data.points;
+    let (lows, highs) = p.lows_and_highs();
     let mut min = f64::INFINITY;
     let mut max = f64::NEG_INFINITY;
     let mut sum = 0.0;
     let mut n = 0usize;
     for i in 0..p.len() {
         if p.avg[i].is_finite() {
-            min = min.min(p.min[i]);
-            max = max.max(p.max[i]);
+            min = min.min(lows[i]);
+            max = max.max(highs[i]);
             sum += p.avg[i];
             n += 1;
         }
@@ -171,40 +185,13 @@ pub async fn load(view: View) -> Result<Loaded, ApiError> {
     })
 }
 
-/// One series over `from..to`, from the engine (server side).
-#[cfg(not(feature = "hydrate"))]
+/// One series over `from..to`: the `query_columns` server function, which
+/// the server render calls directly and the browser asks of
+/// `GET /api/v1/columns`, a postcard answer read straight into columns.
 async fn fetch(name: String, host: Option<&str>, from: i64, to: i64) -> Result<SeriesData, ApiError> {
-    crate::metrics::query_range(name, from, to, POINTS, host.map(str::to_string))
+    crate::metrics::query_columns(name, from, to, POINTS, host.map(str::to_string))
         .await
-        .map(SeriesData::from)
-}
-
-/// One series over `from..to`, asked of `GET /api/v1/query` (the same
-/// endpoint the `query_range` server function answers on) and read into
-/// columns without serde. Sent through the server-function client, so the
-/// request and its errors behave like every other server call.
-#[cfg(feature = "hydrate")]
-async fn fetch(name: String, host: Option<&str>, from: i64, to: i64) -> Result<SeriesData, ApiError> {
-    use leptos::server_fn::client::{browser::BrowserClient, Client};
-    use leptos::server_fn::request::{browser::BrowserRequest, ClientReq};
-    use leptos::server_fn::response::ClientRes;
-
-    let mut query = String::from("series=");
-    super::state::push_escaped(&mut query, &name);
-    query.push_str(&format!("&from={from}&to={to}&points={POINTS}"));
-    if let Some(host) = host {
-        query.push_str("&host=");
-        super::state::push_escaped(&mut query, host);
-    }
-    let request: BrowserRequest = ClientReq::<ApiError>::try_new_get("/api/v1/query", "", "application/json", &query)?;
-    let response = <BrowserClient as Client<ApiError>>::send(request).await?;
-    let status = ClientRes::<ApiError>::status(&response);
-    let body = ClientRes::<ApiError>::try_into_bytes(response).await?;
-    if !(200..300).contains(&status) {
-        return Err(super::wire::parse_error(&body)
-            .unwrap_or_else(|| ApiError::new(format!("the query for {name} failed (HTTP {status})"))));
-    }
-    super::wire::parse_range(&body).map_err(|e| ApiError::new(format!("the answer for {name} is unreadable: {e}")))
+        .and_then(SeriesData::try_from)
 }
 
 /// Runs futures concurrently and returns their outputs in order (the
@@ -273,6 +260,10 @@ pub struct Columns {
     pub ys: Vec<Column>,
     /// How many averages are drawn, over all series.
     pub drawn: usize,
+    /// More points than the chart's pixel columns (set by [`thin`] and
+    /// [`chart_columns`]): the lines zigzag within a pixel and are drawn
+    /// as hairlines.
+    pub dense: bool,
 }
 
 /// What one x of the chart shows of one series.
@@ -290,29 +281,69 @@ fn has_outage(s: &SeriesData) -> bool {
     s.step_ms > 0 && s.points.t.windows(2).any(|w| w[1] - w[0] > s.step_ms.saturating_mul(3))
 }
 
+/// Whether every series has the same times, finite values and no outage:
+/// then the chart takes their columns as they are.
+fn aligned(series: &[SeriesData]) -> bool {
+    let first = series.first().map(|s| &s.points.t);
+    series
+        .iter()
+        .all(|s| Some(&s.points.t) == first && !has_outage(s) && s.points.avg.iter().all(|v| v.is_finite()))
+}
+
+/// The lines of aligned series as the chart orders them: per series its
+/// average, then its min and max when it has a band.
+fn lines(series: &[SeriesData]) -> Vec<&[f64]> {
+    let mut lines = Vec::with_capacity(series.len() * 3);
+    for s in series {
+        lines.push(s.points.avg.as_slice());
+        if s.points.buckets {
+            lines.extend([s.points.min.as_slice(), s.points.max.as_slice()]);
+        }
+    }
+    lines
+}
+
+/// Columns of aligned series at the points `keep` (all when `None`).
+fn aligned_columns(series: &[SeriesData], keep: Option<&[usize]>) -> Columns {
+    let t: &[i64] = series.first().map_or(&[], |s| &s.points.t);
+    let pick = |v: &[f64]| match keep {
+        Some(keep) => keep.iter().map(|&i| v[i]).collect(),
+        None => v.to_vec(),
+    };
+    let xs = match keep {
+        Some(keep) => keep.iter().map(|&i| t[i] as f64 / 1000.0).collect(),
+        None => t.iter().map(|t| *t as f64 / 1000.0).collect(),
+    };
+    Columns {
+        xs,
+        ys: lines(series).into_iter().map(|l| Column::Dense(pick(l))).collect(),
+        drawn: series.iter().map(|s| s.points.len()).sum(),
+        dense: false,
+    }
+}
+
+/// What the chart draws of `series` on `width` device pixels: their
+/// columns ([`columns`]), thinned ([`thin`]). Aligned series are thinned
+/// from their own columns, without laying all their points out first.
+pub fn chart_columns(series: &[SeriesData], width: usize) -> Columns {
+    if !aligned(series) {
+        return thin(columns(series), width);
+    }
+    let t: &[i64] = series.first().map_or(&[], |s| &s.points.t);
+    let keep = thin_indices(t.len(), |i| t[i] as f64, &lines(series), width);
+    Columns {
+        dense: t.len() > width,
+        ..aligned_columns(series, keep.as_deref())
+    }
+}
+
 /// Lays out series for the chart. The common case (every series at the
 /// same times, finite values, no outage) copies the columns as they are;
 /// otherwise x is the union of their times, each series has its values at
 /// its own times, and a break after each outage.
 pub fn columns(series: &[SeriesData]) -> Columns {
-    let first = series.first().map(|s| &s.points.t);
-    let simple = series
-        .iter()
-        .all(|s| Some(&s.points.t) == first && !has_outage(s) && s.points.avg.iter().all(|v| v.is_finite()));
-    if simple {
-        let mut ys = Vec::with_capacity(series.len() * 3);
-        for s in series {
-            ys.push(Column::Dense(s.points.avg.clone()));
-            if s.points.buckets {
-                ys.push(Column::Dense(s.points.min.clone()));
-                ys.push(Column::Dense(s.points.max.clone()));
-            }
-        }
-        return Columns {
-            xs: first.map_or_else(Vec::new, |t| t.iter().map(|t| *t as f64 / 1000.0).collect()),
-            ys,
-            drawn: series.iter().map(|s| s.points.len()).sum(),
-        };
+    if aligned(series) {
+        return aligned_columns(series, None);
     }
 
     // Each series' cells keyed by time, oldest first: a point's index, or
@@ -377,6 +408,7 @@ pub fn columns(series: &[SeriesData]) -> Columns {
         xs: times.iter().map(|t| *t as f64 / 1000.0).collect(),
         ys,
         drawn,
+        dense: false,
     }
 }
 
@@ -387,46 +419,69 @@ pub fn columns(series: &[SeriesData]) -> Columns {
 /// building paths and painting stay fast; no peak is lost. Columns with
 /// breaks or holes, and those with few points, are left as they are.
 /// [`Columns::drawn`] still counts every point loaded.
-pub fn thin(columns: Columns, width: usize) -> Columns {
+pub fn thin(mut columns: Columns, width: usize) -> Columns {
     let n = columns.xs.len();
-    let width = width.max(1);
-    let dense: Option<Vec<&Vec<f64>>> = columns
+    columns.dense = n > width;
+    let dense: Option<Vec<&[f64]>> = columns
         .ys
         .iter()
         .map(|c| match c {
-            Column::Dense(v) if v.len() == n => Some(v),
+            Column::Dense(v) if v.len() == n => Some(v.as_slice()),
             _ => None,
         })
         .collect();
-    let Some(dense) = dense else {
+    let Some(keep) = dense.and_then(|dense| thin_indices(n, |i| columns.xs[i], &dense, width)) else {
         return columns;
     };
-    // Each pixel column keeps at most 2 + 2 per line.
-    if n <= width * (2 + 2 * dense.len()) || n < 2 {
-        return columns;
+    let pick = |v: &[f64]| keep.iter().map(|&i| v[i]).collect::<Vec<f64>>();
+    Columns {
+        xs: pick(&columns.xs),
+        ys: columns
+            .ys
+            .iter()
+            .map(|c| match c {
+                Column::Dense(v) => Column::Dense(pick(v)),
+                Column::Sparse(cells) => Column::Sparse(keep.iter().map(|&i| cells[i]).collect()),
+            })
+            .collect(),
+        ..columns
     }
-    let (x0, x1) = (columns.xs[0], columns.xs[n - 1]);
-    let span = (x1 - x0).max(f64::MIN_POSITIVE);
-    let pixel = |x: f64| (((x - x0) / span) * width as f64).min(width as f64 - 1.0).max(0.0) as usize;
-    let mut keep: Vec<usize> = Vec::with_capacity(width * (2 + 2 * dense.len()));
-    let mut picked: Vec<usize> = Vec::with_capacity(2 + 2 * dense.len());
+}
+
+/// The points M4 keeps of `n` points at `x(i)` (ascending) with `lines`
+/// of values: per pixel column the first and the last, and each line's
+/// lowest and highest. `None` when there is nothing to gain: few points
+/// for the width.
+fn thin_indices(n: usize, x: impl Fn(usize) -> f64, lines: &[&[f64]], width: usize) -> Option<Vec<usize>> {
+    let width = width.max(1);
+    // Each pixel column keeps at most 2 + 2 per line.
+    let per_pixel = 2 + 2 * lines.len();
+    if n <= width * per_pixel || n < 2 {
+        return None;
+    }
+    let x0 = x(0);
+    let scale = width as f64 / (x(n - 1) - x0).max(f64::MIN_POSITIVE);
+    let last = width - 1;
+    let pixel = |i: usize| (((x(i) - x0) * scale).max(0.0) as usize).min(last);
+    let mut keep: Vec<usize> = Vec::with_capacity(width * per_pixel);
+    let mut picked: Vec<usize> = Vec::with_capacity(per_pixel);
     let mut start = 0;
     while start < n {
-        let p = pixel(columns.xs[start]);
+        let p = pixel(start);
         let mut end = start + 1;
-        while end < n && pixel(columns.xs[end]) == p {
+        while end < n && pixel(end) == p {
             end += 1;
         }
         picked.clear();
         picked.extend([start, end - 1]);
-        for column in &dense {
+        for line in lines {
             let (mut lo, mut hi) = (start, start);
-            for i in start..end {
-                if column[i] < column[lo] {
-                    lo = i;
+            for (i, &v) in line[start..end].iter().enumerate() {
+                if v < line[lo] {
+                    lo = start + i;
                 }
-                if column[i] > column[hi] {
-                    hi = i;
+                if v > line[hi] {
+                    hi = start + i;
                 }
             }
             picked.extend([lo, hi]);
@@ -436,22 +491,16 @@ pub fn thin(columns: Columns, width: usize) -> Columns {
         keep.extend_from_slice(&picked);
         start = end;
     }
-    Columns {
-        xs: keep.iter().map(|&i| columns.xs[i]).collect(),
-        ys: dense
-            .iter()
-            .map(|c| Column::Dense(keep.iter().map(|&i| c[i]).collect()))
-            .collect(),
-        drawn: columns.drawn,
-    }
+    Some(keep)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::metrics::{Range, RangePoint};
 
     fn series(name: &str, step_ms: i64, points: Vec<RangePoint>) -> SeriesData {
-        SeriesData::from(Range {
+        SeriesData::try_from(RangeColumns::from(Range {
             series: name.into(),
             unit: Unit::Percent,
             from: 0,
@@ -459,7 +508,57 @@ mod tests {
             step_ms,
             tier: "raw".into(),
             points,
-        })
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn columns_of_different_lengths_are_refused() {
+        let mut c = RangeColumns::from(Range {
+            series: "a".into(),
+            unit: Unit::Percent,
+            from: 0,
+            to: 10,
+            step_ms: 1,
+            tier: "raw".into(),
+            points: vec![
+                RangePoint::Bucket(1, 1.0, 3.0, 2.0),
+                RangePoint::Bucket(2, 1.0, 3.0, 2.0),
+            ],
+        });
+        assert!(SeriesData::try_from(c.clone()).is_ok());
+        c.max.pop();
+        let err = SeriesData::try_from(c.clone()).unwrap_err();
+        assert!(err.error.contains("unreadable"), "{err}");
+        c.min.clear();
+        c.max.clear();
+        c.avg.pop();
+        assert!(SeriesData::try_from(c).is_err());
+    }
+
+    #[test]
+    fn aligned_series_thin_from_their_own_columns_as_from_the_laid_out_ones() {
+        let n = 20_000i64;
+        let band = |i: i64| RangePoint::Bucket(i * 1000, (i % 17) as f64, (i % 29) as f64 + 30.0, (i % 23) as f64);
+        let a = series("a", 1000, (0..n).map(band).collect());
+        let b = series(
+            "b",
+            1000,
+            (0..n)
+                .map(|i| RangePoint::Value(i * 1000, ((i * 7919) % 1000) as f64))
+                .collect(),
+        );
+        let both = [a, b];
+        for width in [300, 1_000, 20_000] {
+            let direct = chart_columns(&both, width);
+            assert_eq!(direct, thin(columns(&both), width), "width {width}");
+            assert_eq!(direct.drawn, 2 * n as usize);
+            assert_eq!(direct.ys.len(), 4, "a's average, min and max, then b's average");
+        }
+        assert!(
+            chart_columns(&both, 300).xs.len() <= 300 * (2 + 2 * 4),
+            "thinned to at most 10 per pixel"
+        );
     }
 
     #[test]
@@ -474,8 +573,10 @@ mod tests {
             xs: xs.clone(),
             ys: vec![Column::Dense(a.clone()), Column::Dense(b.clone())],
             drawn: 2 * n,
+            dense: false,
         };
         let thin = thin(columns.clone(), 100);
+        assert!(thin.dense, "100 points per pixel column");
         assert!(thin.xs.len() <= 100 * 6 && thin.xs.len() > 100, "{}", thin.xs.len());
         assert_eq!(thin.drawn, 2 * n);
         assert_eq!(thin.xs.first(), Some(&0.0));
@@ -509,13 +610,25 @@ mod tests {
             xs: xs[..400].to_vec(),
             ys: vec![Column::Dense(a[..400].to_vec())],
             drawn: 400,
+            dense: false,
         };
-        assert_eq!(super::thin(small.clone(), 100), small);
+        assert_eq!(
+            super::thin(small.clone(), 100),
+            Columns {
+                dense: true,
+                ..small.clone()
+            }
+        );
+        assert_eq!(
+            super::thin(small.clone(), 400),
+            small,
+            "one point per pixel column: not dense"
+        );
         let sparse = Columns {
             ys: vec![Column::Sparse(vec![Cell::Gap; n])],
             ..columns
         };
-        assert_eq!(super::thin(sparse.clone(), 100), sparse);
+        assert_eq!(super::thin(sparse.clone(), 100), Columns { dense: true, ..sparse });
     }
 
     #[test]

@@ -3,11 +3,10 @@
 //!
 //! - [`state`]: the [`View`] (series, span, zoom base) and its URL form;
 //!   the URL is the only place the view lives.
-//! - [`data`]: one range query per series, run side by side; summaries
-//!   for the table, columns for the chart (an average line per series,
-//!   and its min-max band where points are buckets of several samples).
-//! - [`wire`]: reads a range answer straight into columns (the browser's
-//!   path for up to 100,000 points per series).
+//! - [`data`]: one range query per series (`query_columns`, a binary
+//!   column answer), run side by side; summaries for the table, columns
+//!   for the chart (an average line per series, and its min-max band
+//!   where points are buckets of several samples).
 //! - [`units`]: values and axis labels by unit.
 //! - [`chart`]: uPlot's options as JSON; `uplot` (browser only): the
 //!   bindings to uPlot's global class and the [`uplot::Chart`] handle.
@@ -29,7 +28,6 @@ pub mod units;
 #[cfg(feature = "hydrate")]
 pub mod uplot;
 mod view;
-pub mod wire;
 
 #[cfg(feature = "hydrate")]
 mod browser;

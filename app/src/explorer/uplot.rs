@@ -38,6 +38,11 @@ extern "C" {
     #[wasm_bindgen(method, js_name = posToVal)]
     fn pos_to_val(this: &UPlot, pos: f64, scale: &str) -> f64;
 
+    /// The series' options as uPlot keeps them (time first); it reads
+    /// their `width` whenever it draws.
+    #[wasm_bindgen(method, getter)]
+    fn series(this: &UPlot) -> Array;
+
     /// The selected region, `{left, top, width, height}` in CSS pixels.
     #[wasm_bindgen(method, getter)]
     fn select(this: &UPlot) -> JsValue;
@@ -58,6 +63,8 @@ pub struct Chart {
     spec: Spec,
     /// The window the x axis shows, in seconds; read by the x range closure.
     window: Rc<Cell<(f64, f64)>>,
+    /// Whether the lines are drawn as hairlines ([`chart::stroke_width`]).
+    dense: Cell<bool>,
     _closures: Vec<Closure<dyn Fn(JsValue, JsValue) -> JsValue>>,
     _hooks: Vec<Closure<dyn Fn(UPlot)>>,
 }
@@ -182,6 +189,7 @@ impl Chart {
             plot,
             spec,
             window,
+            dense: Cell::new(false),
             _closures: closures,
             _hooks: vec![on_select],
         })
@@ -195,6 +203,14 @@ impl Chart {
     /// Draws `columns` over the window `from..to` (Unix ms).
     pub fn draw(&self, columns: &Columns, from: i64, to: i64) {
         self.window.set((from as f64 / 1000.0, to as f64 / 1000.0));
+        if columns.dense != self.dense.replace(columns.dense) {
+            let dpr = web_sys::window().map_or(1.0, |w| w.device_pixel_ratio());
+            let series = self.plot.series();
+            for i in 1..series.length() {
+                let width = chart::stroke_width(&self.spec, i, columns.dense, dpr);
+                let _ = Reflect::set(&series.get(i), &"width".into(), &width.into());
+            }
+        }
         let data = Array::new_with_length(columns.ys.len() as u32 + 1);
         data.set(0, Float64Array::new_from_slice(&columns.xs).into());
         for (i, column) in columns.ys.iter().enumerate() {

@@ -129,6 +129,29 @@ pub async fn query_range(
         .map_err(crate::error::to_api)
 }
 
+/// The same query as [`query_range`], answered in columns as postcard:
+/// `GET /api/v1/columns?series=NAME&from=MS&to=MS&points=N[&host=NAME]`.
+/// What the explorer asks: reading a binary column answer costs the
+/// browser a copy per column, where JSON cost a parse per number. Errors
+/// are the same JSON `{"error"}` bodies and statuses.
+#[server(
+    prefix = "/api/v1",
+    endpoint = "columns",
+    input = leptos::server_fn::codec::GetUrl,
+    output = leptos::server_fn::codec::Postcard
+)]
+pub async fn query_columns(
+    series: String,
+    from: i64,
+    to: i64,
+    points: u32,
+    host: Option<String>,
+) -> Result<RangeColumns, ApiError> {
+    query_range(series, from, to, points, host)
+        .await
+        .map(RangeColumns::from)
+}
+
 /// Every series Vigil keeps, with its unit, kind and labels; served as
 /// `GET /api/v1/series` (`?host=NAME` for another host of the fleet).
 #[server(prefix = "/api/v1", endpoint = "series", input = leptos::server_fn::codec::GetUrl)]
