@@ -4,7 +4,9 @@
 //    and the header's theme button cycles system -> light -> dark;
 // 2. the skip link: focus moves to the page, also after hydration;
 // 3. the service worker: registered once the app is up, with a reload
-//    offered when a new version of Vigil is waiting.
+//    offered when a new version of Vigil is waiting;
+// 4. the live connection, opened now so its handshake overlaps loading the
+//    WASM; the app's live client adopts it.
 // It needs neither the WASM nor hydration. A file of its own (not an inline
 // script), so a strict Content-Security-Policy can allow it.
 (function () {
@@ -172,4 +174,46 @@ document.addEventListener('click', function (event) {
       whenIdle(register);
     });
   });
+})();
+
+// The live connection, opened while the page loads rather than once the app
+// has hydrated. Frames that arrive before the app takes the socket over wait
+// in `frames`; the live client (app/src/live/socket.rs, `adopt_early`)
+// removes `onMessage`, attaches its own listener and applies them first. It
+// opens once the document is parsed, resuming after the `data-seq` the page
+// was rendered at (the overview's last sample), as the app would; not on the
+// sign-in pages, where /ws refuses. A socket the app has not taken within
+// 15 s, or that has piled up 500 frames, is closed: the app opens its own.
+(function () {
+  var path = window.location.pathname;
+  if (path === '/login' || path === '/setup' || !window.WebSocket) return;
+  var open = function () {
+    var seqAt = document.querySelector('[data-seq]');
+    var seq = seqAt ? seqAt.getAttribute('data-seq') : '';
+    var url = (window.location.protocol === 'https:' ? 'wss://' : 'ws://') + window.location.host + '/ws';
+    if (/^[1-9][0-9]*$/.test(seq)) url += '?since=' + seq;
+    var ws;
+    try {
+      ws = new WebSocket(url);
+    } catch (e) {
+      return;
+    }
+    ws.binaryType = 'arraybuffer';
+    var early = { ws: ws, frames: [], onMessage: null };
+    var giveUp = function () {
+      if (window.__vigilEarlySocket !== early) return;
+      delete window.__vigilEarlySocket;
+      ws.removeEventListener('message', early.onMessage);
+      ws.close();
+    };
+    early.onMessage = function (event) {
+      early.frames.push(event.data);
+      if (early.frames.length >= 500) giveUp();
+    };
+    ws.addEventListener('message', early.onMessage);
+    window.__vigilEarlySocket = early;
+    setTimeout(giveUp, 15000);
+  };
+  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', open);
+  else open();
 })();

@@ -148,7 +148,8 @@ fn Header() -> impl IntoView {
     }
 }
 
-/// The pages served before signing in, where the live client stays off.
+/// The pages served before signing in, where the live client stays off
+/// (`/pwa.js` opens no early socket on them either: keep both lists alike).
 pub fn auth_page(path: &str) -> bool {
     matches!(path, "/login" | "/setup")
 }

@@ -50,6 +50,42 @@ test('overview hydrates, connects and updates live', async ({ page }, testInfo) 
   expectNoConsoleErrors(errors);
 });
 
+test('the live socket opens while the app loads, and the app takes it over', async ({ page }) => {
+  const errors = watchErrors(page);
+  // Each socket the page constructs: whether the app had hydrated then,
+  // and the sample the page showed.
+  await page.addInitScript(() => {
+    const Native = window.WebSocket;
+    const opened: { url: string; hydrated: boolean; shown: string | null }[] = [];
+    (window as unknown as { __opened: typeof opened }).__opened = opened;
+    window.WebSocket = class extends Native {
+      constructor(url: string | URL, protocols?: string | string[]) {
+        super(url, protocols);
+        opened.push({
+          url: String(url),
+          hydrated: document.documentElement.hasAttribute('data-hydrated'),
+          shown: document.querySelector('[data-testid="last-update"]')?.getAttribute('data-seq') ?? null,
+        });
+      }
+    };
+  });
+  const ov = await openLiveOverview(page, vigil().url);
+  await expectNextSample(ov, await lastUpdateTs(ov), 5_000, 'live after the takeover');
+  const opened = await page.evaluate(
+    () => (window as unknown as { __opened: { url: string; hydrated: boolean; shown: string | null }[] }).__opened,
+  );
+  // One socket, from /pwa.js before hydration, resuming after the sample
+  // the page was rendered with; the app adopted it instead of opening its own.
+  expect(opened, JSON.stringify(opened)).toHaveLength(1);
+  expect(opened[0].hydrated, 'opened before hydration').toBe(false);
+  expect(opened[0].shown, 'the rendered sample').toMatch(/^[1-9]\d*$/);
+  expect(opened[0].url).toMatch(new RegExp(`/ws\\?since=${opened[0].shown}$`));
+  expect(await page.evaluate(() => '__vigilEarlySocket' in window), 'handed over once').toBe(false);
+  await expect(ov.connection).toHaveAttribute('data-state', 'connected');
+  expectNoPageErrors(errors);
+  expectNoConsoleErrors(errors);
+});
+
 test.describe('on a phone-sized screen', () => {
   test.use({ viewport: { width: 390, height: 844 } });
 

@@ -76,7 +76,10 @@ async fn connection(url: String, mut close: oneshot::Receiver<()>, store: LiveSt
 }
 
 async fn run_socket(url: &str, close: &mut oneshot::Receiver<()>, store: LiveStore, tx: &Events) -> Option<()> {
-    let mut ws = WebSocket::open(url).ok()?;
+    let (mut ws, early_frames) = match adopt_early(url) {
+        Some(early) => early,
+        None => (WebSocket::open(url).ok()?, Vec::new()),
+    };
     // The sink is ready once the handshake is done: gloo-net wakes it on
     // the socket's `open` event (or on `error`, when it is closed instead).
     let cancelled = {
@@ -94,6 +97,9 @@ async fn run_socket(url: &str, close: &mut oneshot::Receiver<()>, store: LiveSto
         return None;
     }
     tx.unbounded_send(Event::Opened).ok()?;
+    for text in early_frames {
+        on_text(&text, store, tx)?;
+    }
     let (mut sink, mut stream) = ws.split();
     loop {
         futures::select! {
@@ -108,6 +114,40 @@ async fn run_socket(url: &str, close: &mut oneshot::Receiver<()>, store: LiveSto
             }
         }
     }
+}
+
+/// Takes over the socket `/pwa.js` opened while the page loaded
+/// (`window.__vigilEarlySocket`: the socket, the frames it received so
+/// far, and the listener that kept them), so the handshake overlapped
+/// downloading and compiling the WASM instead of following hydration.
+/// Once only: the first connection, if it asks for the same URL and the
+/// socket is still connecting or open. The frames come back in order:
+/// the script's listener is removed and gloo-net's attached in this one
+/// synchronous turn, so no message falls between them.
+fn adopt_early(url: &str) -> Option<(WebSocket, Vec<String>)> {
+    use js_sys::{Array, Function, Reflect};
+
+    let window = web_sys::window()?;
+    let key = wasm_bindgen::JsValue::from_str("__vigilEarlySocket");
+    let early = Reflect::get(&window, &key).ok().filter(|v| v.is_object())?;
+    let _ = Reflect::delete_property(&window, &key);
+    let field = |name: &str| Reflect::get(&early, &name.into()).ok();
+    let ws: web_sys::WebSocket = field("ws")?.dyn_into().ok()?;
+    let listener: Option<Function> = field("onMessage").and_then(|f| f.dyn_into().ok());
+    if let Some(listener) = &listener {
+        let _ = ws.remove_event_listener_with_callback("message", listener);
+    }
+    let usable = ws.url() == url && ws.ready_state() <= web_sys::WebSocket::OPEN;
+    if !usable {
+        let _ = ws.close();
+        return None;
+    }
+    let frames = field("frames")
+        .and_then(|f| f.dyn_into::<Array>().ok())
+        .map(|a| a.iter().filter_map(|f| f.as_string()).collect())
+        .unwrap_or_default();
+    let ws = WebSocket::try_from(ws).ok()?;
+    Some((ws, frames))
 }
 
 fn on_text(text: &str, store: LiveStore, tx: &Events) -> Option<()> {
