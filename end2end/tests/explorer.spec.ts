@@ -248,10 +248,19 @@ test('a custom window applies from the form', async ({ page }) => {
     const p = (n: number) => String(n).padStart(2, '0');
     return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}`;
   };
+  const formError = page.locator('.custom-range [role="alert"]');
+  await expect(formError, 'no error box while there is no error').toBeHidden();
+  // Reversed: refused with a message, the view stays.
+  await page.getByLabel('From').fill(local(to));
+  await page.getByLabel('To', { exact: true }).fill(local(from));
+  await page.getByRole('button', { name: 'Apply' }).click();
+  await expect(formError).toHaveText('“From” must be before “To”.');
+  await expect(page).not.toHaveURL(/[?&]from=/);
   await page.getByLabel('From').fill(local(from));
   await page.getByLabel('To', { exact: true }).fill(local(to));
   await page.getByRole('button', { name: 'Apply' }).click();
   await expect(page).toHaveURL(/[?&]from=\d+&to=\d+$/);
+  await expect(formError).toBeHidden();
   const q = query(page);
   expect(Number(q.get('to')) - Number(q.get('from'))).toBe(2 * HOUR);
   await expect.poll(async () => (await shown(ex)).from).toBe(Number(q.get('from')));

@@ -339,7 +339,11 @@ fn RangeBar(view: Memo<View>, host: Memo<Option<String>>, go: Callback<View>) ->
             </label>
             <span class="muted tz">{move || if in_browser.get() { "local time" } else { "UTC" }}</span>
             <button type="submit">"Apply"</button>
-            <span class="form-error" role="alert">{custom_error}</span>
+            // Hidden while empty: the auth pages' style draws a box around
+            // `.form-error`, and a hydrated empty text node defeats `:empty`.
+            <span class="form-error" role="alert" hidden=move || custom_error.with(String::is_empty)>
+                {custom_error}
+            </span>
         </form>
     }
 }
