@@ -81,6 +81,11 @@ test.describe('refusals the browser reports', () => {
       'the browser logs the refused removal': /^console\.error: Failed to load resource: .* 409 \(Conflict\) \(http:\/\/127\.0\.0\.1:\d+\/api\/v1\/users\/remove:/,
       'after signing out the socket is refused (the test opens it on purpose)':
         /^console\.error: WebSocket connection to 'ws:\/\/127\.0\.0\.1:\d+\/ws' failed: (.*401|HTTP Authentication failed)/,
+      // The server closes an ended session's sockets (1008); the live client
+      // retries after a random 0-0.5 s and, if its page has not gone to
+      // /login (or been closed) by then, is refused.
+      'a page whose session just ended may retry its socket once and is refused':
+        /^console\.error: WebSocket connection to 'ws:\/\/127\.0\.0\.1:\d+\/ws\?since=\d+' failed: (.*401|HTTP Authentication failed)/,
     },
   });
 
