@@ -8,5 +8,8 @@ export default defineConfig({
   ...base,
   testMatch: '**/*.bench.ts',
   retries: 0,
+  // Playwright's trace recorder snapshots the DOM inside the page as it
+  // changes: it would be measured along with the page.
+  use: { ...base.use, trace: 'off', screenshot: 'off' },
   projects: [{ name: 'desktop', use: { viewport: { width: 1280, height: 800 } } }],
 });
