@@ -180,7 +180,7 @@ document.addEventListener('click', function (event) {
 // has hydrated. Frames that arrive before the app takes the socket over wait
 // in `frames`; the live client (app/src/live/socket.rs, `adopt_early`)
 // removes `onMessage`, attaches its own listener and applies them first. It
-// opens once the document is parsed, resuming after the `data-seq` the page
+// opens as soon as the document is parsed, resuming after the `data-seq` the page
 // was rendered at (the overview's last sample), as the app would; not on the
 // sign-in pages, where /ws refuses. A socket the app has not taken within
 // 15 s, or that has piled up 500 frames, is closed: the app opens its own.
@@ -214,6 +214,11 @@ document.addEventListener('click', function (event) {
     window.__vigilEarlySocket = early;
     setTimeout(giveUp, 15000);
   };
-  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', open);
-  else open();
+  // `interactive` comes as the parser finishes, before any module script
+  // runs: the app cannot hydrate first and miss this socket.
+  if (document.readyState !== 'loading') return open();
+  document.addEventListener('readystatechange', function parsed() {
+    document.removeEventListener('readystatechange', parsed);
+    open();
+  });
 })();

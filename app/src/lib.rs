@@ -58,19 +58,53 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="theme-color" content="#0f766e" media="(prefers-color-scheme: light)"/>
                 <meta name="theme-color" content="#0d1117" media="(prefers-color-scheme: dark)"/>
                 <link rel="apple-touch-icon" href="/icons/icon-192.png"/>
+                // First in <head>: starts the WASM's download and compile.
+                <StartScripts options=options.clone()/>
                 // Applies the chosen theme before the first paint (so not
                 // deferred, and after the metas it updates), wires the theme
                 // button and registers the service worker. A file, not an
                 // inline script, so a strict CSP can allow it.
                 <script src="/pwa.js"></script>
-                <AutoReload options=options.clone()/>
-                <HydrationScripts options/>
+                <AutoReload options/>
                 <MetaTags/>
             </head>
             <body>
                 <App/>
             </body>
         </html>
+    }
+}
+
+/// Starts the app in the browser, in place of Leptos's `HydrationScripts`.
+///
+/// That component's module script only starts fetching the WASM once the
+/// document is parsed and the script runs, and then compiles it after
+/// `vigil.js` has loaded. Here a classic script, the first in `<head>`,
+/// starts the download and the browser's streaming compile at once (off
+/// the main thread, while the page is parsed and laid out), and the module
+/// script hands the compiled module to the generated `init`. Should the
+/// early compile fail, `init` fetches the file itself and reports why.
+#[component]
+fn StartScripts(options: LeptosOptions) -> impl IntoView {
+    // Leptos's component also tells the server which WASM chunks a page's
+    // lazy routes need (their preload links): keep that, not its scripts.
+    let _ = HydrationScripts(HydrationScriptsProps::builder().options(options.clone()).build());
+    let nonce = use_nonce();
+    let pkg = format!("/{}/{}", options.site_pkg_dir, options.output_name);
+    let (js, wasm) = (format!("{pkg}.js"), format!("{pkg}.wasm"));
+    let compile = format!(
+        "window.__vigilWasm = WebAssembly.compileStreaming(fetch({wasm:?}));\n\
+         window.__vigilWasm.catch(function () {{}});"
+    );
+    let start = format!(
+        "import init, {{ hydrate }} from {js:?};\n\
+         const early = window.__vigilWasm;\n\
+         init({{ module_or_path: early ? early.catch(() => fetch({wasm:?})) : {wasm:?} }}).then(() => hydrate());"
+    );
+    view! {
+        <link rel="modulepreload" href=js/>
+        <script nonce=nonce.clone()>{compile}</script>
+        <script type="module" nonce=nonce>{start}</script>
     }
 }
 
