@@ -22,9 +22,10 @@
 //   `connected` (plus 250 ms for the frames in flight). Their times are
 //   printed too: the proxy, in this process, slows every request.
 // - Lighthouse (performance, accessibility, best practices) of the
-//   overview, with its mobile defaults (simulated slow 4G, 4x slower CPU)
-//   and its desktop preset, through `npx lighthouse@12` (fetched from the
-//   npm registry the first time) driving the same Chromium.
+//   overview, with its mobile defaults (simulated slow 4G, 4x slower CPU),
+//   the same throttling applied by DevTools instead of simulated, and its
+//   desktop preset, through `npx lighthouse@12` (fetched from the npm
+//   registry the first time) driving the same Chromium.
 // Results are printed, and attached to the report (bench.txt, bench.json,
 // lighthouse-*.json).
 
@@ -248,7 +249,7 @@ test('time to live and bytes of the overview, cold and warm', async ({ browser }
 });
 
 /** Runs Lighthouse once against `url`; returns its JSON report. */
-function lighthouse(url: string, out: string, desktop: boolean): Promise<LighthouseReport> {
+function lighthouse(url: string, out: string, mode: LighthouseMode): Promise<LighthouseReport> {
   const chromium = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
   const args = [
     '--yes',
@@ -259,7 +260,8 @@ function lighthouse(url: string, out: string, desktop: boolean): Promise<Lightho
     `--output-path=${out}`,
     '--quiet',
     '--chrome-flags=--headless=new --no-sandbox --disable-gpu --disable-background-networking --disable-component-update --disable-sync --no-first-run',
-    ...(desktop ? ['--preset=desktop'] : []),
+    ...(mode === 'desktop' ? ['--preset=desktop'] : []),
+    ...(mode === 'mobile, throttled by DevTools' ? ['--throttling-method=devtools'] : []),
   ];
   return new Promise((resolve, reject) => {
     execFile('npx', args, { env: { ...process.env, CHROME_PATH: chromium }, timeout: 300_000 }, (err, _stdout, stderr) => {
@@ -269,6 +271,14 @@ function lighthouse(url: string, out: string, desktop: boolean): Promise<Lightho
   });
 }
 
+/**
+ * mobile: Lighthouse's defaults (a phone's screen, 4x slower CPU, slow 4G,
+ * simulated: the page loads at full speed and the times are modelled from
+ * its dependency graph); the same with the throttling applied while the
+ * page loads; desktop: its desktop preset.
+ */
+type LighthouseMode = 'mobile' | 'mobile, throttled by DevTools' | 'desktop';
+
 interface LighthouseReport {
   categories: Record<string, { score: number }>;
   audits: Record<string, { displayValue?: string }>;
@@ -277,11 +287,12 @@ interface LighthouseReport {
 test('Lighthouse scores of the overview', async ({}, testInfo) => {
   test.setTimeout(600_000);
   const lines: string[] = [];
-  for (const desktop of [false, true]) {
-    const name = desktop ? 'desktop' : 'mobile';
-    const out = testInfo.outputPath(`lighthouse-${name}.json`);
-    const report = await lighthouse(`${vigil().url}/`, out, desktop);
-    await testInfo.attach(`lighthouse-${name}.json`, { path: out, contentType: 'application/json' });
+  const modes: LighthouseMode[] = ['mobile', 'mobile, throttled by DevTools', 'desktop'];
+  for (const name of modes) {
+    const file = `lighthouse-${name.replace(/\W+/g, '-')}.json`;
+    const out = testInfo.outputPath(file);
+    const report = await lighthouse(`${vigil().url}/`, out, name);
+    await testInfo.attach(file, { path: out, contentType: 'application/json' });
     const score = (c: string) => Math.round((report.categories[c]?.score ?? 0) * 100);
     const metric = (a: string) => report.audits[a]?.displayValue ?? '?';
     lines.push(
