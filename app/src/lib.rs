@@ -137,6 +137,7 @@ pub fn App() -> impl IntoView {
                 "A new version of Vigil is ready. "
                 <button type="button">"Reload"</button>
             </div>
+            <SessionEnded/>
             // Focusable so the skip link moves keyboard focus, not only the view.
             <main id="main" tabindex="-1">
                 <Routes fallback=NotFound>
@@ -155,6 +156,33 @@ pub fn App() -> impl IntoView {
                 </Routes>
             </main>
         </Router>
+    }
+}
+
+/// Says so when the server ended this page's session (signed out here or
+/// elsewhere, the password changed, the account removed): the live client
+/// has stopped, what the page shows stays as it was, and the link signs in
+/// again and comes back to this page.
+#[component]
+fn SessionEnded() -> impl IntoView {
+    let ended = live::use_live().signed_out;
+    let location = leptos_router::hooks::use_location();
+    let sign_in = move || {
+        let (path, query) = (location.pathname.get(), location.search.get());
+        let here = if query.is_empty() {
+            path
+        } else {
+            format!("{path}?{query}")
+        };
+        auth::login_href(&here)
+    };
+    view! {
+        <Show when=move || ended.get()>
+            <p class="session-ended" data-testid="session-ended" role="alert">
+                "Your session has ended; this page no longer updates. "
+                <a href=sign_in>"Sign in again"</a>
+            </p>
+        </Show>
     }
 }
 

@@ -81,11 +81,6 @@ test.describe('refusals the browser reports', () => {
       'the browser logs the refused removal': /^console\.error: Failed to load resource: .* 409 \(Conflict\) \(http:\/\/127\.0\.0\.1:\d+\/api\/v1\/users\/remove:/,
       'after signing out the socket is refused (the test opens it on purpose)':
         /^console\.error: WebSocket connection to 'ws:\/\/127\.0\.0\.1:\d+\/ws' failed: (.*401|HTTP Authentication failed)/,
-      // The server closes an ended session's sockets (1008); the live client
-      // retries after a random 0-0.5 s and, if its page has not gone to
-      // /login (or been closed) by then, is refused.
-      'a page whose session just ended may retry its socket once and is refused':
-        /^console\.error: WebSocket connection to 'ws:\/\/127\.0\.0\.1:\d+\/ws\?since=\d+' failed: (.*401|HTTP Authentication failed)/,
     },
   });
 
@@ -166,6 +161,20 @@ test.describe('refusals the browser reports', () => {
     // This session stays; the other one is signed out; the new password works.
     expect((await page.request.get(`${vigil().url}/api/v1/me`)).status()).toBe(200);
     expect((await otherPage.request.get(`${vigil().url}/api/v1/me`)).status()).toBe(401);
+    // The other page was told (its socket closed with 1008): it stops, says
+    // so, and offers to sign in again, back to where it was.
+    const ended = otherPage.getByTestId('session-ended');
+    await expect(ended).toBeVisible();
+    await expect(ended).toContainText('Your session has ended');
+    await expect(ended.getByRole('link', { name: 'Sign in again' })).toHaveAttribute('href', '/login?next=/');
+    await expect(otherPage.getByTestId('connection-state')).toHaveAttribute('data-state', 'disconnected');
+    // It does not keep knocking: no socket is opened again (the first retry
+    // used to come within 0.5 s, and be refused).
+    const sockets: string[] = [];
+    otherPage.on('websocket', (ws) => sockets.push(ws.url()));
+    await otherPage.waitForTimeout(2_000);
+    expect(sockets, 'no new socket after the session ended').toEqual([]);
+    await expect(otherPage.getByTestId('connection-state')).toHaveAttribute('data-state', 'disconnected');
     await other.close();
     await page.getByTestId('sign-out').click();
     await expect(page).toHaveURL(/\/login$/);

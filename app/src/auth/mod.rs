@@ -145,6 +145,20 @@ impl AuthError {
     }
 }
 
+/// The sign-in page, coming back to `next` (a path with its query)
+/// afterwards: what the server redirects a signed-out visitor to, and what
+/// a page whose session ended links to.
+pub fn login_href(next: &str) -> String {
+    let next: String = next
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect();
+    format!("/login?next={next}")
+}
+
 /// The message for an `?error=` code (with `?wait=` seconds for the rate limit).
 pub fn describe(code: &str, wait: Option<u64>) -> Option<String> {
     use crate::error::PublicError;
@@ -343,6 +357,15 @@ pub async fn sign_out_account(name: String) -> Result<usize, ApiError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_page_to_come_back_to_is_encoded() {
+        assert_eq!(login_href("/"), "/login?next=/");
+        assert_eq!(
+            login_href("/checks?q=a b&x=1"),
+            "/login?next=/checks%3Fq%3Da%20b%26x%3D1"
+        );
+    }
     use crate::error::PublicError;
 
     #[test]

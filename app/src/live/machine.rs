@@ -95,6 +95,10 @@ pub enum Event {
     Visible,
     /// Periodic check of the heartbeat and connect timeouts.
     Tick,
+    /// The server closed the socket because this page's session ended
+    /// ([`super::protocol::CLOSE_SIGNED_OUT`]): `/ws` would refuse every
+    /// retry, so the client stops for good.
+    SignedOut,
 }
 
 /// What the driver must do.
@@ -123,6 +127,8 @@ pub struct Machine {
     retry_pending: bool,
     /// The next socket starts over with a fresh snapshot.
     fresh_pending: bool,
+    /// The session ended: nothing opens a socket again.
+    signed_out: bool,
     /// When the client last started over after an unusable frame.
     last_start_over_ms: Option<f64>,
     /// Unusable frames within this long of the last start-over are skipped
@@ -150,6 +156,7 @@ impl Machine {
             socket: false,
             retry_pending: false,
             fresh_pending: false,
+            signed_out: false,
             last_start_over_ms: None,
             start_over_cooldown_ms: 300_000.0,
             heartbeat_timeout_ms: (3 * HEARTBEAT_MS) as f64,
@@ -161,11 +168,27 @@ impl Machine {
         self.state
     }
 
+    /// The session ended ([`Event::SignedOut`]); the client has stopped.
+    pub fn signed_out(&self) -> bool {
+        self.signed_out
+    }
+
     /// Feeds one event at time `now_ms`; `unit` is a random number in
     /// `[0, 1)` used for jitter.
     pub fn handle(&mut self, event: Event, now_ms: f64, unit: f64) -> Option<Command> {
         use ConnState::*;
+        if self.signed_out {
+            return None;
+        }
         match (event, self.state) {
+            (Event::SignedOut, _) => {
+                // The socket is already closed; the `Closed` that follows
+                // is ignored with everything else.
+                self.signed_out = true;
+                self.socket = false;
+                self.state = Disconnected;
+                None
+            }
             (Event::Start | Event::Visible, _) => {
                 self.hidden = false;
                 if self.socket {
@@ -425,6 +448,29 @@ mod tests {
         // An ordinary drop resumes with since, not fresh.
         h.send(Event::Closed);
         assert_eq!(h.send(Event::RetryDue), Some(OPEN));
+    }
+
+    #[test]
+    fn a_session_that_ended_stops_the_client_for_good() {
+        let mut h = Harness::new();
+        h.send(Event::Start);
+        h.send(Event::Opened);
+        assert_eq!(h.send(Event::SignedOut), None);
+        assert_eq!(h.state(), ConnState::Disconnected);
+        assert!(h.machine.signed_out());
+        // The close that follows, a due retry, the tab coming back, a stale
+        // link: none opens a socket the server would refuse.
+        for event in [
+            Event::Closed,
+            Event::RetryDue,
+            Event::Hidden,
+            Event::Visible,
+            Event::Start,
+        ] {
+            assert_eq!(h.send(event), None, "{event:?}");
+        }
+        assert_eq!(h.advance(60_000.0), None);
+        assert_eq!(h.state(), ConnState::Disconnected);
     }
 
     #[test]

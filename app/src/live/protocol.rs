@@ -26,6 +26,12 @@ use crate::checks::ChecksUpdate;
 use crate::health::HealthReport;
 use crate::metrics::{Point, Sample, Snapshot};
 
+/// The close code (1008, policy violation) and reason of a socket whose
+/// session has ended (signed out, the password changed, the account
+/// removed): the client stops reconnecting, since `/ws` would refuse it,
+/// and offers to sign in again.
+pub const CLOSE_SIGNED_OUT: (u16, &str) = (1008, "signed out: this session has ended");
+
 /// The server sends some frame at least this often, so a client that hears
 /// nothing for a few of these periods knows the link is dead.
 pub const HEARTBEAT_MS: u64 = 5_000;

@@ -5,14 +5,14 @@
 
 use futures::channel::{mpsc, oneshot};
 use futures::{FutureExt, SinkExt, StreamExt};
-use gloo_net::websocket::{futures::WebSocket, Message, State};
+use gloo_net::websocket::{futures::WebSocket, Message, State, WebSocketError};
 use gloo_timers::future::TimeoutFuture;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use wasm_bindgen::{closure::Closure, JsCast};
 
 use super::machine::{Command, ConnState, Event, Machine};
-use super::protocol::{parse_frame, Cursor, Step};
+use super::protocol::{parse_frame, Cursor, Step, CLOSE_SIGNED_OUT};
 use super::store::LiveStore;
 
 type Events = mpsc::UnboundedSender<Event>;
@@ -42,6 +42,9 @@ async fn run(store: LiveStore, tx: Events, mut rx: mpsc::UnboundedReceiver<Event
         let command = machine.handle(ev, js_sys::Date::now(), js_sys::Math::random());
         if state.try_get_untracked() != Some(machine.state()) {
             state.try_set(machine.state());
+        }
+        if machine.signed_out() && store.signed_out.try_get_untracked() == Some(false) {
+            store.signed_out.try_set(true);
         }
         match command {
             Some(Command::Open { fresh }) => {
@@ -106,6 +109,12 @@ async fn run_socket(url: &str, close: &mut oneshot::Receiver<()>, store: LiveSto
             msg = stream.next().fuse() => match msg {
                 Some(Ok(Message::Text(text))) => on_text(&text, store, tx)?,
                 Some(Ok(Message::Bytes(_))) => {}
+                Some(Err(WebSocketError::ConnectionClose(event)))
+                    if (event.code, event.reason.as_str()) == CLOSE_SIGNED_OUT =>
+                {
+                    let _ = tx.unbounded_send(Event::SignedOut);
+                    return None;
+                }
                 Some(Err(_)) | None => return None,
             },
             _ = &mut *close => {

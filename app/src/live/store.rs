@@ -27,6 +27,9 @@ pub struct HostFacts {
 pub struct LiveStore {
     /// The connection state shown on every page.
     pub state: RwSignal<ConnState>,
+    /// The server ended this page's session: the client has stopped and
+    /// the page offers to sign in again.
+    pub signed_out: RwSignal<bool>,
     /// The `seq` of the last frame applied; reconnects resume from it.
     pub seq: RwSignal<u64>,
     pub facts: RwSignal<HostFacts>,
@@ -41,6 +44,7 @@ impl LiveStore {
     pub fn new() -> Self {
         LiveStore {
             state: RwSignal::new(ConnState::Connecting),
+            signed_out: RwSignal::new(false),
             seq: RwSignal::new(0),
             facts: RwSignal::new(HostFacts::default()),
             current: RwSignal::new(Sample::default()),

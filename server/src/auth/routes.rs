@@ -7,7 +7,7 @@
 
 use std::sync::Arc;
 
-use app::auth::{AuthError, SessionId};
+use app::auth::{login_href, AuthError, SessionId};
 use app::error::PublicError;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -18,7 +18,7 @@ use axum::{Extension, Json, Router};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
-use super::gate::{urlencode, ClientAddr};
+use super::gate::ClientAddr;
 use super::{Auth, NewSession, COOKIE};
 use crate::http::error::ApiError;
 use crate::http::state::AppState;
@@ -97,7 +97,7 @@ async fn login(
     let name = form.name.trim().to_string();
     match state.auth.sign_in(name.clone(), form.password, client).await {
         Ok(session) => signed_in(&state.auth, &headers, session, style, &next, &name),
-        Err(err) => failed(err, style, &format!("/login?next={}", urlencode(&next))),
+        Err(err) => failed(err, style, &login_href(&next)),
     }
 }
 

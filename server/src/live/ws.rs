@@ -10,7 +10,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use app::live::protocol::{ClientFrame, MAX_CLIENT_FRAME_BYTES};
+use app::live::protocol::{ClientFrame, CLOSE_SIGNED_OUT, MAX_CLIENT_FRAME_BYTES};
 use axum::extract::ws::{close_code, CloseFrame, Message, Utf8Bytes, WebSocketUpgrade};
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode, Uri};
@@ -234,7 +234,7 @@ where
                 return Some(close(close_code::AWAY, "server shutting down"));
             }
             _ = &mut ended => {
-                return Some(close(close_code::POLICY, "signed out: this session has ended"));
+                return Some(close(CLOSE_SIGNED_OUT.0, CLOSE_SIGNED_OUT.1));
             }
             msg = from_reader.recv() => match msg {
                 Some(FromReader::Alive) => last_heard = Instant::now(),
