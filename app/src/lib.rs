@@ -40,7 +40,7 @@ pub mod sort;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, Link, Meta, MetaTags, Stylesheet, Title};
 use leptos_router::components::{Route, Router, Routes, A};
-use leptos_router::{path, SsrMode};
+use leptos_router::{path, Lazy, SsrMode};
 
 use live::ConnectionBadge;
 
@@ -144,15 +144,15 @@ pub fn App() -> impl IntoView {
                     // Async: the server sends the page once its data is in, so the
                     // first paint has real values even without JavaScript.
                     <Route path=path!("/") view=pages::Overview ssr=SsrMode::Async/>
-                    // Lazy: its code is a WASM chunk of its own (see pages::explore).
-                    <Route path=path!("/explore") view={leptos_router::Lazy::<pages::Explore>::new()} ssr=SsrMode::Async/>
-                    <Route path=path!("/checks") view=pages::Checks ssr=SsrMode::Async/>
-                    <Route path=path!("/hosts") view=pages::Hosts ssr=SsrMode::Async/>
-                    <Route path=path!("/checks/:name") view=pages::Check ssr=SsrMode::Async/>
-                    <Route path=path!("/login") view=auth::view::LoginPage ssr=SsrMode::Async/>
-                    <Route path=path!("/setup") view=auth::view::SetupPage ssr=SsrMode::Async/>
-                    <Route path=path!("/admin/users") view=auth::view::UsersPage ssr=SsrMode::Async/>
-                    <Route path=path!("/account") view=auth::view::AccountPage ssr=SsrMode::Async/>
+                    // Lazy: each a WASM chunk of its own (see pages).
+                    <Route path=path!("/explore") view={Lazy::<pages::Explore>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/checks") view={Lazy::<pages::Checks>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/hosts") view={Lazy::<pages::Hosts>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/checks/:name") view={Lazy::<pages::Check>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/login") view={Lazy::<pages::Login>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/setup") view={Lazy::<pages::Setup>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/users") view={Lazy::<pages::Users>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/account") view={Lazy::<pages::Account>::new()} ssr=SsrMode::Async/>
                 </Routes>
             </main>
         </Router>

@@ -1,7 +1,7 @@
 //! `/checks` and `/checks/NAME`: every health check of an outside service,
 //! and one check in detail. The server renders both from the checks query
 //! (uptime from the history store included); after hydration `checks`
-//! frames keep them live.
+//! frames keep them live. Lazy routes (see [`super`]).
 
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -11,8 +11,17 @@ use super::load_error;
 use crate::checks::{get_check, list_checks, CheckDetailView, ChecksTable};
 use crate::live::use_live;
 
-#[component]
-pub fn Checks() -> impl IntoView {
+lazy_route!(
+    /// `/checks`.
+    Checks => checks
+);
+
+lazy_route!(
+    /// `/checks/NAME`.
+    Check => check
+);
+
+fn checks() -> AnyView {
     let list = Resource::new_blocking(|| (), |_| list_checks());
     let board = use_live().checks;
     view! {
@@ -29,10 +38,10 @@ pub fn Checks() -> impl IntoView {
             </ErrorBoundary>
         </Suspense>
     }
+    .into_any()
 }
 
-#[component]
-pub fn Check() -> impl IntoView {
+fn check() -> AnyView {
     let params = use_params_map();
     let name = move || params.with(|p| p.get("name").unwrap_or_default());
     let detail = Resource::new_blocking(name, get_check);
@@ -52,4 +61,5 @@ pub fn Check() -> impl IntoView {
             </ErrorBoundary>
         </Suspense>
     }
+    .into_any()
 }

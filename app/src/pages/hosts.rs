@@ -1,6 +1,7 @@
 //! `/hosts`: every host this Vigil knows, from the engine named in
 //! `[fleet]` (and this host itself, live). Server-rendered from
 //! `list_hosts`; once hydrated it reads the list again every few seconds.
+//! A lazy route (see [`super`]).
 
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -12,8 +13,12 @@ use crate::fleet::{list_hosts, HostsTable};
 #[cfg(feature = "hydrate")]
 const REFRESH_MS: u64 = 5_000;
 
-#[component]
-pub fn Hosts() -> impl IntoView {
+lazy_route!(
+    /// `/hosts`.
+    Hosts => hosts
+);
+
+fn hosts() -> AnyView {
     // Read with the time it was read at, so the server render and the
     // hydrated page show the same ages.
     let list = Resource::new_blocking(
@@ -42,4 +47,5 @@ pub fn Hosts() -> impl IntoView {
             </ErrorBoundary>
         </Transition>
     }
+    .into_any()
 }

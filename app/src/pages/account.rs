@@ -1,0 +1,44 @@
+//! The sign-in and account pages (`/login`, `/setup`, `/account`,
+//! `/admin/users`), whose views live in [`crate::auth::view`]. Lazy routes
+//! (see [`super`]): most visits never open them, and a visitor who must
+//! sign in first gets the sign-in page's chunk along with the main module.
+
+use leptos::prelude::*;
+
+use crate::auth::view::{AccountPage, LoginPage, SetupPage, UsersPage};
+
+lazy_route!(
+    /// `/login`.
+    Login => login
+);
+
+lazy_route!(
+    /// `/setup`: the first admin account.
+    Setup => setup
+);
+
+lazy_route!(
+    /// `/account`: one's own password.
+    Account => account
+);
+
+lazy_route!(
+    /// `/admin/users`.
+    Users => users
+);
+
+fn login() -> AnyView {
+    view! { <LoginPage/> }.into_any()
+}
+
+fn setup() -> AnyView {
+    view! { <SetupPage/> }.into_any()
+}
+
+fn account() -> AnyView {
+    view! { <AccountPage/> }.into_any()
+}
+
+fn users() -> AnyView {
+    view! { <UsersPage/> }.into_any()
+}
