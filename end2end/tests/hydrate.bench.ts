@@ -82,6 +82,8 @@ class CountingProxy {
       if (line && !ws) {
         path = line[2].replace(/\?.*$/, '');
         ws = path === '/ws';
+        // The splitter's small shared chunks, counted together.
+        path = path.replace(/^\/pkg\/chunk_\d+\.wasm$/, '/pkg/chunk_*.wasm');
       }
     });
     upstream.on('data', (chunk: Buffer) => {
@@ -150,9 +152,17 @@ async function measure(page: Page, go: (waitUntil: 'commit') => Promise<unknown>
   await connected;
   // Frames already on their way when the badge turned.
   if (proxy) await page.waitForTimeout(250);
-  const m = await page.evaluate(() => {
+  const m = await page.evaluate(async () => {
     const v = (window as unknown as { __vigil: { hydrated: number; connected: number } }).__vigil;
-    const fcp = performance.getEntriesByName('first-contentful-paint')[0]?.startTime ?? NaN;
+    // The first paint may still be on its way: a warm page can be live
+    // before the browser reports it.
+    const fcp = await new Promise<number>((resolve) => {
+      new PerformanceObserver((list) => {
+        const entry = list.getEntriesByName('first-contentful-paint')[0];
+        if (entry) resolve(entry.startTime);
+      }).observe({ type: 'paint', buffered: true });
+      setTimeout(() => resolve(NaN), 2_000);
+    });
     return { hydrated: v.hydrated, connected: v.connected, fcp };
   });
   const bytes = proxy ? { ...proxy.down, up: proxy.up, byPath: Object.fromEntries(proxy.byPath) } : { http: NaN, ws: NaN, up: NaN, byPath: {} };
