@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 export PATH="$HOME/.cargo/bin:$PWD/node_modules/.bin:$PATH"
-# --split: /explore becomes a WASM chunk of its own (app/src/pages/explore.rs).
+# --split: every page but the overview becomes WASM chunks of its own (app/src/pages).
 # --precompress: the site is built (and brotli/gzip-compressed) before the
 # server, which embeds it (server/build.rs).
 cargo leptos build --release --split --precompress

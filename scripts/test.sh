@@ -25,7 +25,7 @@ step "load tool: clippy and tests (tools/loadgen, its own workspace)"
 cargo clippy --manifest-path tools/loadgen/Cargo.toml --all-targets -- -D warnings
 cargo test --manifest-path tools/loadgen/Cargo.toml
 
-step "release build (server + WASM; /explore as a chunk of its own; the site precompressed and embedded)"
+step "release build (server + WASM; every page but the overview in chunks of its own; the site precompressed and embedded)"
 cargo leptos build --release --split --precompress
 
 step "Rust tests"
