@@ -43,8 +43,11 @@ async fn run(store: LiveStore, tx: Events, mut rx: mpsc::UnboundedReceiver<Event
         if state.try_get_untracked() != Some(machine.state()) {
             state.try_set(machine.state());
         }
-        if machine.signed_out() && store.signed_out.try_get_untracked() == Some(false) {
+        if machine.signed_out() {
+            // Stopped for good: the page says so. The socket is closed; the
+            // ticks and the visibility listener end with this channel.
             store.signed_out.try_set(true);
+            return;
         }
         match command {
             Some(Command::Open { fresh }) => {
