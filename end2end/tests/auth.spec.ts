@@ -154,6 +154,14 @@ test.describe('refusals the browser reports', () => {
     await expect(page).toHaveURL(/\/account$/);
     await expect(page.getByTestId('account-who')).toContainText(`${VIEWER.name}, viewer`);
     const changed = 'viewer-changed-e2e-3';
+    // A session alone does not change the password: the current one is asked for.
+    await page.getByLabel('Current password').fill('not-the-password');
+    await page.getByLabel('Password', { exact: true }).fill(changed);
+    await page.getByLabel('Password again').fill(changed);
+    await page.getByRole('button', { name: 'Change password' }).click();
+    await expect(page.getByTestId('form-error')).toHaveText('The current password is wrong.');
+    await expect(page.getByTestId('password-changed')).toBeHidden();
+    await page.getByLabel('Current password').fill(VIEWER.password);
     await page.getByLabel('Password', { exact: true }).fill(changed);
     await page.getByLabel('Password again').fill(changed);
     await page.getByRole('button', { name: 'Change password' }).click();

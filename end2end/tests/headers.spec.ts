@@ -52,7 +52,7 @@ for (const p of PAGES) {
       expect(directive).not.toMatch(/\s'unsafe-eval'/);
       expect(headers['x-content-type-options']).toBe('nosniff');
       expect(headers['x-frame-options']).toBe('DENY');
-      expect(headers['referrer-policy']).toBe('no-referrer');
+      expect(headers['referrer-policy']).toBe('same-origin');
       // Every inline script of the document carries this response's nonce
       // (browsers hide the attribute, the property keeps it).
       const inline = await page.evaluate(() =>

@@ -13,6 +13,8 @@ use leptos::prelude::*;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::auth::origin::SiteNames;
+use crate::auth::proxy::TrustedProxies;
 use crate::bus::SampleBus;
 use crate::collect::{self, HostCollector};
 use crate::config::Config;
@@ -35,9 +37,10 @@ pub struct Options {
     /// the binary (or `LEPTOS_SITE_ROOT` when set).
     pub site_root: Option<PathBuf>,
     pub socket: SocketOptions,
-    /// Behind a reverse proxy: take the client address and scheme from
-    /// `X-Forwarded-For` / `X-Forwarded-Proto` (`--trust-proxy`).
-    pub trust_proxy: bool,
+    /// Behind a reverse proxy: the proxies whose `X-Forwarded-For` /
+    /// `X-Forwarded-Proto` are believed (`--trust-proxy`), besides
+    /// `[server] trusted_proxies`. Any makes Vigil count as exposed.
+    pub trusted_proxies: TrustedProxies,
 }
 
 impl Options {
@@ -48,7 +51,7 @@ impl Options {
             config,
             site_root: None,
             socket: SocketOptions::default(),
-            trust_proxy: false,
+            trusted_proxies: TrustedProxies::none(),
         }
     }
 }
@@ -91,7 +94,7 @@ impl Server {
             config,
             site_root,
             socket,
-            trust_proxy,
+            trusted_proxies,
         } = options;
         // Bind first: a taken port fails before anything else starts.
         let listener = tokio::net::TcpListener::bind(bind)
@@ -104,16 +107,16 @@ impl Server {
             (Some(cert), Some(key)) => Some(serve::tls_acceptor(cert, key)?),
             _ => None,
         };
-        std::fs::create_dir_all(&data_dir).map_err(|source| StartError::DataDir {
+        crate::private::create_dir(&data_dir).map_err(|source| StartError::DataDir {
             path: data_dir.clone(),
             source,
         })?;
-        let auth = crate::auth::Auth::open(auth_options(&config.auth, &data_dir, addr, trust_proxy, tls.is_some())?)
+        let auth = crate::auth::Auth::open(auth_options(&config, &data_dir, addr, &trusted_proxies, tls.is_some())?)
             .map_err(|e| StartError::Auth(e.to_string()))?;
-        if !addr.ip().is_loopback() && !auth.has_accounts() {
+        if !auth.options().loopback && !auth.has_accounts() {
             tracing::warn!(
                 %addr,
-                "listening beyond loopback with no account: no data is served until the first admin account is created at /setup"
+                "exposed (beyond loopback, or behind a trusted proxy) with no account: no data is served until the first admin account is created at /setup"
             );
         }
         let shutdown = CancellationToken::new();
@@ -267,6 +270,7 @@ impl Server {
                 .map(crate::fleet::hosts::FleetEngine::start)
                 .transpose()?,
         });
+        let exempt_proxies = auth.options().proxies.clone();
         let state = AppState {
             fleet,
             auth,
@@ -283,11 +287,13 @@ impl Server {
             engine,
             hub,
             monitor,
-            allowed_origins: config.live.allowed_origins.clone().into(),
             service_worker,
             site: Arc::new(site),
             socket,
-            body_limit: config.server.body_limit_kib * 1024,
+            body_limits: crate::http::limits::BodyLimits {
+                bytes: config.server.body_limit_kib * 1024,
+                time: config.server.body_timeout,
+            },
             shutdown: shutdown.clone(),
             tasks: tasks.clone(),
         };
@@ -297,6 +303,8 @@ impl Server {
             header_timeout: config.server.header_timeout,
             idle_timeout: config.server.idle_timeout,
             tls,
+            max_per_address: config.server.max_connections_per_address,
+            exempt: exempt_proxies,
         };
         let token = shutdown.clone();
         let done = tokio::spawn(async move {
@@ -328,12 +336,17 @@ impl Server {
 /// The account policy from the config, with secrets read from their files
 /// or the environment.
 fn auth_options(
-    config: &crate::config::AuthConfig,
+    config: &Config,
     data_dir: &std::path::Path,
     addr: SocketAddr,
-    trust_proxy: bool,
+    trusted_proxies: &TrustedProxies,
     tls: bool,
 ) -> Result<crate::auth::AuthOptions, StartError> {
+    let proxies = TrustedProxies::parse(&config.server.trusted_proxies)
+        .map_err(|e| StartError::Auth(format!("server.trusted_proxies: {e}")))?
+        .merged(trusted_proxies);
+    let names = SiteNames::new(&config.server.hostnames, &config.live.allowed_origins);
+    let config = &config.auth;
     let secret = |file: &Option<PathBuf>, env: &str, what: &str| -> Result<Option<String>, StartError> {
         if let Some(path) = file {
             return crate::auth::read_secret(path)
@@ -359,13 +372,14 @@ fn auth_options(
         data_dir: data_dir.to_path_buf(),
         // Behind a proxy, loopback is where the proxy connects from, not
         // who the clients are: such a Vigil is exposed, and never runs open.
-        loopback: addr.ip().is_loopback() && !trust_proxy,
+        loopback: addr.ip().is_loopback() && proxies.is_empty(),
         session_ttl: config.session_ttl,
         attempts_per_minute: config.attempts_per_minute,
         metrics_token,
         bootstrap_admin,
         secure_cookies: tls,
-        trust_proxy,
+        proxies,
+        names,
     })
 }
 

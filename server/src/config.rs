@@ -184,6 +184,23 @@ pub struct ServerConfig {
     pub tls_cert: Option<PathBuf>,
     /// PEM private key (PKCS#8, PKCS#1 or SEC1) of `tls_cert`.
     pub tls_key: Option<PathBuf>,
+    /// Most connections open at once from one client address (an IPv6
+    /// client: one /64); past it, that address's new connections are
+    /// closed at once. Loopback and trusted proxies are not counted. 0: no
+    /// limit.
+    pub max_connections_per_address: usize,
+    /// Longest time a request body may take to arrive, whole: a client
+    /// that trickles one is cut off.
+    #[serde(with = "humantime_serde")]
+    pub body_timeout: Duration,
+    /// Public names this Vigil is reached by (`vigil.example.org`), which
+    /// an open Vigil (loopback, no account) answers besides `localhost`
+    /// and loopback addresses.
+    pub hostnames: Vec<String>,
+    /// Reverse proxies whose `X-Forwarded-For` and `X-Forwarded-Proto` are
+    /// believed: addresses or networks (`127.0.0.1`, `10.0.0.0/8`), as
+    /// `--trust-proxy` takes them.
+    pub trusted_proxies: Vec<String>,
 }
 
 impl Default for ServerConfig {
@@ -195,6 +212,10 @@ impl Default for ServerConfig {
             body_limit_kib: 64,
             tls_cert: None,
             tls_key: None,
+            max_connections_per_address: 256,
+            body_timeout: Duration::from_secs(10),
+            hostnames: Vec::new(),
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -205,6 +226,7 @@ impl ServerConfig {
         for (key, value) in [
             ("server.header_timeout", self.header_timeout),
             ("server.idle_timeout", self.idle_timeout),
+            ("server.body_timeout", self.body_timeout),
         ] {
             if value < least || value > hour {
                 return Err((key, format!("{value:?} is out of range (100ms to 1h)")));
@@ -212,6 +234,18 @@ impl ServerConfig {
         }
         if self.max_connections == Some(0) {
             return Err(("server.max_connections", "must be at least 1".into()));
+        }
+        for name in &self.hostnames {
+            let plain = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '-');
+            if name.is_empty() || name.len() > 253 || !name.chars().all(plain) {
+                return Err((
+                    "server.hostnames",
+                    format!("{name:?} is not a host name (letters, digits, '.', '-'; no port)"),
+                ));
+            }
+        }
+        if let Err(e) = crate::auth::proxy::TrustedProxies::parse(&self.trusted_proxies) {
+            return Err(("server.trusted_proxies", e));
         }
         if !(1..=1024 * 1024).contains(&self.body_limit_kib) {
             return Err(("server.body_limit_kib", "must be between 1 and 1048576 (1 GiB)".into()));
@@ -404,21 +438,27 @@ fn line_column(text: &str, offset: usize) -> (usize, usize) {
     (line, column)
 }
 
-/// Where the last segment of a dotted key is set, for errors found after
-/// parsing. Good enough for this flat schema: the first line that assigns
-/// the key.
+/// Where the dotted `key` (`remote_write.timeout`) is set, for errors found
+/// after parsing: the key itself, walked segment by segment through the
+/// document (so `timeout` of `[remote_write]` is never another table's), or
+/// the deepest table of it that is in the file when the key is not.
 fn key_span(text: &str, key: &str) -> Option<std::ops::Range<usize>> {
-    let name = key.rsplit('.').next()?;
-    let mut offset = 0;
-    for line in text.split_inclusive('\n') {
-        let trimmed = line.trim_start();
-        if trimmed.starts_with(name) && trimmed[name.len()..].trim_start().starts_with('=') {
-            let start = offset + (line.len() - trimmed.len());
-            return Some(start..start + name.len());
+    use toml_edit::TableLike;
+    let doc = toml_edit::ImDocument::parse(text).ok()?;
+    let mut table: &dyn TableLike = doc.as_table();
+    let mut found = None;
+    let mut segments = key.split('.').peekable();
+    while let Some(segment) = segments.next() {
+        let Some((k, item)) = table.get_key_value(segment) else {
+            break;
+        };
+        found = k.span().or_else(|| item.span()).or(found);
+        match item.as_table_like() {
+            Some(inner) if segments.peek().is_some() => table = inner,
+            _ => break,
         }
-        offset += line.len();
     }
-    None
+    found
 }
 
 /// Where `field` is set in the `index`-th `[[section]]` table (0-based),
@@ -602,6 +642,61 @@ mod tests {
         assert!(err.contains("unknown field"), "{err}");
     }
 
+    #[test]
+    fn the_doors_settings_are_read_and_checked() {
+        let c = parse("").unwrap();
+        assert_eq!(c.server.max_connections_per_address, 256);
+        assert_eq!(c.server.body_timeout, Duration::from_secs(10));
+        assert!(c.server.hostnames.is_empty() && c.server.trusted_proxies.is_empty());
+        let c = parse(
+            "[server]\nhostnames = [\"vigil.example.org\"]\ntrusted_proxies = [\"127.0.0.1\", \"10.0.0.0/8\", \"[::1]:8080\"]\n\
+             max_connections_per_address = 16\nbody_timeout = \"3s\"\n",
+        )
+        .unwrap();
+        assert_eq!(c.server.hostnames, ["vigil.example.org"]);
+        assert_eq!(c.server.trusted_proxies.len(), 3);
+        assert_eq!(c.server.max_connections_per_address, 16);
+        let err = parse("[server]\n\ntrusted_proxies = [\"localhost\"]\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("vigil.toml:3:1: server.trusted_proxies"), "{err}");
+        assert!(err.contains("not an address"), "{err}");
+        let err = parse("[server]\nhostnames = [\"vigil.example.org:443\"]\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("vigil.toml:2:1: server.hostnames"), "{err}");
+    }
+
+    #[test]
+    fn an_error_points_at_its_own_key_not_a_namesake_elsewhere() {
+        // `timeout` appears first in [fleet]; the bad one is [remote_write]'s.
+        let text = "[fleet]\nprometheus = \"http://127.0.0.1:9090\"\ntimeout = \"10s\"\n\n\
+                    [remote_write]\nurl = \"http://127.0.0.1:9090/api/v1/write\"\ntimeout = \"0s\"\n";
+        let err = parse(text).unwrap_err().to_string();
+        assert!(err.starts_with("vigil.toml:7:1: remote_write.timeout"), "{err}");
+        // A key in a dotted or inline form is found too.
+        let err = parse("remote_write = { url = \"http://x\", timeout = \"0s\" }\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("vigil.toml:1:"), "{err}");
+        assert!(err.contains("remote_write.timeout"), "{err}");
+    }
+
+    #[test]
+    fn credentials_in_engine_urls_never_reach_errors_or_summaries() {
+        use crate::fleet::config::redact_url;
+        assert_eq!(
+            redact_url("https://ops:s3cret@vm.example.org:8428/api/v1/write?key=abc"),
+            "https://vm.example.org:8428/api/v1/write?…"
+        );
+        assert_eq!(redact_url("http://127.0.0.1:9090"), "http://127.0.0.1:9090/");
+        assert!(!redact_url("nonsense://ops:s3cret@").contains("s3cret"));
+        let err = parse("[fleet]\nprometheus = \"ftp://ops:s3cret@host\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(!err.contains("s3cret"), "{err}");
+    }
+
     const CHECKS: &str = r#"
 [collector]
 interval = "1s"
@@ -654,7 +749,7 @@ url = "http://127.0.0.1:9000/hook"
         let rpc = &c.checks[0];
         assert_eq!(rpc.kind, app::checks::CheckKind::Ethereum);
         assert_eq!(
-            (rpc.interval, rpc.timeout, rpc.retries),
+            (rpc.interval, rpc.timeout(), rpc.retries),
             (Duration::from_secs(10), Duration::from_secs(3), 2)
         );
         assert_eq!(
@@ -673,8 +768,24 @@ url = "http://127.0.0.1:9000/hook"
         let db = &c.checks[2];
         assert_eq!(db.address.as_deref(), Some("127.0.0.1:5432"));
         assert_eq!(
-            (db.interval, db.timeout, db.retries),
+            (db.interval, db.timeout(), db.retries),
             (Duration::from_secs(30), Duration::from_secs(5), 1)
+        );
+        // No timeout with a short interval: derived from it, not refused.
+        let short =
+            parse("[[checks]]\nname = \"fast\"\ntype = \"tcp\"\naddress = \"127.0.0.1:1\"\ninterval = \"5s\"\n")
+                .unwrap();
+        assert_eq!(short.checks[0].timeout(), Duration::from_secs(4));
+        let one = parse("[[checks]]\nname = \"fast\"\ntype = \"tcp\"\naddress = \"127.0.0.1:1\"\ninterval = \"1s\"\n")
+            .unwrap();
+        assert_eq!(one.checks[0].timeout(), Duration::from_millis(800));
+        // One set explicitly is still held to the interval.
+        let err = parse("[[checks]]\nname = \"fast\"\ntype = \"tcp\"\naddress = \"127.0.0.1:1\"\ninterval = \"5s\"\ntimeout = \"5s\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("checks[0].timeout") && err.contains("shorter than the interval"),
+            "{err}"
         );
         assert_eq!(
             (db.failure_threshold, db.reset_timeout, db.confirm),

@@ -31,6 +31,7 @@
 //! - [`fleet`]: many hosts: every series pushed to a Prometheus-compatible
 //!   engine (remote write, with check rounds too) through a bounded queue.
 //! - [`config`]: the TOML file.
+//! - [`private`]: the data dir and databases, readable by Vigil's user only.
 
 pub mod app;
 pub mod auth;
@@ -44,6 +45,7 @@ pub mod fleet;
 pub mod health;
 pub mod http;
 pub mod live;
+pub mod private;
 pub mod store;
 
 pub use app::{Options, Server, StartError};

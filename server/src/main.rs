@@ -13,6 +13,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use tracing_subscriber::EnvFilter;
+use vigil::auth::proxy::TrustedProxies;
 use vigil::config::Config;
 use vigil::{Options, Server};
 
@@ -41,10 +42,20 @@ struct ServeArgs {
     /// TOML config file; without one Vigil watches this host with defaults.
     #[arg(long)]
     config: Option<PathBuf>,
-    /// Behind a reverse proxy: take the client address and scheme from
-    /// X-Forwarded-For and X-Forwarded-Proto.
-    #[arg(long)]
-    trust_proxy: bool,
+    /// Behind a reverse proxy: believe X-Forwarded-For and
+    /// X-Forwarded-Proto from these proxies (addresses or networks, comma
+    /// separated: 127.0.0.1, 10.0.0.0/8, [::1]:8080); from anyone else
+    /// they are ignored. Alone, the flag trusts a proxy on this machine
+    /// (127.0.0.0/8 and ::1). Any trusted proxy makes Vigil count as
+    /// exposed: it never runs open.
+    #[arg(
+        long,
+        value_name = "ADDR",
+        num_args = 0..,
+        value_delimiter = ',',
+        value_parser = vigil::auth::proxy::parse_entry
+    )]
+    trust_proxy: Option<Vec<ipnet::IpNet>>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -132,10 +143,17 @@ fn summary(config: &Config) -> String {
         line.push_str(&format!("; host {name:?}"));
     }
     if let Some(rw) = &config.remote_write {
-        line.push_str(&format!("; pushing to {} every {}", rw.url, short(rw.interval)));
+        line.push_str(&format!(
+            "; pushing to {} every {}",
+            vigil::fleet::config::redact_url(&rw.url),
+            short(rw.interval)
+        ));
     }
     if let Some(fleet) = &config.fleet {
-        line.push_str(&format!("; fleet from {}", fleet.prometheus));
+        line.push_str(&format!(
+            "; fleet from {}",
+            vigil::fleet::config::redact_url(&fleet.prometheus)
+        ));
     }
     line
 }
@@ -199,7 +217,11 @@ fn serve(args: ServeArgs) -> ExitCode {
         }
     };
     let mut options = Options::new(args.bind, args.data_dir, config);
-    options.trust_proxy = args.trust_proxy;
+    options.trusted_proxies = match args.trust_proxy {
+        None => TrustedProxies::none(),
+        Some(networks) if networks.is_empty() => TrustedProxies::loopback(),
+        Some(networks) => TrustedProxies::new(networks),
+    };
     let code = runtime.block_on(run(options));
     // Do not wait for leftover blocking work (a collector tick, say).
     runtime.shutdown_timeout(std::time::Duration::from_secs(1));

@@ -45,7 +45,7 @@ fn check(name: &str, kind: CheckKind, url: &str) -> CheckConfig {
     let mut c = CheckConfig::new(name, kind);
     c.url = Some(url.to_string());
     c.interval = Duration::from_secs(1);
-    c.timeout = Duration::from_millis(500);
+    c.timeout = Some(Duration::from_millis(500));
     c.retries = 0;
     c.confirm = 1;
     c
@@ -53,7 +53,7 @@ fn check(name: &str, kind: CheckKind, url: &str) -> CheckConfig {
 
 async fn probe_once(config: &CheckConfig) -> Outcome {
     let client = checks::http_client().unwrap();
-    retry::attempt(probe_for(config, &client).as_ref(), config.timeout).await
+    retry::attempt(probe_for(config, &client).as_ref(), config.timeout()).await
 }
 
 fn sub_value(o: &Outcome, name: &str) -> Option<f64> {
@@ -157,7 +157,7 @@ async fn http_check_goes_down_opens_the_breaker_and_recovers_through_half_open()
     api.failure_threshold = 2;
     api.reset_timeout = Duration::from_secs(2);
     let hang = check("hang", CheckKind::Http, &format!("http://{silent}/"));
-    let interval_plus_timeout = api.interval + api.timeout;
+    let interval_plus_timeout = api.interval + api.timeout();
 
     let shutdown = CancellationToken::new();
     let tasks = TaskTracker::new();
@@ -451,7 +451,7 @@ async fn https_probe_reads_the_certificate_expiry() {
         .build()
         .unwrap();
     let c = check("tls", CheckKind::Http, &format!("https://localhost:{}/", addr.port()));
-    let o = retry::attempt(probe_for(&c, &client).as_ref(), c.timeout).await;
+    let o = retry::attempt(probe_for(&c, &client).as_ref(), c.timeout()).await;
     assert_eq!(o.status, Status::Degraded, "{o:?}");
     assert_eq!(o.reason, "TLS certificate expires in 5 days (warning under 14)");
     assert_eq!(sub_value(&o, "tls_expiry"), Some(5.0));
@@ -463,7 +463,7 @@ async fn https_probe_reads_the_certificate_expiry() {
         .build()
         .unwrap();
     let c = check("tls", CheckKind::Http, &format!("https://localhost:{}/", addr.port()));
-    let o = retry::attempt(probe_for(&c, &client).as_ref(), c.timeout).await;
+    let o = retry::attempt(probe_for(&c, &client).as_ref(), c.timeout()).await;
     assert_eq!(o.status, Status::Up, "{o:?}");
 
     // The shared client does not trust the test CA: a clear TLS reason.
@@ -489,7 +489,7 @@ async fn tcp_probe_open_then_closed() {
     let addr = listener.local_addr().unwrap();
     let mut c = CheckConfig::new("port", CheckKind::Tcp);
     c.address = Some(addr.to_string());
-    c.timeout = Duration::from_millis(500);
+    c.timeout = Some(Duration::from_millis(500));
     let o = probe_once(&c).await;
     assert_eq!(o.status, Status::Up, "{o:?}");
     assert!(o.reason.starts_with("connected in "), "{}", o.reason);
@@ -620,7 +620,7 @@ async fn a_node_that_refuses_batches_gets_single_calls() {
     let client = checks::http_client().unwrap();
     let probe = probe_for(&c, &client);
     for _ in 0..2 {
-        let o = retry::attempt(probe.as_ref(), c.timeout).await;
+        let o = retry::attempt(probe.as_ref(), c.timeout()).await;
         assert_eq!(o.status, Status::Up, "{o:?}");
         assert_eq!(sub_value(&o, "block_number"), Some(100.0));
         assert_eq!(sub_value(&o, "peers"), Some(9.0));
@@ -708,9 +708,8 @@ async fn start_anvil(args: &[&str]) -> Anvil {
 
 fn eth_check(url: &str) -> CheckConfig {
     let mut c = check("rpc", CheckKind::Ethereum, url);
-    c.timeout = Duration::from_secs(2);
+    c.timeout = Some(Duration::from_secs(2));
     c.interval = Duration::from_secs(5);
-    c.min_peers = Some(0);
     c
 }
 
@@ -748,9 +747,18 @@ async fn anvil_node_with_a_moving_head() {
         (Status::Down, "chain id 31337, expected 1")
     );
 
-    // Anvil has no net_peerCount: with a peer minimum, that is named.
+    // Anvil has no net_peerCount: without a peer minimum the node is up,
+    // and the reason says the count is unknown.
+    assert!(
+        first
+            .reason
+            .contains("peer count unknown (net_peerCount: JSON-RPC error -32601: Method not found)"),
+        "{}",
+        first.reason
+    );
+    // With a minimum, that the node cannot tell is named.
     let mut c = eth_check(&moving.url);
-    c.min_peers = None;
+    c.min_peers = Some(1);
     let o = probe_once(&c).await;
     assert_eq!(o.status, Status::Degraded, "{o:?}");
     assert_eq!(
@@ -795,7 +803,6 @@ async fn anvil_node_with_a_moving_head() {
 
 // ---------------------------------------------------------------- server
 
-#[path = "common.rs"]
 mod common;
 
 /// Waits (up to 5 s) for a `checks` frame that satisfies `pred`.

@@ -40,7 +40,7 @@ async fn closed_within(socket: &mut TcpStream, within: Duration) -> Option<Durat
 
 /// Sends one keep-alive GET on a raw socket and reads the whole answer.
 async fn raw_get(socket: &mut TcpStream, path: &str) -> String {
-    let request = format!("GET {path} HTTP/1.1\r\nHost: vigil\r\n\r\n");
+    let request = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n");
     socket.write_all(request.as_bytes()).await.unwrap();
     let mut answer = Vec::new();
     let mut buf = [0u8; 8192];
@@ -72,7 +72,7 @@ async fn raw_get(socket: &mut TcpStream, path: &str) -> String {
 async fn a_trickled_header_is_dropped_at_the_header_timeout_while_others_are_served() {
     let t = start_bounded(1.0, 60.0, None).await;
     let mut slow = TcpStream::connect(t.server.addr).await.unwrap();
-    slow.write_all(b"GET /healthz HTTP/1.1\r\nHost: vigil\r\n")
+    slow.write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n")
         .await
         .unwrap();
     let (mut reader, mut writer) = slow.into_split();
@@ -108,7 +108,7 @@ async fn a_header_over_64_kib_gets_431() {
     let t = start_bounded(10.0, 60.0, None).await;
     let mut socket = TcpStream::connect(t.server.addr).await.unwrap();
     let big = format!(
-        "GET /healthz HTTP/1.1\r\nHost: vigil\r\nx-big: {}\r\n\r\n",
+        "GET /healthz HTTP/1.1\r\nHost: localhost\r\nx-big: {}\r\n\r\n",
         "a".repeat(100 * 1024)
     );
     // The server may answer and close before it has read everything.
@@ -157,7 +157,7 @@ async fn a_client_that_stops_reading_its_answer_is_dropped_after_the_idle_timeou
     socket.set_recv_buffer_size(4096).unwrap();
     let mut stream = socket.connect(t.server.addr).await.unwrap();
     stream
-        .write_all(b"GET /big.png HTTP/1.1\r\nHost: vigil\r\n\r\n")
+        .write_all(b"GET /big.png HTTP/1.1\r\nHost: localhost\r\n\r\n")
         .await
         .unwrap();
     tokio::time::sleep(Duration::from_secs(4)).await;
@@ -195,7 +195,7 @@ async fn shutdown_stops_accepting_and_lets_an_answer_in_flight_finish() {
     socket.set_recv_buffer_size(4096).unwrap();
     let mut stream = socket.connect(addr).await.unwrap();
     stream
-        .write_all(b"GET /big.png HTTP/1.1\r\nHost: vigil\r\n\r\n")
+        .write_all(b"GET /big.png HTTP/1.1\r\nHost: localhost\r\n\r\n")
         .await
         .unwrap();
     let mut buf = vec![0u8; 64 * 1024];
@@ -367,59 +367,10 @@ async fn a_ws_message_flood_closes_that_socket_with_policy_violation() {
     stop(t).await;
 }
 
-/// A test CA and a certificate for localhost signed by it: the CA to trust
-/// and the certificate and key as PEM files.
-fn test_certificate(dir: &std::path::Path) -> (TestCa, std::path::PathBuf, std::path::PathBuf) {
-    use rcgen::{BasicConstraints, CertificateParams, IsCa, KeyPair};
-    let ca_key = KeyPair::generate().unwrap();
-    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    let ca = ca_params.self_signed(&ca_key).unwrap();
-    let key = KeyPair::generate().unwrap();
-    let leaf = CertificateParams::new(vec!["localhost".to_string()])
-        .unwrap()
-        .signed_by(&key, &ca, &ca_key)
-        .unwrap();
-    let (cert_path, key_path) = (dir.join("cert.pem"), dir.join("key.pem"));
-    std::fs::write(&cert_path, leaf.pem()).unwrap();
-    std::fs::write(&key_path, key.serialize_pem()).unwrap();
-    let trusted = TestCa {
-        pem: ca.pem(),
-        der: ca.der().clone(),
-    };
-    (trusted, cert_path, key_path)
-}
-
-/// The test CA, for the HTTPS and the WebSocket client.
-struct TestCa {
-    pem: String,
-    der: rustls_pki_types::CertificateDer<'static>,
-}
-
-/// A `wss://` client trusting only `ca`, connected to `addr` as localhost.
-async fn connect_wss(addr: SocketAddr, ca: &TestCa) -> common::Ws {
-    use std::sync::Arc;
-    use tokio_rustls::rustls;
-    let mut roots = rustls::RootCertStore::empty();
-    roots.add(ca.der.clone()).unwrap();
-    let config = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    let tcp = TcpStream::connect(addr).await.unwrap();
-    let url = format!("wss://localhost:{}/ws", addr.port());
-    let connector = tokio_tungstenite::Connector::Rustls(Arc::new(config));
-    let (ws, _) = tokio_tungstenite::client_async_tls_with_config(url, tcp, None, Some(connector))
-        .await
-        .expect("wss handshake with the test CA");
-    ws
-}
-
 #[tokio::test]
 async fn tls_serves_https_with_the_configured_certificate() {
     let dir = tempfile::tempdir().unwrap();
-    let (ca, cert, key) = test_certificate(dir.path());
+    let (ca, cert, key) = common::test_certificate(dir.path());
     let t = start_with(100, |o| {
         o.config.server.tls_cert = Some(cert);
         o.config.server.tls_key = Some(key);
@@ -443,7 +394,7 @@ async fn tls_serves_https_with_the_configured_certificate() {
     let report: serde_json::Value = res.json().await.unwrap();
     assert!(report["components"].is_array());
     // The live socket upgrades inside TLS too.
-    let mut ws = connect_wss(addr, &ca).await;
+    let mut ws = common::connect_wss(addr, &ca).await;
     assert_eq!(common::kind(&next_json(&mut ws).await), "snapshot");
     still_live(&mut ws).await;
     // Plain HTTP on the TLS port gets no answer.
@@ -461,7 +412,7 @@ async fn tls_serves_https_with_the_configured_certificate() {
 #[tokio::test]
 async fn bad_tls_files_stop_the_start_with_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
-    let (_, cert, key) = test_certificate(dir.path());
+    let (_, cert, key) = common::test_certificate(dir.path());
     let start = |cert: std::path::PathBuf, key: std::path::PathBuf| {
         let data = dir.path().join("data");
         async move {
@@ -505,7 +456,7 @@ fn assert_security_headers(what: &str, headers: &reqwest::header::HeaderMap) -> 
             .to_string()
     };
     assert_eq!(get("x-content-type-options"), "nosniff", "{what}");
-    assert_eq!(get("referrer-policy"), "no-referrer", "{what}");
+    assert_eq!(get("referrer-policy"), "same-origin", "{what}");
     assert_eq!(get("x-frame-options"), "DENY", "{what}");
     let csp = get("content-security-policy");
     assert!(csp.contains("default-src 'self'"), "{what}: {csp}");

@@ -93,6 +93,8 @@ pub enum AuthError {
     BadPassword,
     #[error("the two passwords differ")]
     Mismatch,
+    #[error("the current password is wrong")]
+    WrongCurrent,
     #[error("unknown role {0:?}: admin or viewer")]
     BadRole(String),
     #[error("an account named {0:?} exists already")]
@@ -117,7 +119,11 @@ impl crate::error::PublicError for AuthError {
             AuthError::Exists(_) | AuthError::LastAdmin | AuthError::SetupDone => 409,
             AuthError::RateLimited(_) => 429,
             AuthError::Unavailable(_) => 503,
-            AuthError::BadName | AuthError::BadPassword | AuthError::Mismatch | AuthError::BadRole(_) => 400,
+            AuthError::BadName
+            | AuthError::BadPassword
+            | AuthError::Mismatch
+            | AuthError::BadRole(_)
+            | AuthError::WrongCurrent => 400,
         }
     }
 
@@ -232,11 +238,14 @@ mod ssr {
         /// Removes the account and signs out its sessions.
         async fn remove(&self, name: String) -> Result<(), AuthError>;
         /// Sets a password and signs out the account's other sessions.
+        /// With `current`, only if that is the account's password now
+        /// (changing one's own password asks for it).
         async fn set_password(
             &self,
             name: String,
             password: String,
             keep_session: Option<String>,
+            current: Option<String>,
         ) -> Result<(), AuthError>;
         /// Signs out every session of an account; returns how many.
         async fn sign_out(&self, name: String) -> Result<usize, AuthError>;
@@ -325,18 +334,37 @@ pub async fn remove_account(name: String) -> Result<(), ApiError> {
 }
 
 /// Sets an account's password: `POST /api/v1/users/password`. Admins may
-/// set any; everyone may set their own. Other sessions of that account are
-/// signed out; the caller's own stays.
+/// set any; everyone may set their own, giving the current one in
+/// `current` (whoever holds a session must still know the password to
+/// change it). Other sessions of that account are signed out; the
+/// caller's own stays.
 #[server(prefix = "/api/v1", endpoint = "users/password")]
-pub async fn set_password(name: String, password: String, confirm: String) -> Result<(), ApiError> {
+pub async fn set_password(
+    name: String,
+    password: String,
+    confirm: String,
+    #[server(default)] current: Option<String>,
+) -> Result<(), ApiError> {
     async {
         let who = require_principal()?;
-        if !who.is_admin() && who.name.as_deref() != Some(name.as_str()) {
+        let own = who.name.as_deref() == Some(name.as_str());
+        if !who.is_admin() && !own {
             return Err(AuthError::Forbidden);
         }
         validate_name(&name)?;
         validate_new_password(&password, &confirm)?;
-        use_accounts()?.set_password(name, password, session_id()).await
+        let current = if own {
+            let current = current.filter(|c| !c.is_empty()).ok_or(AuthError::WrongCurrent)?;
+            if current.len() > MAX_PASSWORD_BYTES {
+                return Err(AuthError::WrongCurrent);
+            }
+            Some(current)
+        } else {
+            None
+        };
+        use_accounts()?
+            .set_password(name, password, session_id(), current)
+            .await
     }
     .await
     .map_err(crate::error::to_api)
@@ -357,6 +385,42 @@ pub async fn sign_out_account(name: String) -> Result<usize, ApiError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Defence in depth: the engines are handed out only to a principal,
+    /// whatever the gate decided. Without one, every accessor says "sign
+    /// in first" (401) before it even looks for its engine; with one, it
+    /// goes on to look (and here finds none: 503).
+    #[cfg(feature = "ssr")]
+    #[test]
+    fn no_engine_is_handed_out_without_a_principal() {
+        use crate::error::PublicError;
+        fn statuses() -> [u16; 4] {
+            [
+                crate::metrics::use_metrics().err().map_or(0, |e| e.status()),
+                crate::fleet::use_fleet().err().map_or(0, |e| e.status()),
+                crate::health::use_health().err().map_or(0, |e| e.status()),
+                crate::checks::use_checks().err().map_or(0, |e| e.status()),
+            ]
+        }
+        let owner = Owner::new();
+        owner.with(|| assert_eq!(statuses(), [401; 4], "no request parts at all"));
+        let owner = Owner::new();
+        owner.with(|| {
+            let (parts, ()) = http::Request::new(()).into_parts();
+            provide_context(parts);
+            assert_eq!(statuses(), [401; 4], "a request the gate found no principal for");
+        });
+        let owner = Owner::new();
+        owner.with(|| {
+            let (mut parts, ()) = http::Request::new(()).into_parts();
+            parts.extensions.insert(Principal {
+                name: Some("eve".into()),
+                role: Role::Viewer,
+            });
+            provide_context(parts);
+            assert_eq!(statuses(), [503; 4], "a principal gets as far as the engine");
+        });
+    }
 
     #[test]
     fn the_page_to_come_back_to_is_encoded() {

@@ -128,6 +128,7 @@ fn PasswordPair() -> impl IntoView {
 /// `/admin/users` (the server lets only admins in).
 #[component]
 pub fn UsersPage() -> impl IntoView {
+    let me = Resource::new_blocking(|| (), |_| who_am_i());
     let add = ServerAction::<AddAccount>::new();
     let remove = ServerAction::<RemoveAccount>::new();
     let password = ServerAction::<SetPassword>::new();
@@ -162,7 +163,8 @@ pub fn UsersPage() -> impl IntoView {
         <Transition fallback=|| view! { <p class="muted">"Loading accounts…"</p> }>
             <ErrorBoundary fallback=crate::pages::load_error>
                 {move || Suspend::new(async move {
-                    accounts.await.map(|list| view! { <AccountTable list remove password sign_out/> })
+                    let me = me.await.ok().flatten().and_then(|p| p.name);
+                    accounts.await.map(|list| view! { <AccountTable list me remove password sign_out/> })
                 })}
             </ErrorBoundary>
         </Transition>
@@ -190,6 +192,9 @@ pub fn UsersPage() -> impl IntoView {
 #[component]
 fn AccountTable(
     list: Vec<Account>,
+    /// The signed-in admin, whose own password is changed on `/account`
+    /// (with the current one), not here.
+    me: Option<String>,
     remove: ServerAction<RemoveAccount>,
     password: ServerAction<SetPassword>,
     sign_out: ServerAction<SignOutAccount>,
@@ -201,6 +206,7 @@ fn AccountTable(
             let (for_sign_out, for_remove, for_password) = (name.clone(), name.clone(), name.clone());
             let remove_label = format!("Remove {name}");
             let row_name = name.clone();
+            let own = me.as_deref() == Some(name.as_str());
             view! {
                 <tr data-testid="account-row" data-name=row_name>
                     <th scope="row">{name}</th>
@@ -216,14 +222,21 @@ fn AccountTable(
                             <input type="hidden" name="name" value=for_remove.clone()/>
                             <button type="submit" class="danger" aria-label=remove_label.clone()>"Remove"</button>
                         </ActionForm>
-                        <details>
-                            <summary>"Set password"</summary>
-                            <ActionForm action=password attr:class="auth-form">
-                                <input type="hidden" name="name" value=for_password.clone()/>
-                                <PasswordPair/>
-                                <button type="submit">"Set"</button>
-                            </ActionForm>
-                        </details>
+                        {if own {
+                            view! { <a href="/account">"Change your password"</a> }.into_any()
+                        } else {
+                            view! {
+                                <details>
+                                    <summary>"Set password"</summary>
+                                    <ActionForm action=password attr:class="auth-form">
+                                        <input type="hidden" name="name" value=for_password.clone()/>
+                                        <PasswordPair/>
+                                        <button type="submit">"Set"</button>
+                                    </ActionForm>
+                                </details>
+                            }
+                            .into_any()
+                        }}
                     </td>
                 </tr>
             }
@@ -279,6 +292,10 @@ pub fn AccountPage() -> impl IntoView {
                             </Show>
                             <ActionForm action=password attr:class="auth-form">
                                 <input type="hidden" name="name" value=name/>
+                                <label>
+                                    "Current password"
+                                    <input name="current" type="password" autocomplete="current-password" required/>
+                                </label>
                                 <PasswordPair/>
                                 <button type="submit" class="primary">"Change password"</button>
                             </ActionForm>

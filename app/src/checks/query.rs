@@ -18,6 +18,10 @@ pub enum ChecksError {
     /// The engine could not answer; the detail is logged.
     #[error("checks unavailable: {0}")]
     Unavailable(String),
+    /// No principal came with the request: the engine is handed only to
+    /// one, whatever the gate decided (defence in depth).
+    #[error("sign in first")]
+    SignedOut,
 }
 
 impl crate::error::PublicError for ChecksError {
@@ -26,6 +30,7 @@ impl crate::error::PublicError for ChecksError {
             ChecksError::UnknownCheck(_) => 404,
             ChecksError::InvalidArgument(_) => 400,
             ChecksError::Unavailable(_) => 503,
+            ChecksError::SignedOut => 401,
         }
     }
 
@@ -65,6 +70,7 @@ mod ssr {
 
     /// The checks engine provided for this request.
     pub fn use_checks() -> Result<Arc<dyn ChecksQuery>, ChecksError> {
+        crate::auth::require_principal().map_err(|_| ChecksError::SignedOut)?;
         use_context::<Arc<dyn ChecksQuery>>()
             .ok_or_else(|| ChecksError::Unavailable("no ChecksQuery in the server function's context".into()))
     }

@@ -96,6 +96,7 @@ mod ssr {
 
     /// The fleet provided for this request.
     pub fn use_fleet() -> Result<Arc<dyn FleetQuery>, MetricsError> {
+        crate::auth::require_principal().map_err(|_| MetricsError::SignedOut)?;
         use_context::<Arc<dyn FleetQuery>>()
             .ok_or_else(|| MetricsError::Unavailable("no FleetQuery in the server function's context".into()))
     }

@@ -68,17 +68,25 @@ pub enum HealthError {
     /// The engine could not answer; the detail is logged.
     #[error("health unavailable: {0}")]
     Unavailable(String),
+    /// No principal came with the request: the engine is handed only to
+    /// one, whatever the gate decided (defence in depth).
+    #[error("sign in first")]
+    SignedOut,
 }
 
 impl crate::error::PublicError for HealthError {
     fn status(&self) -> u16 {
         match self {
             HealthError::Unavailable(_) => 503,
+            HealthError::SignedOut => 401,
         }
     }
 
     fn public_message(&self) -> String {
-        "health is unavailable right now".into()
+        match self {
+            HealthError::Unavailable(_) => "health is unavailable right now".into(),
+            other => other.to_string(),
+        }
     }
 }
 
@@ -102,6 +110,7 @@ mod ssr {
 
     /// The health engine provided for this request.
     pub fn use_health() -> Result<Arc<dyn HealthQuery>, HealthError> {
+        crate::auth::require_principal().map_err(|_| HealthError::SignedOut)?;
         use_context::<Arc<dyn HealthQuery>>()
             .ok_or_else(|| HealthError::Unavailable("no HealthQuery in the server function's context".into()))
     }

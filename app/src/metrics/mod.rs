@@ -41,6 +41,10 @@ pub enum MetricsError {
     /// detail is logged, the client reads only that it is unavailable.
     #[error("metrics unavailable: {0}")]
     Unavailable(String),
+    /// No principal came with the request: the engine is handed only to
+    /// one, whatever the gate decided (defence in depth).
+    #[error("sign in first")]
+    SignedOut,
 }
 
 impl crate::error::PublicError for MetricsError {
@@ -49,6 +53,7 @@ impl crate::error::PublicError for MetricsError {
             MetricsError::UnknownSeries(_) | MetricsError::UnknownHost(_) => 404,
             MetricsError::InvalidArgument(_) => 400,
             MetricsError::Unavailable(_) => 503,
+            MetricsError::SignedOut => 401,
         }
     }
 
@@ -85,6 +90,7 @@ mod ssr {
 
     /// The metrics engine provided for this request.
     pub fn use_metrics() -> Result<Arc<dyn MetricsQuery>, MetricsError> {
+        crate::auth::require_principal().map_err(|_| MetricsError::SignedOut)?;
         use_context::<Arc<dyn MetricsQuery>>()
             .ok_or_else(|| MetricsError::Unavailable("no MetricsQuery in the server function's context".into()))
     }

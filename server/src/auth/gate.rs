@@ -5,7 +5,7 @@
 //! redirect to the sign-in or setup page for pages, 403 for a viewer on an
 //! admin page.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use app::auth::{login_href, Principal, SessionId};
 use axum::extract::{ConnectInfo, Request, State};
@@ -13,6 +13,7 @@ use axum::http::{header, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 
+use super::NotLocal;
 use crate::http::error::ApiError;
 use crate::http::state::AppState;
 
@@ -68,6 +69,11 @@ impl Door {
 }
 
 /// Admits or refuses each request (see [`Door`]).
+///
+/// In order: static files pass untouched; a state-changing request must
+/// come from this origin's pages (every mode); an open Vigil answers only
+/// requests addressed to a loopback name (or `[server] hostnames`) that no
+/// proxy forwarded; then the door's own rule.
 pub async fn gate(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
     let auth = &state.auth;
     let door = Door::of(request.uri().path());
@@ -75,13 +81,36 @@ pub async fn gate(State(state): State<AppState>, mut request: Request, next: Nex
         // Most requests of a page load: no cookie to hash, no session to look up.
         return next.run(request).await;
     }
-    let identified = auth.identify(request.headers());
     let peer = request
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
-        .map(|ConnectInfo(addr)| addr.ip());
-    let client = auth.client_addr(request.headers(), peer);
-    request.extensions_mut().insert(ClientAddr(client));
+        .map_or(IpAddr::from([0, 0, 0, 0]), |ConnectInfo(addr)| addr.ip());
+    let client = Client {
+        addr: auth.client_addr(request.headers(), peer),
+        https: auth.https(request.headers(), peer),
+    };
+    if !request.method().is_safe() {
+        if let Err(foreign) = auth.names().check_origin(request.headers()) {
+            tracing::warn!(client = %client.addr, path = request.uri().path(), %foreign, "refused a cross-origin request");
+            return ApiError::new(
+                StatusCode::FORBIDDEN,
+                format!("cross-origin request refused: {foreign}"),
+            )
+            .into_response();
+        }
+    }
+    if auth.is_open() {
+        if let Err(refusal) = auth.local(request.headers()) {
+            tracing::warn!(client = %client.addr, %refusal, "an open Vigil refused a request that is not local");
+            let status = match refusal {
+                NotLocal::Host(_) => StatusCode::MISDIRECTED_REQUEST,
+                NotLocal::Proxied => StatusCode::FORBIDDEN,
+            };
+            return ApiError::new(status, refusal.to_string()).into_response();
+        }
+    }
+    request.extensions_mut().insert(client);
+    let identified = auth.identify(request.headers());
     let principal = identified.as_ref().map(|(who, _)| who.clone());
     if let Some((who, session)) = identified {
         request.extensions_mut().insert(who);
@@ -112,9 +141,14 @@ pub async fn gate(State(state): State<AppState>, mut request: Request, next: Nex
     refuse(&state, door, principal.as_ref(), request.uri(), wants_html)
 }
 
-/// The client's address as the gate worked it out (peer, or the trusted proxy's word).
+/// Who sent a request, as the gate worked it out: the client's address
+/// (the peer, or a trusted proxy's word) and whether the browser came over
+/// HTTPS (Vigil's own TLS, or a trusted proxy's word).
 #[derive(Clone, Copy, Debug)]
-pub struct ClientAddr(pub std::net::IpAddr);
+pub struct Client {
+    pub addr: IpAddr,
+    pub https: bool,
+}
 
 fn refuse(
     state: &AppState,

@@ -10,11 +10,18 @@
 //!   files and `/healthz` wants a session (`/metrics` also takes a bearer
 //!   token, and stays open on loopback for a local Prometheus).
 //!
+//! - An open Vigil answers only requests addressed to a loopback name (or
+//!   `[server] hostnames`) that no proxy forwarded; every state-changing
+//!   request, in every mode, must come from this origin's pages.
+//!
 //! Parts: [`store`] (SQLite), [`password`] (argon2), [`gate`] (the
-//! middleware), [`routes`] (sign in, sign out, first account).
+//! middleware), [`routes`] (sign in, sign out, first account), [`origin`]
+//! (Host and Origin checks), [`proxy`] (trusted proxies, rate-limit keys).
 
 pub mod gate;
+pub mod origin;
 pub mod password;
+pub mod proxy;
 pub mod routes;
 pub mod store;
 
@@ -26,12 +33,16 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
+use tokio::sync::Semaphore;
+
 use app::auth::{validate_name, validate_password, Account, AuthError, Principal, Role};
 use axum::http::HeaderMap;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use sha2::{Digest, Sha256};
 use tokio_util::sync::CancellationToken;
 
+use self::origin::SiteNames;
+use self::proxy::{rate_key, TrustedProxies};
 use self::store::{AuthStore, StoredSession};
 
 /// The session cookie's name.
@@ -53,9 +64,36 @@ pub struct AuthOptions {
     pub bootstrap_admin: Option<(String, String)>,
     /// Cookies get `Secure` (Vigil serves TLS itself).
     pub secure_cookies: bool,
-    /// Client address and scheme come from `X-Forwarded-For`/`-Proto`.
-    pub trust_proxy: bool,
+    /// Peers whose `X-Forwarded-For`/`-Proto` are believed.
+    pub proxies: TrustedProxies,
+    /// The names and origins this Vigil is reached by.
+    pub names: SiteNames,
 }
+
+/// Why an open Vigil refuses a request: it serves only this machine's browsers.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum NotLocal {
+    #[error(
+        "this Vigil runs open (no account) on loopback and answers only loopback names; \
+         {0:?} is not one (list it in [server] hostnames, or create an account)"
+    )]
+    Host(String),
+    #[error(
+        "this Vigil runs open (no account) on loopback, and this request came through a proxy \
+         it was not told to trust: start it with --trust-proxy ADDR (the proxy's address), \
+         or create the first account from this machine"
+    )]
+    Proxied,
+}
+
+/// Most argon2 hashes computed at once, whoever asks: each takes 19 MiB
+/// and tens of milliseconds of a core.
+fn hash_slots() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get().clamp(1, 8))
+}
+
+/// How long a hash waits for a slot before the request is turned away.
+const HASH_WAIT: Duration = Duration::from_secs(10);
 
 /// Why the account database could not be used at start.
 #[derive(Debug, thiserror::Error)]
@@ -100,7 +138,16 @@ pub struct Auth {
     /// Live sessions by id (hex SHA-256 of the token).
     sessions: RwLock<HashMap<String, Session>>,
     has_accounts: AtomicBool,
+    /// Unauthenticated attempts that hash (sign-in, setup), per client
+    /// address (an IPv6 client per /64).
     limiter: DefaultKeyedRateLimiter<IpAddr>,
+    /// Checks of an account's current password (changing one's own), per account.
+    current_limiter: DefaultKeyedRateLimiter<String>,
+    /// Bounds the hashes in progress (see [`hash_slots`]).
+    hashing: Arc<Semaphore>,
+    /// Cancelled when the first account is created: the live sockets an
+    /// open Vigil served close then.
+    open_ended: CancellationToken,
     options: AuthOptions,
 }
 
@@ -136,11 +183,18 @@ impl Auth {
             .collect();
         let has_accounts = store.account_count().map_err(open_err)? > 0;
         let per_minute = NonZeroU32::new(options.attempts_per_minute.max(1)).expect("at least one");
+        let open_ended = CancellationToken::new();
+        if has_accounts {
+            open_ended.cancel();
+        }
         let auth = Arc::new(Auth {
             store: Mutex::new(store),
             sessions: RwLock::new(sessions),
             has_accounts: AtomicBool::new(has_accounts),
             limiter: RateLimiter::keyed(Quota::per_minute(per_minute)),
+            current_limiter: RateLimiter::keyed(Quota::per_minute(per_minute)),
+            hashing: Arc::new(Semaphore::new(hash_slots())),
+            open_ended,
             options,
         });
         if let (false, Some((name, password))) = (has_accounts, auth.options.bootstrap_admin.clone()) {
@@ -164,8 +218,52 @@ impl Auth {
         &self.options
     }
 
+    /// The names and origins this Vigil is reached by.
+    pub fn names(&self) -> &SiteNames {
+        &self.options.names
+    }
+
+    /// Whether a request came straight from a browser on this machine:
+    /// addressed to a loopback name (or a configured one) and forwarded by
+    /// no proxy. Only such requests may use an open Vigil.
+    pub fn local(&self, headers: &HeaderMap) -> Result<(), NotLocal> {
+        if proxy::has_proxy_headers(headers) {
+            return Err(NotLocal::Proxied);
+        }
+        if !self.options.names.host_is_ours(headers) {
+            let host = headers
+                .get(axum::http::header::HOST)
+                .map(|h| String::from_utf8_lossy(h.as_bytes()).chars().take(100).collect())
+                .unwrap_or_default();
+            return Err(NotLocal::Host(host));
+        }
+        Ok(())
+    }
+
+    /// A token cancelled when the socket of this session (or, with `None`,
+    /// of the open Vigil) must close.
+    pub fn socket_ended(&self, session: Option<&str>) -> CancellationToken {
+        match session {
+            Some(id) => self.session_ended(id).unwrap_or_else(|| {
+                // The session ended between the gate and here.
+                let gone = CancellationToken::new();
+                gone.cancel();
+                gone
+            }),
+            None => self.open_ended.clone(),
+        }
+    }
+
+    /// How long the live session `id` has left; `None` when there is no such session.
+    pub fn session_expires_in(&self, id: &str) -> Option<Duration> {
+        let sessions = self.sessions.read().expect("sessions lock");
+        let left_s = sessions.get(id)?.expires - now_s();
+        Some(Duration::from_secs(u64::try_from(left_s).unwrap_or(0)))
+    }
+
     /// Who a request is: its session's account, the anonymous admin of an
-    /// open Vigil, or nobody. Also returns the session id when there is one.
+    /// open Vigil (for a [`local`](Self::local) request only), or nobody.
+    /// Also returns the session id when there is one.
     pub fn identify(&self, headers: &HeaderMap) -> Option<(Principal, Option<String>)> {
         if let Some(id) = session_cookie(headers).map(|token| session_id(&token)) {
             let sessions = self.sessions.read().expect("sessions lock");
@@ -177,7 +275,7 @@ impl Auth {
                 return Some((who, Some(id)));
             }
         }
-        self.is_open().then_some((
+        (self.is_open() && self.local(headers).is_ok()).then_some((
             Principal {
                 name: None,
                 role: Role::Admin,
@@ -193,10 +291,10 @@ impl Auth {
         sessions.get(id).map(|s| s.ended.clone())
     }
 
-    /// Whether `/metrics` may answer: open on loopback, else a session or
-    /// the configured bearer token.
+    /// Whether `/metrics` may answer: open to a local request on loopback
+    /// (a local Prometheus), else a session or the configured bearer token.
     pub fn metrics_allowed(&self, headers: &HeaderMap, principal: Option<&Principal>) -> bool {
-        if self.options.loopback || principal.is_some() {
+        if principal.is_some() || (self.options.loopback && self.local(headers).is_ok()) {
             return true;
         }
         let Some(expected) = &self.options.metrics_token else {
@@ -209,6 +307,33 @@ impl Auth {
             .is_some_and(|given| constant_time_eq(given.trim().as_bytes(), expected.as_bytes()))
     }
 
+    /// Counts one unauthenticated attempt that hashes (sign-in, setup) from `client`.
+    fn limit(&self, client: IpAddr, what: &str) -> Result<(), AuthError> {
+        self.limiter.check_key(&rate_key(client)).map_err(|not_until| {
+            let wait = not_until.wait_time_from(governor::clock::Clock::now(&governor::clock::DefaultClock::default()));
+            tracing::warn!(%client, what, "rate limit reached");
+            AuthError::RateLimited(wait.as_secs().max(1))
+        })
+    }
+
+    /// Runs `f` (which hashes) on the blocking pool once one of the hash
+    /// slots is free; turns the request away if none frees up in time.
+    async fn hashing<T: Send + 'static>(
+        &self,
+        f: impl FnOnce() -> Result<T, AuthError> + Send + 'static,
+    ) -> Result<T, AuthError> {
+        let permit = tokio::time::timeout(HASH_WAIT, self.hashing.clone().acquire_owned())
+            .await
+            .ok()
+            .and_then(Result::ok)
+            .ok_or_else(|| AuthError::Unavailable("every password hash slot stayed busy".into()))?;
+        blocking(move || {
+            let _permit = permit;
+            f()
+        })
+        .await
+    }
+
     /// Signs in, after the rate limit, with the hash check off the async workers.
     pub async fn sign_in(
         self: &Arc<Self>,
@@ -216,13 +341,9 @@ impl Auth {
         password: String,
         client: IpAddr,
     ) -> Result<NewSession, AuthError> {
-        if let Err(not_until) = self.limiter.check_key(&client) {
-            let wait = not_until.wait_time_from(governor::clock::Clock::now(&governor::clock::DefaultClock::default()));
-            tracing::warn!(%client, "sign-in rate limit reached");
-            return Err(AuthError::RateLimited(wait.as_secs().max(1)));
-        }
+        self.limit(client, "sign-in")?;
         let auth = self.clone();
-        blocking(move || {
+        self.hashing(move || {
             let found = auth.store()?.credentials(&name).map_err(unavailable)?;
             let role = match found {
                 Some((hash, role)) if password::verify(&password, &hash) => Some(role),
@@ -245,10 +366,23 @@ impl Auth {
         .await
     }
 
-    /// Creates the first admin account and signs it in.
-    pub async fn set_up(self: &Arc<Self>, name: String, password: String) -> Result<NewSession, AuthError> {
+    /// Creates the first admin account and signs it in. Once an account
+    /// exists this is refused at once, before any hashing; attempts count
+    /// against the client's sign-in rate limit.
+    pub async fn set_up(
+        self: &Arc<Self>,
+        name: String,
+        password: String,
+        client: IpAddr,
+    ) -> Result<NewSession, AuthError> {
+        if self.has_accounts() {
+            return Err(AuthError::SetupDone);
+        }
+        self.limit(client, "setup")?;
+        validate_name(&name)?;
+        validate_password(&password)?;
         let auth = self.clone();
-        blocking(move || {
+        self.hashing(move || {
             auth.create_first(&name, &password)?;
             tracing::info!(account = %name, "created the first admin account");
             auth.new_session(&name, Role::Admin)
@@ -278,8 +412,37 @@ impl Auth {
         {
             return Err(AuthError::SetupDone);
         }
-        self.has_accounts.store(true, Ordering::Release);
+        self.accounts_exist();
         Ok(())
+    }
+
+    /// An account exists now: an open Vigil closes, with its sockets.
+    fn accounts_exist(&self) {
+        self.has_accounts.store(true, Ordering::Release);
+        self.open_ended.cancel();
+    }
+
+    /// Whether `password` is `name`'s current one (changing one's own
+    /// password asks for it), limited per account.
+    async fn check_current(&self, name: &str, password: String) -> Result<(), AuthError> {
+        if self.current_limiter.check_key(&name.to_string()).is_err() {
+            tracing::warn!(account = %name, "current-password checks rate limited");
+            return Err(AuthError::RateLimited(60));
+        }
+        let hash = self
+            .store()?
+            .credentials(name)
+            .map_err(unavailable)?
+            .map(|(hash, _)| hash);
+        let Some(hash) = hash else {
+            return Err(AuthError::NoSuchAccount(name.to_string()));
+        };
+        if self.hashing(move || Ok(password::verify(&password, &hash))).await? {
+            Ok(())
+        } else {
+            tracing::info!(account = %name, "wrong current password on a password change");
+            Err(AuthError::WrongCurrent)
+        }
     }
 
     fn new_session(&self, account: &str, role: Role) -> Result<NewSession, AuthError> {
@@ -331,32 +494,16 @@ impl Auth {
         }
     }
 
-    /// The client's address: the peer, or behind a trusted proxy the last
-    /// address it appended to `X-Forwarded-For`.
-    pub fn client_addr(&self, headers: &HeaderMap, peer: Option<IpAddr>) -> IpAddr {
-        let peer = peer.unwrap_or(IpAddr::from([0, 0, 0, 0]));
-        if !self.options.trust_proxy {
-            return peer;
-        }
-        headers
-            .get_all("x-forwarded-for")
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(','))
-            .next_back()
-            .and_then(|last| last.trim().parse().ok())
-            .unwrap_or(peer)
+    /// The client's address: the peer, or, when the peer is a trusted
+    /// proxy, the client its `X-Forwarded-For` names.
+    pub fn client_addr(&self, headers: &HeaderMap, peer: IpAddr) -> IpAddr {
+        self.options.proxies.client_addr(headers, peer)
     }
 
-    /// Whether the browser reached Vigil over HTTPS (directly or, behind a
-    /// trusted proxy, as `X-Forwarded-Proto` says): cookies get `Secure`.
-    pub fn secure(&self, headers: &HeaderMap) -> bool {
-        self.options.secure_cookies
-            || (self.options.trust_proxy
-                && headers
-                    .get("x-forwarded-proto")
-                    .and_then(|v| v.to_str().ok())
-                    .is_some_and(|p| p.eq_ignore_ascii_case("https")))
+    /// Whether the browser reached Vigil over HTTPS (Vigil's own TLS, or a
+    /// trusted proxy's `X-Forwarded-Proto`): cookies get `Secure`.
+    pub fn https(&self, headers: &HeaderMap, peer: IpAddr) -> bool {
+        self.options.secure_cookies || self.options.proxies.forwarded_https(headers, peer)
     }
 }
 
@@ -367,7 +514,7 @@ impl app::auth::Accounts for Auth {
     }
 
     async fn add(&self, name: String, password: String, role: Role) -> Result<(), AuthError> {
-        let hash = hash_off_thread(password).await?;
+        let hash = self.hashing(move || password::hash(&password)).await?;
         if !self
             .store()?
             .insert_account(&name, role, &hash, now_ms())
@@ -375,7 +522,7 @@ impl app::auth::Accounts for Auth {
         {
             return Err(AuthError::Exists(name));
         }
-        self.has_accounts.store(true, Ordering::Release);
+        self.accounts_exist();
         tracing::info!(account = %name, role = role.as_str(), "added an account");
         Ok(())
     }
@@ -405,8 +552,12 @@ impl app::auth::Accounts for Auth {
         name: String,
         password: String,
         keep_session: Option<String>,
+        current: Option<String>,
     ) -> Result<(), AuthError> {
-        let hash = hash_off_thread(password).await?;
+        if let Some(current) = current {
+            self.check_current(&name, current).await?;
+        }
+        let hash = self.hashing(move || password::hash(&password)).await?;
         if !self.store()?.set_hash(&name, &hash).map_err(unavailable)? {
             return Err(AuthError::NoSuchAccount(name));
         }
@@ -423,11 +574,6 @@ impl app::auth::Accounts for Auth {
         tracing::info!(account = %name, signed_out = dropped, "signed out an account everywhere");
         Ok(dropped)
     }
-}
-
-/// Hashes on the blocking pool: argon2 takes tens of milliseconds of CPU.
-async fn hash_off_thread(password: String) -> Result<String, AuthError> {
-    blocking(move || password::hash(&password)).await
 }
 
 async fn blocking<T: Send + 'static>(
@@ -515,7 +661,8 @@ mod tests {
             metrics_token: Some("scrape-me".into()),
             bootstrap_admin: None,
             secure_cookies: false,
-            trust_proxy: false,
+            proxies: TrustedProxies::none(),
+            names: SiteNames::default(),
         }
     }
 
@@ -543,11 +690,15 @@ mod tests {
     async fn a_session_signs_in_survives_a_restart_and_signs_out() {
         let dir = tempfile::tempdir().unwrap();
         let auth = Auth::open(options(dir.path(), true)).unwrap();
-        let first = auth.set_up("root".into(), "correct horse".into()).await.unwrap();
+        let client: IpAddr = "192.0.2.1".parse().unwrap();
+        let first = auth
+            .set_up("root".into(), "correct horse".into(), client)
+            .await
+            .unwrap();
         assert!(!auth.is_open(), "an account closes the open doors");
         assert!(auth.identify(&HeaderMap::new()).is_none());
         assert_eq!(
-            auth.set_up("late".into(), "correct horse".into()).await.err(),
+            auth.set_up("late".into(), "correct horse".into(), client).await.err(),
             Some(AuthError::SetupDone)
         );
         drop(auth);
@@ -564,7 +715,9 @@ mod tests {
     async fn wrong_passwords_and_unknown_names_look_the_same_and_are_rate_limited() {
         let dir = tempfile::tempdir().unwrap();
         let auth = Auth::open(options(dir.path(), false)).unwrap();
-        auth.set_up("root".into(), "correct horse".into()).await.unwrap();
+        auth.set_up("root".into(), "correct horse".into(), "192.0.2.250".parse().unwrap())
+            .await
+            .unwrap();
         let client: IpAddr = "192.0.2.7".parse().unwrap();
         let wrong = auth.sign_in("root".into(), "wrong horse".into(), client).await.err();
         let unknown = auth
@@ -594,7 +747,9 @@ mod tests {
         use app::auth::Accounts;
         let dir = tempfile::tempdir().unwrap();
         let auth = Auth::open(options(dir.path(), false)).unwrap();
-        auth.set_up("root".into(), "correct horse".into()).await.unwrap();
+        auth.set_up("root".into(), "correct horse".into(), "192.0.2.250".parse().unwrap())
+            .await
+            .unwrap();
         auth.add("eve".into(), "viewer pass".into(), Role::Viewer)
             .await
             .unwrap();
@@ -606,9 +761,21 @@ mod tests {
         let one = auth.sign_in("eve".into(), "viewer pass".into(), client).await.unwrap();
         let two = auth.sign_in("eve".into(), "viewer pass".into(), client).await.unwrap();
         let keep = session_id(&two.token);
-        auth.set_password("eve".into(), "new viewer pass".into(), Some(keep))
-            .await
-            .unwrap();
+        assert_eq!(
+            auth.set_password("eve".into(), "new viewer pass".into(), None, Some("not it".into()))
+                .await,
+            Err(AuthError::WrongCurrent),
+            "a wrong current password changes nothing"
+        );
+        assert!(auth.identify(&cookie(&one.token)).is_some());
+        auth.set_password(
+            "eve".into(),
+            "new viewer pass".into(),
+            Some(keep),
+            Some("viewer pass".into()),
+        )
+        .await
+        .unwrap();
         assert!(auth.identify(&cookie(&one.token)).is_none(), "other sessions end");
         let (who, _) = auth.identify(&cookie(&two.token)).expect("the caller's own stays");
         assert_eq!(who.role, Role::Viewer);
@@ -634,24 +801,75 @@ mod tests {
     }
 
     #[test]
-    fn the_client_address_comes_from_the_proxy_only_when_trusted() {
+    fn an_open_vigil_serves_only_local_requests() {
         let dir = tempfile::tempdir().unwrap();
-        let mut opts = options(dir.path(), false);
-        let peer: IpAddr = "10.0.0.1".parse().unwrap();
+        let local = Auth::open(options(dir.path(), true)).unwrap();
         let mut headers = HeaderMap::new();
-        headers.insert("x-forwarded-for", "203.0.113.9, 198.51.100.4".parse().unwrap());
-        headers.insert("x-forwarded-proto", "https".parse().unwrap());
-        let direct = Auth::open(opts.clone()).unwrap();
-        assert_eq!(direct.client_addr(&headers, Some(peer)), peer);
-        assert!(!direct.secure(&headers));
-        drop(direct);
-        opts.trust_proxy = true;
-        let proxied = Auth::open(opts).unwrap();
+        headers.insert("host", "127.0.0.1:3000".parse().unwrap());
+        assert!(local.identify(&headers).is_some());
+        assert!(local.metrics_allowed(&headers, None));
+        // A rebound name: not this machine's browser.
+        headers.insert("host", "rebound.example:3000".parse().unwrap());
         assert_eq!(
-            proxied.client_addr(&headers, Some(peer)),
-            "198.51.100.4".parse::<IpAddr>().unwrap()
+            local.local(&headers),
+            Err(NotLocal::Host("rebound.example:3000".into()))
         );
-        assert!(proxied.secure(&headers));
+        assert!(local.identify(&headers).is_none());
+        assert!(!local.metrics_allowed(&headers, None));
+        // Through a proxy nobody declared: not local either.
+        headers.insert("host", "127.0.0.1:3000".parse().unwrap());
+        headers.insert("x-forwarded-for", "203.0.113.9".parse().unwrap());
+        assert_eq!(local.local(&headers), Err(NotLocal::Proxied));
+        assert!(local.identify(&headers).is_none());
+        assert!(!local.metrics_allowed(&headers, None));
+    }
+
+    #[tokio::test]
+    async fn setup_after_setup_is_refused_before_hashing_and_setup_is_rate_limited() {
+        let dir = tempfile::tempdir().unwrap();
+        let auth = Auth::open(options(dir.path(), false)).unwrap();
+        let client: IpAddr = "2001:db8::1".parse().unwrap();
+        // Three a minute per client, shared with sign-in, per /64.
+        for _ in 0..3 {
+            assert_eq!(
+                auth.set_up("root".into(), "short".into(), client).await.err(),
+                Some(AuthError::BadPassword)
+            );
+        }
+        let neighbour: IpAddr = "2001:db8::ffff".parse().unwrap();
+        assert!(matches!(
+            auth.set_up("root".into(), "correct horse".into(), neighbour).await,
+            Err(AuthError::RateLimited(_))
+        ));
+        let elsewhere: IpAddr = "2001:db8:0:1::1".parse().unwrap();
+        auth.set_up("root".into(), "correct horse".into(), elsewhere)
+            .await
+            .unwrap();
+        // Done: refused at once, with no hash slot taken and no limit spent.
+        let _slots = auth
+            .hashing
+            .clone()
+            .acquire_many_owned(hash_slots() as u32)
+            .await
+            .unwrap();
+        let refused = tokio::time::timeout(
+            Duration::from_millis(200),
+            auth.set_up("late".into(), "correct horse".into(), elsewhere),
+        )
+        .await
+        .expect("answered without waiting for a hash slot");
+        assert_eq!(refused.err(), Some(AuthError::SetupDone));
+    }
+
+    #[test]
+    fn the_first_account_ends_the_open_sockets() {
+        let dir = tempfile::tempdir().unwrap();
+        let auth = Auth::open(options(dir.path(), true)).unwrap();
+        let open = auth.socket_ended(None);
+        assert!(!open.is_cancelled());
+        auth.create_first("root", "correct horse").unwrap();
+        assert!(open.is_cancelled(), "an account closes the open Vigil's sockets");
+        assert!(auth.socket_ended(Some("no-such-session")).is_cancelled());
     }
 
     #[test]

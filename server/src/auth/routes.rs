@@ -5,30 +5,37 @@
 //! HttpOnly, SameSite=Strict, Secure over HTTPS; sign-out clears it and
 //! asks the browser to drop what it cached of the pages.
 
-use std::sync::Arc;
-
 use app::auth::{login_href, AuthError, SessionId};
 use app::error::PublicError;
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::routing::{post, MethodRouter};
 use axum::{Extension, Json, Router};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
-use super::gate::ClientAddr;
-use super::{Auth, NewSession, COOKIE};
+use super::gate::Client;
+use super::{NewSession, COOKIE};
 use crate::http::error::ApiError;
 use crate::http::state::AppState;
 
 /// The routes, to merge into the app's router.
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/auth/login", post(login))
-        .route("/auth/logout", post(logout))
-        .route("/auth/setup", post(setup))
+    routes()
+        .into_iter()
+        .fold(Router::new(), |router, (path, _, handler)| router.route(path, handler))
+}
+
+/// The routes as a table (what [`router`] is built from, and what
+/// `http::endpoints` lists).
+pub fn routes() -> Vec<(&'static str, Method, MethodRouter<AppState>)> {
+    vec![
+        ("/auth/login", Method::POST, post(login)),
+        ("/auth/logout", Method::POST, post(logout)),
+        ("/auth/setup", Method::POST, post(setup)),
+    ]
 }
 
 #[derive(Deserialize)]
@@ -85,7 +92,7 @@ fn parse<T: DeserializeOwned>(headers: &HeaderMap, body: &Bytes) -> Result<(T, S
 
 async fn login(
     State(state): State<AppState>,
-    Extension(ClientAddr(client)): Extension<ClientAddr>,
+    Extension(client): Extension<Client>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
@@ -95,13 +102,25 @@ async fn login(
     };
     let next = safe_next(form.next.as_deref());
     let name = form.name.trim().to_string();
-    match state.auth.sign_in(name.clone(), form.password, client).await {
-        Ok(session) => signed_in(&state.auth, &headers, session, style, &next, &name),
+    match state.auth.sign_in(name.clone(), form.password, client.addr).await {
+        Ok(session) => signed_in(client, session, style, &next, &name),
         Err(err) => failed(err, style, &login_href(&next)),
     }
 }
 
-async fn setup(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+async fn setup(
+    State(state): State<AppState>,
+    Extension(client): Extension<Client>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if state.auth.has_accounts() {
+        // Before reading the form: nothing to hash, nothing to parse.
+        return match Style::of(&headers) {
+            Style::Form => see_other("/login"),
+            Style::Json => failed(AuthError::SetupDone, Style::Json, "/setup?"),
+        };
+    }
     let (form, style) = match parse::<SetupForm>(&headers, &body) {
         Ok(parsed) => parsed,
         Err(err) => return err.into_response(),
@@ -110,14 +129,19 @@ async fn setup(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -
         return failed(AuthError::Mismatch, style, "/setup?");
     }
     let name = form.name.trim().to_string();
-    match state.auth.set_up(name.clone(), form.password).await {
-        Ok(session) => signed_in(&state.auth, &headers, session, style, "/", &name),
+    match state.auth.set_up(name.clone(), form.password, client.addr).await {
+        Ok(session) => signed_in(client, session, style, "/", &name),
         Err(AuthError::SetupDone) if style == Style::Form => see_other("/login"),
         Err(err) => failed(err, style, "/setup?"),
     }
 }
 
-async fn logout(State(state): State<AppState>, session: Option<Extension<SessionId>>, headers: HeaderMap) -> Response {
+async fn logout(
+    State(state): State<AppState>,
+    Extension(client): Extension<Client>,
+    session: Option<Extension<SessionId>>,
+    headers: HeaderMap,
+) -> Response {
     if let Some(Extension(SessionId(id))) = session {
         if let Err(err) = state.auth.end_session(id).await {
             return failed(err, Style::Json, "/");
@@ -128,21 +152,14 @@ async fn logout(State(state): State<AppState>, session: Option<Extension<Session
         Style::Json => Json(serde_json::json!({ "signed_out": true })).into_response(),
     };
     let headers = response.headers_mut();
-    headers.insert(header::SET_COOKIE, cookie(&state.auth, &HeaderMap::new(), "", 0));
+    headers.insert(header::SET_COOKIE, cookie(client, "", 0));
     // The offline copies of the pages hold host data: drop them.
     headers.insert("clear-site-data", HeaderValue::from_static("\"cache\", \"storage\""));
     response
 }
 
-fn signed_in(
-    auth: &Arc<Auth>,
-    request: &HeaderMap,
-    session: NewSession,
-    style: Style,
-    next: &str,
-    name: &str,
-) -> Response {
-    let set_cookie = cookie(auth, request, &session.token, session.ttl.as_secs());
+fn signed_in(client: Client, session: NewSession, style: Style, next: &str, name: &str) -> Response {
+    let set_cookie = cookie(client, &session.token, session.ttl.as_secs());
     let mut response = match style {
         Style::Form => see_other(next),
         Style::Json => Json(serde_json::json!({ "name": name })).into_response(),
@@ -186,21 +203,46 @@ pub(super) fn see_other(location: &str) -> Response {
         .into_response()
 }
 
-/// The session cookie (an empty value with `max_age` 0 clears it).
-fn cookie(auth: &Auth, request: &HeaderMap, token: &str, max_age: u64) -> HeaderValue {
-    let secure = if auth.secure(request) { "; Secure" } else { "" };
+/// The session cookie (an empty value with `max_age` 0 clears it);
+/// `Secure` when the browser came over HTTPS.
+fn cookie(client: Client, token: &str, max_age: u64) -> HeaderValue {
+    let secure = if client.https { "; Secure" } else { "" };
     let text = format!("{COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}");
     HeaderValue::from_str(&text).expect("a token is hex")
 }
 
 /// Where to go after signing in: a path on this site, never another site.
+///
+/// `next` is read the way the browser will read the `Location` it ends up
+/// in (the WHATWG URL rules, which drop tabs and newlines and take `\` for
+/// `/`), against a stand-in origin; only a URL still on that origin is
+/// kept, and what is sent back is its own serialisation (path, query and
+/// fragment), so the browser cannot read it any other way.
 fn safe_next(next: Option<&str>) -> String {
-    match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.starts_with("/\\") && !n.contains(['\r', '\n']) => {
-            n.to_string()
-        }
-        _ => "/".to_string(),
+    const HERE: &str = "http://vigil.invalid/";
+    let Some(next) = next.filter(|n| n.starts_with('/')) else {
+        return "/".to_string();
+    };
+    let (Ok(base), Ok(parsed)) = (url::Url::parse(HERE), url::Url::parse(HERE).and_then(|b| b.join(next))) else {
+        return "/".to_string();
+    };
+    if parsed.origin() != base.origin() || !parsed.username().is_empty() || parsed.password().is_some() {
+        return "/".to_string();
     }
+    let mut out = parsed.path().to_string();
+    if let Some(query) = parsed.query() {
+        out.push('?');
+        out.push_str(query);
+    }
+    if let Some(fragment) = parsed.fragment() {
+        out.push('#');
+        out.push_str(fragment);
+    }
+    // A path that starts with `//` would name a host in `Location`.
+    if out.starts_with("//") {
+        return "/".to_string();
+    }
+    out
 }
 
 #[cfg(test)]
@@ -210,15 +252,39 @@ mod tests {
     #[test]
     fn next_stays_on_this_site() {
         assert_eq!(safe_next(Some("/checks?q=x")), "/checks?q=x");
+        assert_eq!(safe_next(Some("/explore?series=a.b#top")), "/explore?series=a.b#top");
+        assert_eq!(safe_next(Some("/checks/a b")), "/checks/a%20b");
+        // Read as the browser reads them, these are other sites.
         for bad in [
             "https://evil.example",
             "//evil.example",
             "/\\evil.example",
+            "/\\/evil.example",
+            "/%09/evil.example",
+            "/\t/evil.example",
+            "/\n/evil.example",
+            "/\r\n/evil.example",
+            "\t//evil.example",
+            "/\t\\evil.example",
+            "//user:pass@evil.example",
+            "///evil.example",
+            "/\\\\evil.example",
             "javascript:alert(1)",
-            "/a\r\nSet-Cookie: x",
+            "evil.example",
+            "",
         ] {
-            assert_eq!(safe_next(Some(bad)), "/", "{bad}");
+            let next = safe_next(Some(bad));
+            let seen = url::Url::parse("http://vigil.invalid/").unwrap().join(&next).unwrap();
+            assert_eq!(seen.host_str(), Some("vigil.invalid"), "{bad:?} -> {next:?}");
+            assert!(!next.contains(['\r', '\n', '\t']), "{bad:?} -> {next:?}");
         }
+        // Encoded forms stay paths on this site (the browser does not decode them in Location).
+        for encoded in ["/%2F%2Fevil.example", "/%5Cevil.example", "/%2e%2e/evil"] {
+            let next = safe_next(Some(encoded));
+            assert!(next.starts_with('/') && !next.starts_with("//"), "{encoded} -> {next}");
+        }
+        // Header injection cannot survive: newlines are dropped by the URL rules.
+        assert_eq!(safe_next(Some("/a\r\nSet-Cookie: x")), "/aSet-Cookie:%20x");
         assert_eq!(safe_next(None), "/");
     }
 }

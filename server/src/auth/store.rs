@@ -30,7 +30,12 @@ pub struct AuthStore {
 impl AuthStore {
     /// Opens (or creates) `auth.db` under `dir`.
     pub fn open(dir: &Path) -> rusqlite::Result<AuthStore> {
-        let conn = Connection::open(dir.join(FILE_NAME))?;
+        let path = dir.join(FILE_NAME);
+        if let Err(err) = crate::private::database_file(&path) {
+            // SQLite will say what is wrong with the file, if anything is.
+            tracing::warn!(path = %path.display(), %err, "cannot make the account database private");
+        }
+        let conn = Connection::open(path)?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.execute_batch(
             "PRAGMA journal_mode = WAL;

@@ -22,7 +22,6 @@ pub mod defaults {
     pub const RESET_TIMEOUT: Duration = Duration::from_secs(60);
     pub const CONFIRM: u32 = 2;
     pub const MAX_BLOCK_AGE: Duration = Duration::from_secs(120);
-    pub const MIN_PEERS: u64 = 1;
     pub const MAX_LAG_BLOCKS: u64 = 5;
     pub const WEBHOOK_TIMEOUT: Duration = Duration::from_secs(5);
     pub const WEBHOOK_RETRIES: u32 = 3;
@@ -30,8 +29,10 @@ pub mod defaults {
     pub(super) fn interval() -> Duration {
         INTERVAL
     }
-    pub(super) fn timeout() -> Duration {
-        TIMEOUT
+    /// The timeout of a check that sets none: [`TIMEOUT`], or four fifths of
+    /// a shorter interval, so that any valid interval works without one.
+    pub fn timeout_for(interval: Duration) -> Duration {
+        TIMEOUT.min(interval * 4 / 5)
     }
     pub(super) fn retries() -> u32 {
         RETRIES
@@ -73,9 +74,10 @@ pub struct CheckConfig {
     /// Time between two rounds (1s to 1h).
     #[serde(default = "defaults::interval", with = "humantime_serde")]
     pub interval: Duration,
-    /// Longest one attempt may take; shorter than the interval.
-    #[serde(default = "defaults::timeout", with = "humantime_serde")]
-    pub timeout: Duration,
+    /// Longest one attempt may take; shorter than the interval. Unset:
+    /// [`defaults::timeout_for`] the interval (see [`CheckConfig::timeout`]).
+    #[serde(default, with = "humantime_serde")]
+    pub timeout: Option<Duration>,
     /// Attempts after the first, with backoff, inside one round, before the
     /// round counts as a failure.
     #[serde(default = "defaults::retries")]
@@ -117,6 +119,11 @@ pub struct CheckConfig {
 }
 
 impl CheckConfig {
+    /// The longest one attempt may take: as set, or derived from the interval.
+    pub fn timeout(&self) -> Duration {
+        self.timeout.unwrap_or_else(|| defaults::timeout_for(self.interval))
+    }
+
     /// A check with every optional key at its default, for code and tests
     /// that build checks without a file.
     pub fn new(name: &str, kind: CheckKind) -> CheckConfig {
@@ -126,7 +133,7 @@ impl CheckConfig {
             url: None,
             address: None,
             interval: defaults::INTERVAL,
-            timeout: defaults::TIMEOUT,
+            timeout: None,
             retries: defaults::RETRIES,
             failure_threshold: defaults::FAILURE_THRESHOLD,
             reset_timeout: defaults::RESET_TIMEOUT,
@@ -384,13 +391,14 @@ fn validate_check(c: &CheckConfig) -> Rule {
     if c.interval < Duration::from_secs(1) || c.interval > Duration::from_secs(3600) {
         return Err((Some("interval"), format!("{:?} is out of range (1s to 1h)", c.interval)));
     }
-    if c.timeout < Duration::from_millis(100) {
-        return Err((Some("timeout"), format!("{:?} is shorter than 100ms", c.timeout)));
+    let timeout = c.timeout();
+    if timeout < Duration::from_millis(100) {
+        return Err((Some("timeout"), format!("{timeout:?} is shorter than 100ms")));
     }
-    if c.timeout >= c.interval {
+    if timeout >= c.interval {
         return Err((
             Some("timeout"),
-            format!("{:?} must be shorter than the interval ({:?})", c.timeout, c.interval),
+            format!("{timeout:?} must be shorter than the interval ({:?})", c.interval),
         ));
     }
     if c.retries > 10 {

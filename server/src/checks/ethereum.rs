@@ -385,11 +385,17 @@ fn summary(subs: &[SubResult]) -> String {
             .find(|s| s.name == name && s.status == Status::Up)
             .map(|s| s.reason.as_str())
     };
+    // Peers: the count when the node tells it, else that it cannot.
+    let peers = subs.iter().find(|s| s.name == "peers").map(|s| match s.status {
+        Status::Unknown => format!("peer count unknown ({})", s.reason),
+        _ => s.reason.clone(),
+    });
     [
-        reason("block_number"),
-        reason("head_age"),
-        reason("chain_id"),
-        reason("lag"),
+        reason("block_number").map(str::to_string),
+        reason("head_age").map(str::to_string),
+        reason("chain_id").map(str::to_string),
+        peers,
+        reason("lag").map(str::to_string),
     ]
     .into_iter()
     .flatten()
@@ -417,10 +423,12 @@ impl EthereumProbe {
             limits: Limits {
                 chain_id: check.chain_id,
                 max_block_age: check.max_block_age.unwrap_or(defaults::MAX_BLOCK_AGE),
-                min_peers: check.min_peers.unwrap_or(defaults::MIN_PEERS),
+                // Unset: not judged. Many nodes (Anvil, hosted RPC
+                // providers) do not answer net_peerCount at all.
+                min_peers: check.min_peers.unwrap_or(0),
                 max_lag_blocks: check.max_lag_blocks.unwrap_or(defaults::MAX_LAG_BLOCKS),
             },
-            timeout: check.timeout,
+            timeout: check.timeout(),
             batches: AtomicBool::new(true),
         }
     }
@@ -596,7 +604,7 @@ mod tests {
     fn answers_in_any_order_are_matched_by_id() {
         let o = judge_batch(&healthy_batch(), None);
         assert_eq!(o.status, Status::Up, "{o:?}");
-        assert_eq!(o.reason, "head 412, latest block 4 s old, chain id 1");
+        assert_eq!(o.reason, "head 412, latest block 4 s old, chain id 1, 8 peers");
         assert_eq!(sub_of(&o, "block_number").value, Some(412.0));
         assert_eq!(sub_of(&o, "peers").value, Some(8.0));
         assert_eq!(sub_of(&o, "head_age").value, Some(4.0));
@@ -656,6 +664,10 @@ mod tests {
         let o = judge(&answers, None, &off, NOW);
         assert_eq!(o.status, Status::Up, "{o:?}");
         assert_eq!(sub_of(&o, "peers").status, Status::Unknown);
+        assert_eq!(
+            o.reason,
+            "head 412, latest block 4 s old, chain id 1, peer count unknown (net_peerCount: JSON-RPC error -32601: method not found)"
+        );
     }
 
     #[test]

@@ -42,7 +42,7 @@ impl HttpProbe {
             expect: check.expect_status.clone().unwrap_or_default(),
             keyword: check.keyword.clone(),
             max_latency: check.max_latency,
-            timeout: check.timeout,
+            timeout: check.timeout(),
         }
     }
 }

@@ -212,9 +212,19 @@ pub fn millis(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
-/// At most `max` characters of `text`, for quoting garbage in a reason.
+/// At most `max` characters of `text`, for quoting what a target said in
+/// a reason. Control characters are escaped (`\n`, `\u{1b}`): a reason is
+/// logged and shown, and a target must not be able to forge log lines or
+/// terminal escapes with it.
 pub fn snippet(text: &str, max: usize) -> String {
-    let mut out: String = text.chars().take(max).collect();
+    let mut out = String::new();
+    for c in text.chars().take(max) {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
     if text.chars().count() > max {
         out.push('…');
     }
@@ -267,5 +277,16 @@ mod tests {
     fn snippets_are_short() {
         assert_eq!(snippet("hello", 10), "hello");
         assert_eq!(snippet("hello world", 5), "hello…");
+    }
+
+    #[test]
+    fn snippets_cannot_forge_log_lines() {
+        let forged = "oops\n2026-12-06T00:00:00Z  INFO vigil: admin signed in\r\u{1b}[2K";
+        let quoted = snippet(forged, 200);
+        assert!(!quoted.contains(['\n', '\r', '\u{1b}']), "{quoted}");
+        assert_eq!(
+            quoted,
+            "oops\\n2026-12-06T00:00:00Z  INFO vigil: admin signed in\\r\\u{1b}[2K"
+        );
     }
 }

@@ -248,7 +248,7 @@ pub async fn run_check(task: CheckTask, probe: Box<dyn Probe>, shutdown: Cancell
                 Gate::Probe => config.retries,
             };
             let backoff = retry::backoff(retries);
-            Some(retry::round(probe.as_ref(), config.timeout, config.interval, backoff, &permits).await)
+            Some(retry::round(probe.as_ref(), config.timeout(), config.interval, backoff, &permits).await)
         };
         let round = tokio::select! {
             biased;
@@ -356,7 +356,7 @@ mod tests {
         let mut c = CheckConfig::new(name, CheckKind::Http);
         c.url = Some("http://127.0.0.1:9/".into());
         c.interval = Duration::from_secs(10);
-        c.timeout = Duration::from_secs(2);
+        c.timeout = Some(Duration::from_secs(2));
         c.retries = 0;
         c.failure_threshold = 2;
         c.reset_timeout = Duration::from_secs(60);

@@ -104,9 +104,34 @@ pub fn validate_host_name(name: &str) -> Result<(), String> {
 pub fn validate_url(url: &str) -> Result<(), String> {
     let parsed = reqwest::Url::parse(url).map_err(|e| format!("not a URL ({e})"))?;
     if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
-        return Err(format!("{url:?} must be an http:// or https:// URL with a host"));
+        return Err(format!(
+            "{:?} must be an http:// or https:// URL with a host",
+            redact_url(url)
+        ));
     }
     Ok(())
+}
+
+/// An engine URL fit for logs and summaries: without the credentials it
+/// may carry (`user:pass@`) or its query (which may hold a key).
+pub fn redact_url(url: &str) -> String {
+    let Ok(mut parsed) = reqwest::Url::parse(url) else {
+        return "(not a URL)".into();
+    };
+    let had_query = parsed.query().is_some();
+    let _ = parsed.set_username("");
+    let _ = parsed.set_password(None);
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        // A URL whose credentials cannot be taken out (no host).
+        return format!("{}://…", parsed.scheme());
+    }
+    parsed.set_query(None);
+    parsed.set_fragment(None);
+    let mut text = parsed.to_string();
+    if had_query {
+        text.push_str("?…");
+    }
+    text
 }
 
 /// How requests to the engine authenticate, read once from the files.

@@ -242,7 +242,7 @@ impl Fleet {
             return Ok(hit);
         }
         let figures = Self::engine_figures(engine).await.inspect_err(|e| {
-            tracing::warn!(engine = engine.client.base(), error = %e, "fleet list failed");
+            tracing::warn!(engine = %engine.client.base(), error = %e, "fleet list failed");
         })?;
         let now = crate::collect::now_ms();
         let stale_ms = engine.stale_after.as_millis() as i64;

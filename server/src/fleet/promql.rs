@@ -21,12 +21,19 @@ pub struct PromClient {
 /// Why the engine did not answer.
 #[derive(Debug, thiserror::Error)]
 pub enum PromError {
+    /// Without the URL (it may carry credentials).
     #[error("cannot reach the engine: {0}")]
-    Transport(#[from] reqwest::Error),
+    Transport(reqwest::Error),
     #[error("the engine refused the query (HTTP {status}, {kind}): {message}")]
     Refused { status: u16, kind: String, message: String },
     #[error("the engine's answer is unreadable: {0}")]
     Unreadable(String),
+}
+
+impl From<reqwest::Error> for PromError {
+    fn from(err: reqwest::Error) -> Self {
+        PromError::Transport(err.without_url())
+    }
 }
 
 /// Labels of one series.
@@ -140,9 +147,9 @@ impl PromClient {
         })
     }
 
-    /// The API root this client asks.
-    pub fn base(&self) -> &str {
-        &self.base
+    /// The API root this client asks, fit for logs (no credentials).
+    pub fn base(&self) -> String {
+        super::config::redact_url(&self.base)
     }
 
     async fn get<T: serde::de::DeserializeOwned>(&self, path: &str, params: &[(&str, String)]) -> Result<T, PromError> {

@@ -53,7 +53,10 @@ pub async fn security_headers(mut request: Request, next: Next) -> Response {
         headers.insert(CONTENT_SECURITY_POLICY, policy);
     }
     headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    headers.insert(REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    // `same-origin`, not `no-referrer`: other sites get no Referer, and a
+    // form post to Vigil keeps its true `Origin` (under `no-referrer` the
+    // browser sends `Origin: null`), which the gate checks.
+    headers.insert(REFERRER_POLICY, HeaderValue::from_static("same-origin"));
     headers.insert(X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     response
 }

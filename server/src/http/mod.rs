@@ -10,11 +10,16 @@
 //!   TLS, graceful shutdown.
 //! - [`headers`]: the Content-Security-Policy (with its per-request nonce)
 //!   and the other security headers on every response.
-//! - [`limits`]: the request body limit.
+//! - [`limits`]: the request body limits (size and time).
+//! - [`path`]: the one normal form every request path must have.
+//!
+//! [`endpoints`] lists every route the router serves, from the same
+//! tables it is built from, so that tests can knock on every door.
 
 pub mod error;
 pub mod headers;
 pub mod limits;
+pub mod path;
 pub mod prom;
 pub mod serve;
 pub mod site;
@@ -28,10 +33,10 @@ use app::health::HealthQuery;
 use app::metrics::MetricsQuery;
 use app::{shell, App};
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
-use axum::http::{header, StatusCode};
+use axum::http::{header, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, MethodRouter};
 use axum::{Json, Router};
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
@@ -61,11 +66,9 @@ pub fn router(state: AppState) -> Router {
         }
     };
     let options = state.leptos_options.clone();
-    let pages = Router::new()
-        .route("/healthz", get(healthz))
-        .route("/metrics", get(metrics_text))
-        .route("/sw.js", get(service_worker))
-        .route("/api/v1/checks/{name}", get(check_detail))
+    let pages = own_routes()
+        .into_iter()
+        .fold(Router::new(), |router, (path, _, handler)| router.route(path, handler))
         .leptos_routes_with_context(&state, generate_route_list(App), context.clone(), move || {
             shell(options.clone())
         })
@@ -77,17 +80,82 @@ pub fn router(state: AppState) -> Router {
             ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method not allowed on this path")
         })
         .layer(CompressionLayer::new());
-    let body_limit = state.body_limit;
+    let body_limits = state.body_limits;
+    let (live_path, _, live) = live_route();
     Router::new()
-        .route("/ws", get(ws::handler))
+        .route(live_path, live)
         .merge(crate::auth::routes::router())
         .merge(pages)
         .layer(middleware::from_fn_with_state(state.clone(), crate::auth::gate::gate))
-        .layer(DefaultBodyLimit::max(body_limit))
-        .layer(middleware::from_fn_with_state(body_limit, limits::limit_body))
+        // Before the gate: it, the router and the pages see one path.
+        .layer(middleware::from_fn(path::normal_path))
+        .layer(DefaultBodyLimit::max(body_limits.bytes))
+        .layer(middleware::from_fn_with_state(body_limits, limits::limit_body))
         .layer(middleware::from_fn_with_state(state.clone(), record_latency))
         .layer(middleware::from_fn(headers::security_headers))
         .with_state(state)
+}
+
+/// The live socket's route (outside the compression layer).
+fn live_route() -> (&'static str, Method, MethodRouter<AppState>) {
+    ("/ws", Method::GET, get(ws::handler))
+}
+
+/// The routes of this module besides the pages, server functions and
+/// static files.
+fn own_routes() -> Vec<(&'static str, Method, MethodRouter<AppState>)> {
+    vec![
+        ("/healthz", Method::GET, get(healthz)),
+        ("/metrics", Method::GET, get(metrics_text)),
+        ("/sw.js", Method::GET, get(service_worker)),
+        ("/api/v1/checks/{name}", Method::GET, get(check_detail)),
+    ]
+}
+
+/// A route the router serves: its method and path (axum's syntax:
+/// `{name}` for a parameter).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Endpoint {
+    pub method: Method,
+    pub path: String,
+}
+
+/// Every route the router serves, besides static files: `/ws`, this
+/// module's own, the sign-in forms, every page and every server function,
+/// read from the tables [`router`] is built from.
+pub fn endpoints() -> Vec<Endpoint> {
+    let mut all: Vec<Endpoint> = std::iter::once(live_route())
+        .chain(own_routes())
+        .chain(crate::auth::routes::routes())
+        .map(|(path, method, _)| Endpoint {
+            method,
+            path: path.to_string(),
+        })
+        .collect();
+    for listing in generate_route_list(App) {
+        for method in listing.methods() {
+            let method = match method {
+                leptos_router::Method::Get => Method::GET,
+                leptos_router::Method::Post => Method::POST,
+                leptos_router::Method::Put => Method::PUT,
+                leptos_router::Method::Delete => Method::DELETE,
+                leptos_router::Method::Patch => Method::PATCH,
+            };
+            all.push(Endpoint {
+                method,
+                path: listing.path().to_string(),
+            });
+        }
+    }
+    for (path, method) in leptos::server_fn::axum::server_fn_paths() {
+        all.push(Endpoint {
+            method,
+            path: path.to_string(),
+        });
+    }
+    all.sort_by(|a, b| (&a.path, a.method.as_str()).cmp(&(&b.path, b.method.as_str())));
+    all.dedup();
+    all
 }
 
 /// Records how long each request took to answer, by matched route.
@@ -127,9 +195,14 @@ async fn healthz(State(state): State<AppState>, principal: Option<axum::Extensio
 /// `get_check` server function's answer, at a path that names the check).
 async fn check_detail(
     State(state): State<AppState>,
+    principal: Option<axum::Extension<Principal>>,
     axum::extract::Path(name): axum::extract::Path<String>,
 ) -> Response {
     use app::error::PublicError;
+    // The gate let it in; like the server functions, it checks for itself.
+    if principal.is_none() {
+        return ApiError::new(StatusCode::UNAUTHORIZED, "sign in first").into_response();
+    }
     let detail = match app::checks::validate_check_name(&name) {
         Ok(()) => state.engine.detail(&name).await,
         Err(err) => Err(err),

@@ -298,6 +298,12 @@ impl Collector for ConnectionCollector {
             "http_connections_timed_out",
             "Connections closed by the header or idle timeout.",
             c.timed_out(),
+        )?;
+        counter(
+            &mut e,
+            "http_connections_refused_per_address",
+            "Connections closed at accept: their address had server.max_connections_per_address open.",
+            c.refused_per_address(),
         )
     }
 }

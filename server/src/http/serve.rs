@@ -6,6 +6,10 @@
 //!   lives in the socket wrapper, which the upgraded WebSocket keeps). At the
 //!   cap the loop stops accepting, so new connections wait in the kernel's
 //!   listen queue until one closes.
+//! - A **per-address cap** below it, so that one client (an IPv6 client:
+//!   one /64) cannot take every slot with slow requests: past it, that
+//!   address's new connections are closed at once. Loopback and trusted
+//!   proxies (every client behind them shares their address) are exempt.
 //! - A **header timeout**: from the first byte of a request (or from the
 //!   accept, for the first one, TLS handshake included) to the end of its
 //!   header. A client that trickles a header is dropped when it runs out.
@@ -29,9 +33,10 @@
 //! connection is upgraded to a WebSocket, hyper hands the socket over and
 //! the watcher ends with it, so live sockets are never cut by these timeouts.
 
+use std::collections::HashMap;
 use std::convert::Infallible;
 use std::future::Future;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -52,6 +57,8 @@ use tokio::time::Instant;
 use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
+
+use crate::auth::proxy::{rate_key, TrustedProxies};
 
 /// The cap when none is configured and the open-file limit allows it.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
@@ -74,6 +81,10 @@ pub struct ServeOptions {
     pub idle_timeout: Duration,
     /// Serve HTTPS with this acceptor instead of plain HTTP.
     pub tls: Option<TlsAcceptor>,
+    /// Most connections from one client address (0: no limit).
+    pub max_per_address: usize,
+    /// Addresses the per-address cap does not count (trusted proxies).
+    pub exempt: TrustedProxies,
 }
 
 /// The open connections and what the limits did, for `/metrics`.
@@ -83,6 +94,9 @@ pub struct Connections {
     max: usize,
     capped: AtomicU64,
     timed_out: AtomicU64,
+    /// Connections closed at accept because their address had too many.
+    refused_per_address: AtomicU64,
+    per_address: Arc<PerAddress>,
     /// Whether the loop is waiting at the cap, so that it is logged once
     /// per episode, not once per connection.
     at_cap: AtomicBool,
@@ -96,6 +110,8 @@ impl Connections {
             max,
             capped: AtomicU64::new(0),
             timed_out: AtomicU64::new(0),
+            refused_per_address: AtomicU64::new(0),
+            per_address: Arc::default(),
             at_cap: AtomicBool::new(false),
         }
     }
@@ -118,6 +134,57 @@ impl Connections {
     /// Connections dropped by the header or the idle timeout.
     pub fn timed_out(&self) -> u64 {
         self.timed_out.load(Ordering::Relaxed)
+    }
+
+    /// Connections closed at once because their address had too many open.
+    pub fn refused_per_address(&self) -> u64 {
+        self.refused_per_address.load(Ordering::Relaxed)
+    }
+
+    /// A slot for one more connection from `peer`, or `None` when that
+    /// address has `max` open already. Loopback and `exempt` peers always
+    /// get one, uncounted.
+    fn address_slot(&self, peer: IpAddr, max: usize, exempt: &TrustedProxies) -> Option<AddressSlot> {
+        let peer = peer.to_canonical();
+        if max == 0 || peer.is_loopback() || exempt.trusts(peer) {
+            return Some(AddressSlot(None));
+        }
+        let key = rate_key(peer);
+        let mut counts = self.per_address.lock().unwrap_or_else(|e| e.into_inner());
+        let open = counts.entry(key).or_insert(0);
+        if *open >= max {
+            drop(counts);
+            if self
+                .refused_per_address
+                .fetch_add(1, Ordering::Relaxed)
+                .is_multiple_of(1000)
+            {
+                tracing::warn!(%peer, max, "too many connections from one address; closing new ones");
+            }
+            return None;
+        }
+        *open += 1;
+        Some(AddressSlot(Some((key, self.per_address.clone()))))
+    }
+}
+
+/// One connection counted against its address; uncounted on drop.
+struct AddressSlot(Option<(IpAddr, Arc<PerAddress>)>);
+
+/// Open connections per client address (only those counted).
+type PerAddress = Mutex<HashMap<IpAddr, usize>>;
+
+impl Drop for AddressSlot {
+    fn drop(&mut self) {
+        if let Some((key, counts)) = self.0.take() {
+            let mut counts = counts.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(open) = counts.get_mut(&key) {
+                *open -= 1;
+                if *open == 0 {
+                    counts.remove(&key);
+                }
+            }
+        }
     }
 }
 
@@ -162,8 +229,13 @@ pub async fn serve(
         };
         match accepted {
             Ok((stream, peer)) => {
+                let options = &shared.options;
+                // Over its address's share: closed at once, the slot kept.
+                let Some(slot) = connections.address_slot(peer.ip(), options.max_per_address, &options.exempt) else {
+                    continue;
+                };
                 let _ = stream.set_nodelay(true);
-                tasks.spawn(connection(stream, peer, permit, shared.clone()));
+                tasks.spawn(connection(stream, peer, (permit, slot), shared.clone()));
             }
             Err(err) => accept_failed(err).await,
         }
@@ -206,12 +278,17 @@ async fn accept_failed(err: std::io::Error) {
 }
 
 /// One connection: the TLS handshake if any, then HTTP until it ends.
-async fn connection(stream: TcpStream, peer: SocketAddr, permit: OwnedSemaphorePermit, shared: Arc<Shared>) {
+async fn connection(
+    stream: TcpStream,
+    peer: SocketAddr,
+    slots: (OwnedSemaphorePermit, AddressSlot),
+    shared: Arc<Shared>,
+) {
     let activity = Arc::new(Activity::new());
     let io = Tracked {
         inner: stream,
         activity: activity.clone(),
-        _permit: permit,
+        _slots: slots,
     };
     match &shared.options.tls {
         None => drive(io, peer, activity, &shared).await,
@@ -376,12 +453,12 @@ impl Activity {
 }
 
 /// The accepted socket: reports reads to its [`Activity`] and holds the
-/// connection's slot until it is dropped (after a WebSocket upgrade, by the
-/// live socket).
+/// connection's slots (the cap's and its address's) until it is dropped
+/// (after a WebSocket upgrade, by the live socket).
 struct Tracked {
     inner: TcpStream,
     activity: Arc<Activity>,
-    _permit: OwnedSemaphorePermit,
+    _slots: (OwnedSemaphorePermit, AddressSlot),
 }
 
 impl AsyncRead for Tracked {
@@ -533,7 +610,37 @@ mod tests {
             header_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(60),
             tls: None,
+            max_per_address: 0,
+            exempt: TrustedProxies::none(),
         }
+    }
+
+    #[test]
+    fn each_address_gets_its_share_and_gives_it_back() {
+        let c = Connections::new(100);
+        let none = TrustedProxies::none();
+        let a: IpAddr = "192.0.2.1".parse().unwrap();
+        let first = c.address_slot(a, 2, &none).unwrap();
+        let second = c.address_slot(a, 2, &none).unwrap();
+        assert!(c.address_slot(a, 2, &none).is_none(), "a third from the same address");
+        assert!(c.address_slot("192.0.2.2".parse().unwrap(), 2, &none).is_some());
+        // One /64 is one client.
+        let v6: IpAddr = "2001:db8::1".parse().unwrap();
+        let _x = c.address_slot(v6, 1, &none).unwrap();
+        assert!(c.address_slot("2001:db8::2".parse().unwrap(), 1, &none).is_none());
+        drop(first);
+        let _third = c.address_slot(a, 2, &none).expect("a slot freed by a close");
+        drop(second);
+        // Loopback and trusted proxies are not counted.
+        let proxy = TrustedProxies::parse(&["192.0.2.9"]).unwrap();
+        let slots: Vec<_> = (0..10)
+            .map(|_| c.address_slot("192.0.2.9".parse().unwrap(), 1, &proxy).unwrap())
+            .collect();
+        let local: Vec<_> = (0..10)
+            .map(|_| c.address_slot("127.0.0.1".parse().unwrap(), 1, &none).unwrap())
+            .collect();
+        assert_eq!(c.refused_per_address(), 2);
+        drop((slots, local));
     }
 
     #[tokio::test(start_paused = true)]

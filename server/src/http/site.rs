@@ -22,7 +22,7 @@ use std::sync::Arc;
 use axum::body::Body;
 use axum::extract::Request;
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use tower::ServiceExt;
 
 /// One embedded file and its precompressed copies.
@@ -124,6 +124,11 @@ where
         let site = site.clone();
         let page = page.clone();
         Box::pin(async move {
+            let path = request.uri().path();
+            if path == "/api" || path.starts_with("/api/") {
+                // The API answers JSON, even for a path it does not have.
+                return super::error::ApiError::new(StatusCode::NOT_FOUND, "no such API endpoint").into_response();
+            }
             let (parts, body) = request.into_parts();
             let probe = Request::from_parts(parts.clone(), Body::empty());
             if let Some(response) = site.serve(probe).await {

@@ -27,14 +27,13 @@ pub struct AppState {
     pub registry: Arc<prometheus_client::registry::Registry>,
     /// Filled by the latency middleware, encoded by `registry`.
     pub http_latency: super::prom::HttpLatency,
-    pub allowed_origins: Arc<[String]>,
     /// `/sw.js`, versioned by the build; `None` without a built site.
     pub service_worker: Option<Arc<str>>,
     /// The built front end's static files.
     pub site: Arc<super::site::Site>,
     pub socket: SocketOptions,
-    /// Largest request body in bytes (`server.body_limit_kib`).
-    pub body_limit: usize,
+    /// Largest request body and longest time to receive it (`[server]`).
+    pub body_limits: super::limits::BodyLimits,
     /// Cancelled on SIGINT/SIGTERM.
     pub shutdown: CancellationToken,
     /// Client tasks that shutdown waits for.

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use app::live::protocol::{ClientFrame, CLOSE_SIGNED_OUT, MAX_CLIENT_FRAME_BYTES};
 use axum::extract::ws::{close_code, CloseFrame, Message, Utf8Bytes, WebSocketUpgrade};
 use axum::extract::State;
-use axum::http::{header, HeaderMap, StatusCode, Uri};
+use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use tokio::sync::{broadcast, mpsc};
@@ -59,21 +59,28 @@ pub async fn handler(
     headers: HeaderMap,
     upgrade: WebSocketUpgrade,
 ) -> Response {
-    if let Err(origin) = check_origin(&headers, &state.allowed_origins) {
-        tracing::warn!(origin, "refused a WebSocket from a foreign origin");
-        return ApiError::new(StatusCode::FORBIDDEN, format!("origin {origin} is not allowed")).into_response();
+    if let Err(foreign) = state.auth.names().check_origin(&headers) {
+        tracing::warn!(%foreign, "refused a WebSocket from a foreign origin");
+        return ApiError::new(StatusCode::FORBIDDEN, foreign.to_string()).into_response();
     }
     let since = match parse_since(uri.query()) {
         Ok(since) => since,
         Err(message) => return ApiError::new(StatusCode::BAD_REQUEST, message).into_response(),
     };
-    // Closed when the session that opened it ends (sign-out, revoked); the
-    // gate has already found the session.
-    let ended = session
-        .and_then(|axum::Extension(app::auth::SessionId(id))| state.auth.session_ended(&id))
-        .unwrap_or_default();
+    // Closed when the session that opened it ends (sign-out, revoked), or,
+    // opened while Vigil ran open, when the first account is created.
+    let session = session.map(|axum::Extension(app::auth::SessionId(id))| id);
+    let stops = Stops {
+        shutdown: state.shutdown.clone(),
+        ended: state.auth.socket_ended(session.as_deref()),
+        // An expired session is refused at the door; its open socket closes
+        // at the same moment.
+        expires: session
+            .as_deref()
+            .and_then(|id| state.auth.session_expires_in(id))
+            .map(|left| tokio::time::Instant::now() + left),
+    };
     let hub = state.hub.clone();
-    let shutdown = state.shutdown.clone();
     let options = state.socket.clone();
     let tasks = state.tasks.clone();
     upgrade
@@ -87,7 +94,7 @@ pub async fn handler(
         .on_upgrade(move |socket| {
             let (sink, stream) = socket.split();
             // Tracked, so shutdown waits for every close frame to go out.
-            tasks.track_future(serve_client(sink, stream, hub, since, options, shutdown, ended))
+            tasks.track_future(serve_client(sink, stream, hub, since, options, stops))
         })
 }
 
@@ -111,42 +118,6 @@ fn parse_since(query: Option<&str>) -> Result<Option<u64>, String> {
     Ok(since)
 }
 
-/// Browsers always send Origin on a WebSocket handshake; accept it only when
-/// it is the page's own host or configured. Clients without Origin (tools,
-/// scrapers, tests) are not browsers and are not subject to it.
-fn check_origin(headers: &HeaderMap, allowed: &[String]) -> Result<(), String> {
-    let Some(origin) = headers.get(header::ORIGIN) else {
-        return Ok(());
-    };
-    let origin = origin.to_str().map_err(|_| "(not text)".to_string())?;
-    if allowed
-        .iter()
-        .any(|a| a.trim_end_matches('/').eq_ignore_ascii_case(origin))
-    {
-        return Ok(());
-    }
-    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
-    let origin_uri: Result<Uri, _> = origin.parse();
-    match (origin_uri, host) {
-        (Ok(o), Some(host)) if o.scheme().is_some() => {
-            let default_port = if o.scheme_str() == Some("https") { 443 } else { 80 };
-            let origin_port = o.port_u16().unwrap_or(default_port);
-            let host_uri: Result<Uri, _> = format!("http://{host}").parse();
-            let same = host_uri.is_ok_and(|h| {
-                h.host()
-                    .is_some_and(|hh| o.host().is_some_and(|oh| oh.eq_ignore_ascii_case(hh)))
-                    && h.port_u16().unwrap_or(default_port) == origin_port
-            });
-            if same {
-                Ok(())
-            } else {
-                Err(origin.to_string())
-            }
-        }
-        _ => Err(origin.to_string()),
-    }
-}
-
 /// What the reader tells the writer.
 enum FromReader {
     /// The client is alive (any frame, including pongs).
@@ -157,18 +128,17 @@ enum FromReader {
     Gone,
 }
 
-/// Serves one client until it leaves, breaks the protocol, the server
-/// shuts down, or `ended` is cancelled (the session that opened the socket
-/// ended). Generic over the socket halves so tests can drive it with
-/// channels.
+/// Serves one client until it leaves, breaks the protocol, or one of
+/// `stops` comes (the server shuts down, the session that opened the
+/// socket ends or expires). Generic over the socket halves so tests can
+/// drive it with channels.
 pub async fn serve_client<W, R>(
     mut sink: W,
     stream: R,
     hub: Arc<Hub>,
     since: Option<u64>,
     options: SocketOptions,
-    shutdown: CancellationToken,
-    ended: CancellationToken,
+    stops: Stops,
 ) where
     W: Sink<Message> + Unpin + Send + 'static,
     R: Stream<Item = Result<Message, axum::Error>> + Unpin + Send + 'static,
@@ -176,7 +146,6 @@ pub async fn serve_client<W, R>(
     hub.stats.clients.fetch_add(1, Ordering::Relaxed);
     let (tx, mut from_reader) = mpsc::channel(8);
     let reader = tokio::spawn(read_client(stream, tx, options.max_messages_per_sec));
-    let stops = Stops { shutdown, ended };
     let close = write_client(&mut sink, &hub, since, &options, &stops, &mut from_reader).await;
     if let Some(frame) = close {
         send_within(&mut sink, Message::Close(Some(frame)), options.write_timeout).await;
@@ -187,11 +156,25 @@ pub async fn serve_client<W, R>(
 }
 
 /// What ends a socket from the server's side.
-struct Stops {
+pub struct Stops {
     /// The server is shutting down.
-    shutdown: CancellationToken,
-    /// The session that opened the socket ended.
-    ended: CancellationToken,
+    pub shutdown: CancellationToken,
+    /// The session that opened the socket ended (or, for an open Vigil's
+    /// socket, the first account was created).
+    pub ended: CancellationToken,
+    /// When the session that opened the socket expires.
+    pub expires: Option<tokio::time::Instant>,
+}
+
+impl Stops {
+    /// Only a shutdown ends the socket.
+    pub fn shutdown(shutdown: CancellationToken) -> Stops {
+        Stops {
+            shutdown,
+            ended: CancellationToken::new(),
+            expires: None,
+        }
+    }
 }
 
 /// Forwards hub frames; returns the close frame to send, if any.
@@ -227,13 +210,22 @@ where
     // for every client on every tick.
     let cancelled = stops.shutdown.cancelled();
     let ended = stops.ended.cancelled();
-    tokio::pin!(cancelled, ended);
+    let expired = async {
+        match stops.expires {
+            Some(at) => tokio::time::sleep_until(at).await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::pin!(cancelled, ended, expired);
     loop {
         tokio::select! {
             _ = &mut cancelled => {
                 return Some(close(close_code::AWAY, "server shutting down"));
             }
             _ = &mut ended => {
+                return Some(close(CLOSE_SIGNED_OUT.0, CLOSE_SIGNED_OUT.1));
+            }
+            _ = &mut expired => {
                 return Some(close(CLOSE_SIGNED_OUT.0, CLOSE_SIGNED_OUT.1));
             }
             msg = from_reader.recv() => match msg {
@@ -377,7 +369,6 @@ mod tests {
     use super::*;
     use app::live::protocol::ServerFrame;
     use app::metrics::Sample;
-    use axum::http::HeaderValue;
     use tokio_util::sync::PollSender;
 
     fn small_hub() -> Arc<Hub> {
@@ -409,8 +400,7 @@ mod tests {
             hub.clone(),
             None,
             options,
-            shutdown.clone(),
-            CancellationToken::new(),
+            Stops::shutdown(shutdown.clone()),
         ));
         (rx, task, shutdown)
     }
@@ -472,32 +462,6 @@ mod tests {
         task.await.unwrap();
     }
 
-    fn headers(origin: Option<&str>, host: &str) -> HeaderMap {
-        let mut h = HeaderMap::new();
-        h.insert(header::HOST, HeaderValue::from_str(host).unwrap());
-        if let Some(o) = origin {
-            h.insert(header::ORIGIN, HeaderValue::from_str(o).unwrap());
-        }
-        h
-    }
-
-    #[test]
-    fn same_origin_and_no_origin_pass() {
-        assert!(check_origin(&headers(None, "127.0.0.1:3000"), &[]).is_ok());
-        assert!(check_origin(&headers(Some("http://127.0.0.1:3000"), "127.0.0.1:3000"), &[]).is_ok());
-        assert!(check_origin(&headers(Some("https://vigil.example"), "vigil.example"), &[]).is_ok());
-        assert!(check_origin(&headers(Some("http://Vigil.Example"), "vigil.example:80"), &[]).is_ok());
-    }
-
-    #[test]
-    fn foreign_origins_fail_unless_allowed() {
-        assert!(check_origin(&headers(Some("http://evil.example"), "127.0.0.1:3000"), &[]).is_err());
-        assert!(check_origin(&headers(Some("http://127.0.0.1:3001"), "127.0.0.1:3000"), &[]).is_err());
-        assert!(check_origin(&headers(Some("null"), "127.0.0.1:3000"), &[]).is_err());
-        let allowed = vec!["https://dash.example".to_string()];
-        assert!(check_origin(&headers(Some("https://dash.example"), "127.0.0.1:3000"), &allowed).is_ok());
-    }
-
     #[test]
     fn since_must_be_a_seq() {
         assert_eq!(parse_since(None), Ok(None));
@@ -540,8 +504,7 @@ mod tests {
             hub,
             None,
             options,
-            CancellationToken::new(),
-            CancellationToken::new(),
+            Stops::shutdown(CancellationToken::new()),
         ));
         loop {
             match rx.recv().await {

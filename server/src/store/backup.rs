@@ -65,7 +65,7 @@ pub fn backup_data_dir(data_dir: &Path, to: &Path) -> Result<Vec<CopiedFile>, Ba
     if to.exists() && std::fs::read_dir(to)?.next().is_some() {
         return Err(BackupError::NotEmpty(to.to_path_buf()));
     }
-    std::fs::create_dir_all(to)?;
+    crate::private::create_dir(to)?;
     let mut copied = Vec::new();
     for name in [super::FILE_NAME, crate::auth::store::FILE_NAME] {
         let source = data_dir.join(name);
@@ -120,6 +120,7 @@ pub fn backup_file(source_path: &Path, to: &Path) -> Result<BackupReport, Backup
 }
 
 fn copy(source: &Connection, to: &Path, started: Instant) -> Result<u64, BackupError> {
+    crate::private::database_file(to)?;
     let mut target = Connection::open(to)?;
     let pages = {
         let backup = Backup::new(source, &mut target)?;

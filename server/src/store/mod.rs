@@ -146,6 +146,10 @@ impl StoreStats {
 
 /// Opens (creating if needed) the database and applies the schema.
 pub fn open(path: &Path) -> Result<Connection, StoreError> {
+    if let Err(err) = crate::private::database_file(path) {
+        // SQLite will say what is wrong with the file, if anything is.
+        tracing::warn!(path = %path.display(), %err, "cannot make the history database private");
+    }
     let mut conn = Connection::open(path)?;
     conn.busy_timeout(Duration::from_secs(5))?;
     // auto_vacuum must be chosen before the first table exists.
@@ -275,6 +279,22 @@ pub struct StoreOptions {
 /// A cache key: series, from, to, points.
 type Key = (String, i64, i64, u32);
 
+/// Bytes of answers the range caches hold at most (recent, past).
+const RECENT_CACHE_BYTES: u64 = 16 * 1024 * 1024;
+const PAST_CACHE_BYTES: u64 = 64 * 1024 * 1024;
+
+/// What a cached answer costs in memory, about: its points, its strings
+/// and its key.
+fn range_weight(key: &Key, range: &Arc<Range>) -> u32 {
+    let bytes = std::mem::size_of::<Range>()
+        + range.points.capacity() * std::mem::size_of::<app::metrics::RangePoint>()
+        + range.series.capacity()
+        + range.tier.capacity()
+        + std::mem::size_of::<Key>()
+        + key.0.capacity();
+    u32::try_from(bytes).unwrap_or(u32::MAX)
+}
+
 /// The store as the rest of the server sees it: range queries behind a TTL
 /// cache, and the writer's figures.
 pub struct History {
@@ -310,12 +330,15 @@ impl History {
         } = options;
         let path = data_dir.join(FILE_NAME);
         let stats = Arc::new(StoreStats::default());
+        // Weighed in bytes, not answers: one answer may hold 100,000 points.
         let recent = moka::sync::Cache::builder()
-            .max_capacity(256)
+            .max_capacity(RECENT_CACHE_BYTES)
+            .weigher(range_weight)
             .time_to_live(interval.min(Duration::from_secs(5)))
             .build();
         let past = moka::sync::Cache::builder()
-            .max_capacity(1024)
+            .max_capacity(PAST_CACHE_BYTES)
+            .weigher(range_weight)
             .time_to_live(Duration::from_secs(300))
             .build();
         let (pool, open_error) = match open(&path).and_then(|conn| limit_size(conn, max_bytes)) {

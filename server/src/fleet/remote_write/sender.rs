@@ -86,14 +86,23 @@ impl Sender {
 
 /// At most `max` bytes of `s`, cut at a character boundary.
 fn truncate(s: &str, max: usize) -> String {
-    if s.len() <= max {
-        return s.to_string();
-    }
-    let mut end = max;
+    let mut end = max.min(s.len());
     while !s.is_char_boundary(end) {
         end -= 1;
     }
-    format!("{}…", &s[..end])
+    // The receiver's words are logged: no forged lines, no escapes.
+    let mut out = String::with_capacity(end + 1);
+    for c in s[..end].chars() {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    if end < s.len() {
+        out.push('…');
+    }
+    out
 }
 
 #[cfg(test)]
@@ -104,5 +113,6 @@ mod tests {
     fn long_messages_are_cut_on_a_character() {
         assert_eq!(truncate("short", 10), "short");
         assert_eq!(truncate("ééé", 3), "é…");
+        assert_eq!(truncate("bad\nline", 20), "bad\\nline");
     }
 }
