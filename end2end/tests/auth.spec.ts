@@ -79,6 +79,8 @@ test.describe('refusals the browser reports', () => {
       'the browser logs the 403': /^console\.error: Failed to load resource: .* 403 \(Forbidden\) \(http:\/\/127\.0\.0\.1:\d+\/admin\/users:/,
       'removing the last admin is refused (409)': /^response: 409 POST http:\/\/127\.0\.0\.1:\d+\/api\/v1\/users\/remove$/,
       'the browser logs the refused removal': /^console\.error: Failed to load resource: .* 409 \(Conflict\) \(http:\/\/127\.0\.0\.1:\d+\/api\/v1\/users\/remove:/,
+      'a wrong current password is refused (400)': /^response: 400 POST http:\/\/127\.0\.0\.1:\d+\/api\/v1\/users\/password$/,
+      'the browser logs the refused change': /^console\.error: Failed to load resource: .* 400 \(Bad Request\) \(http:\/\/127\.0\.0\.1:\d+\/api\/v1\/users\/password:/,
       'after signing out the socket is refused (the test opens it on purpose)':
         /^console\.error: WebSocket connection to 'ws:\/\/127\.0\.0\.1:\d+\/ws' failed: (.*401|HTTP Authentication failed)/,
     },

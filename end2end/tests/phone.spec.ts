@@ -36,6 +36,11 @@ for (const p of PAGES) {
 test('the navigation works by tapping', async ({ page }) => {
   await openLiveOverview(page, vigil().url);
   const nav = page.getByRole('navigation', { name: 'Main' });
+  // A mark on this document: a reload (or a full navigation) would drop it.
+  await page.evaluate(() => {
+    (window as unknown as { __sameDocument: boolean }).__sameDocument = true;
+  });
+  const sameDocument = () => page.evaluate(() => (window as unknown as { __sameDocument?: boolean }).__sameDocument === true);
 
   await nav.getByRole('link', { name: 'Explore' }).tap();
   await expect(page).toHaveURL(/\/explore$/);
@@ -49,7 +54,9 @@ test('the navigation works by tapping', async ({ page }) => {
   await nav.getByRole('link', { name: 'Overview' }).tap();
   await expect(page).toHaveURL(/\/$/);
   await expect(page.getByTestId('cpu-total')).toHaveText(/^\d+(\.\d+)?%$/);
-  // Still the same live connection: client-side navigation, no reload.
+  // Still the same document and the same live connection: client-side
+  // navigation, no reload.
+  expect(await sameDocument(), 'the page was not reloaded').toBe(true);
   await expect(page.getByTestId('connection-state')).toHaveAttribute('data-state', 'connected');
 
   await page.getByRole('button', { name: /^Theme: / }).tap();

@@ -45,6 +45,20 @@ fn a_taken_port_is_a_clear_error() {
 }
 
 #[test]
+fn trust_proxy_takes_addresses_and_networks_and_names_a_bad_one() {
+    let out = vigil()
+        .args(["--trust-proxy", "127.0.0.1:8080,10.0.0.0/8,localhost"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let text = String::from_utf8_lossy(&out.stderr);
+    assert!(text.contains("\"localhost\" is not an address or a network"), "{text}");
+    let help = vigil().arg("--help").output().unwrap();
+    let help = String::from_utf8_lossy(&help.stdout);
+    assert!(help.contains("--trust-proxy [<ADDR>...]"), "{help}");
+}
+
+#[test]
 fn help_lists_the_contract_flags() {
     let out = vigil().arg("--help").output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
@@ -122,11 +136,21 @@ async fn kill_dash_nine_loses_at_most_the_last_batch() {
 
     let mut p = Process::start(port, &data, &config).await;
     tokio::time::sleep(std::time::Duration::from_millis(3000)).await;
-    let seen = p.stored(from).await;
+    let mut seen = p.stored(from).await;
     assert!(seen.len() >= 5, "{seen:?}");
-    // Mid-ingest: samples keep arriving every 200 ms.
-    tokio::time::sleep(std::time::Duration::from_millis(700)).await;
-    p.child.kill().unwrap(); // SIGKILL
+    // Catch a commit (the newest stored point moves), then kill 2.5 s
+    // later: the store commits once a second, so two more commits have
+    // happened by then, and what is lost is the last second's open batch.
+    // A store that committed less often would lose more.
+    let newest = *seen.iter().max().unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while seen.iter().max() == Some(&newest) {
+        assert!(std::time::Instant::now() < deadline, "no commit within 5 s");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        seen = p.stored(from).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    p.child.kill().unwrap(); // SIGKILL, mid-ingest
     let killed_at = now_ms();
     p.child.wait().unwrap();
 
@@ -150,11 +174,18 @@ async fn kill_dash_nine_loses_at_most_the_last_batch() {
     for ts in &seen {
         assert!(after.contains(ts), "committed point {ts} was lost");
     }
-    let last_before = after.iter().copied().filter(|&t| t < restarted_at).max().unwrap();
+    // The killed process's points are those stamped before the kill (the
+    // new one starts sampling after it); the newest of them tells how much
+    // was lost: at most the open batch (1 s), one sample (200 ms) and slack.
+    let last_before = after.iter().copied().filter(|&t| t <= killed_at).max().unwrap();
     assert!(
-        killed_at - last_before <= 1_500,
-        "lost {} ms before the kill: more than a batch",
-        killed_at - last_before
+        last_before >= seen.iter().copied().max().unwrap(),
+        "the newest point stored before the kill is older than one already read"
+    );
+    let lost = killed_at - last_before;
+    assert!(
+        (0..=1_500).contains(&lost),
+        "lost {lost} ms of samples before the kill: more than the open batch"
     );
     assert!(after.iter().any(|&t| t > restarted_at), "the series continues");
     drop(p);

@@ -21,7 +21,11 @@ fn remote_write(url: String) -> RemoteWriteConfig {
 }
 
 fn fleet(url: String) -> FleetConfig {
-    toml::from_str(&format!("prometheus = {url:?}\nstale_after = \"30s\"")).unwrap()
+    fleet_stale_after(url, "30s")
+}
+
+fn fleet_stale_after(url: String, stale_after: &str) -> FleetConfig {
+    toml::from_str(&format!("prometheus = {url:?}\nstale_after = {stale_after:?}")).unwrap()
 }
 
 async fn pusher(name: &str, write_url: String) -> TestServer {
@@ -155,8 +159,10 @@ async fn a_fleet_vigil_lists_every_pushing_host_and_reads_their_history() {
         body["error"].as_str().unwrap().contains("unknown host \"nobody\""),
         "{body}"
     );
+    // An argument the API does not take is ignored, as query APIs do.
     let (status, body) = get_json(&watcher, "/api/v1/series?host=beta&x=1").await;
-    assert!(status == 200 || status == 400, "{status} {body}");
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body, series, "the same answer as without it");
     let long = "h".repeat(300);
     let (status, body) = get_json(&watcher, &format!("/api/v1/series?host={long}")).await;
     assert_eq!(status, 400, "{body}");
@@ -189,21 +195,25 @@ async fn a_fleet_vigil_lists_every_pushing_host_and_reads_their_history() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn victoria_metrics_serves_the_fleet_too() {
+async fn victoria_metrics_serves_the_fleet_and_a_silent_host_goes_stale() {
     let dir = tempfile::tempdir().unwrap();
-    let vm = engines::VictoriaMetrics::start(dir.path()).await;
+    let mut vm = engines::VictoriaMetrics::start(dir.path()).await;
+    let alpha = pusher("alpha", vm.write_url()).await;
     let beta = pusher("beta", vm.write_url()).await;
     let url = vm.url();
     let watcher = start_with(INTERVAL_MS, move |o| {
         o.config.host.name = Some("gamma".into());
-        o.config.fleet = Some(fleet(url));
+        o.config.fleet = Some(fleet_stale_after(url, "4s"));
     })
     .await;
 
-    let hosts = hosts_with(&watcher, &["beta", "gamma"]).await;
-    let b = host(&hosts, "beta").unwrap();
-    assert!(b["cpu_percent"].is_number() && b["disk"]["mount"].is_string(), "{b}");
-    assert!(now_ms() - b["last_seen"].as_i64().unwrap() < 20_000, "{b}");
+    let hosts = hosts_with(&watcher, &["alpha", "beta", "gamma"]).await;
+    for name in ["alpha", "beta"] {
+        let h = host(&hosts, name).unwrap();
+        assert!(h["cpu_percent"].is_number() && h["disk"]["mount"].is_string(), "{h}");
+        assert!(now_ms() - h["last_seen"].as_i64().unwrap() < 20_000, "{h}");
+        assert_ne!(h["status"], "unknown", "{h}");
+    }
     let (status, series) = get_json(&watcher, "/api/v1/series?host=beta").await;
     assert_eq!(status, 200, "{series}");
     assert!(series
@@ -222,7 +232,35 @@ async fn victoria_metrics_serves_the_fleet_too() {
     .await;
     assert_eq!(status, 200, "{range}");
     assert!(!range["points"].as_array().unwrap().is_empty(), "{range}");
-    for t in [watcher, beta] {
+
+    // beta stops pushing: past stale_after it is listed as unknown, saying
+    // since when; alpha, still pushing, is not.
+    let beta_data = stop(beta).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let hosts = loop {
+        let (status, hosts) = get_json(&watcher, "/api/v1/hosts").await;
+        assert_eq!(status, 200, "{hosts}");
+        if host(&hosts, "beta").is_some_and(|b| b["status"] == "unknown") {
+            break hosts;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "beta never went stale: {hosts}");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    let b = host(&hosts, "beta").unwrap();
+    assert!(b["reason"].as_str().unwrap().starts_with("no sample for"), "{b}");
+    assert_ne!(host(&hosts, "alpha").unwrap()["status"], "unknown", "{hosts}");
+    drop(beta_data);
+
+    // The engine gone: the list says so (503, JSON), and comes back with it.
+    vm.stop().await;
+    tokio::time::sleep(Duration::from_secs(3)).await; // past the list's cache
+    let (status, body) = get_json(&watcher, "/api/v1/hosts").await;
+    assert_eq!(status, 503, "{body}");
+    assert!(body["error"].as_str().unwrap().contains("engine"), "{body}");
+    vm.restart().await;
+    hosts_with(&watcher, &["alpha", "gamma"]).await;
+
+    for t in [watcher, alpha] {
         stop(t).await;
     }
 }

@@ -6,7 +6,7 @@ mod common;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use common::{connect, next_json, next_message, scrape, start_with, stop, TestServer};
+use common::{connect, next_json, scrape, start_with, stop, TestServer};
 use futures_util::SinkExt;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -71,6 +71,7 @@ async fn raw_get(socket: &mut TcpStream, path: &str) -> String {
 #[tokio::test]
 async fn a_trickled_header_is_dropped_at_the_header_timeout_while_others_are_served() {
     let t = start_bounded(1.0, 60.0, None).await;
+    let opened = Instant::now();
     let mut slow = TcpStream::connect(t.server.addr).await.unwrap();
     slow.write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n")
         .await
@@ -88,15 +89,17 @@ async fn a_trickled_header_is_dropped_at_the_header_timeout_while_others_are_ser
     let (status, _) = common::get_json(&t, "/healthz").await;
     assert_eq!(status, 200, "a normal client is served meanwhile");
 
-    let started = Instant::now();
     let mut buf = [0u8; 1024];
     let read = tokio::time::timeout(Duration::from_secs(5), reader.read(&mut buf))
         .await
         .expect("the trickling connection is closed within 5 s");
     assert!(matches!(read, Ok(0) | Err(_)), "closed without an answer: {read:?}");
+    // Not before its time (a server that dropped it at once would be
+    // wrong too), and not much after.
+    let lived = opened.elapsed();
     assert!(
-        started.elapsed() < Duration::from_secs(2),
-        "closed at the 1 s header timeout"
+        lived >= Duration::from_millis(900) && lived < Duration::from_secs(2),
+        "closed at the 1 s header timeout, not after {lived:?}"
     );
     trickle.abort();
     assert!(scrape(&t, "vigil_http_connections_timed_out_total").await >= Some(1.0));
@@ -225,17 +228,33 @@ async fn shutdown_stops_accepting_and_lets_an_answer_in_flight_finish() {
 
 #[tokio::test]
 async fn a_live_socket_is_not_cut_by_the_idle_timeout() {
-    let t = start_bounded(1.0, 1.0, None).await;
+    // A sample a minute and pings every 30 s: the socket's only traffic is
+    // the heartbeat, every 5 s, far longer than the 1 s idle timeout.
+    let t = start_with(60_000, |o: &mut Options| {
+        o.config.server.header_timeout = Duration::from_secs(1);
+        o.config.server.idle_timeout = Duration::from_secs(1);
+        o.socket.ping_every = Duration::from_secs(30);
+    })
+    .await;
     let mut ws = connect(&t.ws_url("")).await;
     assert_eq!(common::kind(&next_json(&mut ws).await), "snapshot");
-    tokio::time::sleep(Duration::from_secs(3)).await;
-    // Frames keep coming after three idle timeouts without a client byte.
-    let mut frames = 0;
-    while frames < 3 {
-        if let Message::Text(_) = next_message(&mut ws).await {
-            frames += 1;
+    // Silent both ways (no client byte at all) for several idle timeouts,
+    // then the next frame still arrives on the same socket.
+    let mut last = Instant::now();
+    loop {
+        let message = tokio::time::timeout(Duration::from_secs(8), futures_util::StreamExt::next(&mut ws))
+            .await
+            .expect("a frame within 8 s")
+            .expect("the socket is still open")
+            .expect("no protocol error");
+        assert!(matches!(message, Message::Text(_)), "{message:?}");
+        let quiet = last.elapsed();
+        if quiet >= Duration::from_secs(3) {
+            break;
         }
+        last = Instant::now();
     }
+    assert_eq!(scrape(&t, "vigil_http_connections_timed_out_total").await, Some(0.0));
     stop(t).await;
 }
 
@@ -516,4 +535,133 @@ async fn security_headers_are_on_pages_apis_and_static_files() {
     assert_eq!(missing.status(), 404);
     assert_security_headers("404", missing.headers());
     stop(t).await;
+}
+
+#[tokio::test]
+async fn a_trickled_body_is_cut_off_at_the_body_timeout() {
+    let t = start_with(100, |o: &mut Options| {
+        o.config.server.body_timeout = Duration::from_secs(1);
+        o.config.server.idle_timeout = Duration::from_secs(60);
+    })
+    .await;
+    let started = Instant::now();
+    let mut slow = TcpStream::connect(t.server.addr).await.unwrap();
+    slow.write_all(
+        b"POST /auth/login HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{",
+    )
+    .await
+    .unwrap();
+    let (mut reader, mut writer) = slow.into_split();
+    // A byte every 200 ms: always moving (so the idle timeout never
+    // fires), never done.
+    let trickle = tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            if writer.write_all(b" ").await.is_err() {
+                return;
+            }
+        }
+    });
+    let mut answer = Vec::new();
+    tokio::time::timeout(Duration::from_secs(5), reader.read_to_end(&mut answer))
+        .await
+        .expect("the request is ended within 5 s")
+        .ok();
+    let took = started.elapsed();
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(
+        answer.starts_with("HTTP/1.1 4"),
+        "a client error, then the close: {answer}"
+    );
+    assert!(
+        took >= Duration::from_millis(900) && took < Duration::from_secs(3),
+        "cut off at the 1 s body timeout, not after {took:?}"
+    );
+    trickle.abort();
+    let (status, _) = common::get_json(&t, "/healthz").await;
+    assert_eq!(status, 200, "others are served");
+    stop(t).await;
+}
+
+/// An address of this machine that is not loopback (so the per-address
+/// cap counts it), added to `lo` for as long as the value lives.
+struct ExtraAddress(&'static str);
+
+impl ExtraAddress {
+    fn add(ip: &'static str) -> ExtraAddress {
+        let out = std::process::Command::new("ip")
+            .args(["addr", "add", &format!("{ip}/32"), "dev", "lo"])
+            .output()
+            .expect("ip (iproute2) runs");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            out.status.success() || err.contains("exists"),
+            "cannot add {ip} to lo (this test needs root): {err}"
+        );
+        ExtraAddress(ip)
+    }
+}
+
+impl Drop for ExtraAddress {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("ip")
+            .args(["addr", "del", &format!("{}/32", self.0), "dev", "lo"])
+            .status();
+    }
+}
+
+#[tokio::test]
+async fn one_address_cannot_take_every_connection() {
+    let address = ExtraAddress::add("198.51.100.77");
+    let token_dir = tempfile::tempdir().unwrap();
+    let token_file = token_dir.path().join("metrics.token");
+    std::fs::write(&token_file, "scrape-7c2e\n").unwrap();
+    let t = start_with(100, |o: &mut Options| {
+        o.bind = "0.0.0.0:0".parse().unwrap();
+        o.config.server.max_connections_per_address = 4;
+        o.config.auth.metrics_token_file = Some(token_file.clone());
+    })
+    .await;
+    let port = t.server.addr.port();
+    let there: SocketAddr = format!("{}:{port}", address.0).parse().unwrap();
+    // Four idle connections from that address: all held open.
+    let mut held = Vec::new();
+    for _ in 0..4 {
+        held.push(TcpStream::connect(there).await.unwrap());
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    // The fifth is closed at once.
+    let mut fifth = TcpStream::connect(there).await.unwrap();
+    let closed = closed_within(&mut fifth, Duration::from_secs(2)).await;
+    assert!(closed.is_some(), "a fifth connection from one address is closed");
+    // Loopback (and a trusted proxy) is not counted, and is served.
+    let (status, _) = common::get_json(&t, "/healthz").await;
+    assert_eq!(status, 200);
+    // Bound beyond loopback, /metrics wants its token.
+    let text = reqwest::Client::new()
+        .get(t.http("/metrics"))
+        .bearer_auth("scrape-7c2e")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let refused: f64 = text
+        .lines()
+        .find_map(|l| l.strip_prefix("vigil_http_connections_refused_per_address_total "))
+        .unwrap_or_else(|| panic!("no refused count in {text}"))
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(refused >= 1.0, "{refused}");
+    // One closes: the address gets its slot back.
+    held.pop();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut again = TcpStream::connect(there).await.unwrap();
+    let answer = raw_get(&mut again, "/healthz").await;
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    drop(held);
+    stop(t).await;
+    drop(address);
 }

@@ -130,6 +130,9 @@ async fn history_survives_a_restart() {
     let t = start(100).await;
     let from = now_ms() - 1000;
     let before = times(&wait_for_points(&t, "cpu_usage_percent", from, 5).await);
+    // The newest sample, still in the writer's open batch (it commits once
+    // a second): a graceful stop writes it.
+    let last = sample_ts(&t).await;
     let data = stop(t).await;
     let restarted_at = now_ms();
     let t = start_in(data, 100, |_| {}).await;
@@ -137,6 +140,16 @@ async fn history_survives_a_restart() {
     for ts in &before {
         assert!(after.contains(ts), "{ts} from before the restart is kept");
     }
+    assert!(
+        after.contains(&last),
+        "the last sample before the stop ({last}) was flushed: {:?}",
+        after
+            .iter()
+            .filter(|&&ts| ts < restarted_at)
+            .rev()
+            .take(5)
+            .collect::<Vec<_>>()
+    );
     assert!(after.iter().any(|&ts| ts > restarted_at), "and the series continues");
 }
 
@@ -157,9 +170,10 @@ async fn a_store_that_cannot_open_is_reported_and_the_rest_keeps_working() {
     assert_eq!(status, 200, "live data still served");
 }
 
-/// A full disk, made real with a size cap below what the file already
-/// holds: writes fail, the store says why on `/healthz`, live data and the
-/// history written before keep being served, and the file stays sound.
+/// A full store, made with a size cap below what the file already holds:
+/// writes fail, the store says why on `/healthz` (degraded, then down as
+/// the failures go on), live data keeps flowing, the history written
+/// before is still served, and the file stays sound.
 #[tokio::test]
 async fn a_full_store_is_reported_and_loses_nothing_already_written() {
     let t = start(100).await;
@@ -174,10 +188,13 @@ async fn a_full_store_is_reported_and_loses_nothing_already_written() {
             .unwrap();
     }
     let t = start_in(data, 100, |o| o.config.history.max_size_mib = 1).await;
-    let (_, reason) = store_not_up(&t).await;
-    assert!(reason.contains("full"), "{reason}");
-    let (status, _) = get_json(&t, "/api/v1/snapshot").await;
-    assert_eq!(status, 200, "live data still served");
+    let (status, reason) = wait_store(&t, "down", Duration::from_secs(15)).await;
+    assert_eq!(status, "down");
+    assert!(
+        reason.contains("full") && reason.contains("failed in a row"),
+        "{reason}"
+    );
+    samples_advance(&t).await;
     let after = times(&wait_for_points(&t, "cpu_usage_percent", from, before.len()).await);
     for ts in &before {
         assert!(
@@ -186,68 +203,135 @@ async fn a_full_store_is_reported_and_loses_nothing_already_written() {
         );
     }
     let data = stop(t).await;
-    let conn = rusqlite::Connection::open(data.path().join("data").join("vigil.db")).unwrap();
-    let check: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
-    assert_eq!(check, "ok");
+    integrity_ok(&data);
 }
 
-/// Files made immutable (`chattr +i`, which binds root too) for as long as
-/// it lives; the flag comes off on drop, even when the test fails, so the
-/// temp dir can be removed.
-struct Immutable(Vec<std::path::PathBuf>);
+/// A real file system mounted at `dir` for the life of the value, and
+/// unmounted on drop (lazily, so a failing test cannot leave it busy).
+/// Mounting needs root: a machine where it fails fails the test, with
+/// the command's own words.
+struct Mounted {
+    dir: std::path::PathBuf,
+    image: Option<std::path::PathBuf>,
+}
 
-impl Immutable {
-    /// `None` where the file system or the process cannot set the flag.
-    fn set(paths: Vec<std::path::PathBuf>) -> Option<Immutable> {
-        let ok = std::process::Command::new("chattr")
-            .arg("+i")
-            .args(&paths)
+fn run(cmd: &str, args: &[&str]) {
+    let out = std::process::Command::new(cmd)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd}: {e}"));
+    assert!(
+        out.status.success(),
+        "{cmd} {args:?} failed (these tests need root and the mount tools): {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+impl Mounted {
+    /// A tmpfs of `mib` MiB.
+    fn tmpfs(dir: &std::path::Path, mib: u32) -> Mounted {
+        std::fs::create_dir_all(dir).unwrap();
+        let size = format!("size={mib}m,mode=0700");
+        run("mount", &["-t", "tmpfs", "-o", &size, "tmpfs", dir.to_str().unwrap()]);
+        Mounted {
+            dir: dir.to_path_buf(),
+            image: None,
+        }
+    }
+
+    /// An ext4 image of `mib` MiB on a loop device, remounted read-only by
+    /// the kernel on its first error (as a failing disk is).
+    fn ext4(dir: &std::path::Path, image: &std::path::Path, mib: u32) -> Mounted {
+        std::fs::create_dir_all(dir).unwrap();
+        let file = std::fs::File::create(image).unwrap();
+        file.set_len(u64::from(mib) * 1024 * 1024).unwrap();
+        run("mkfs.ext4", &["-q", "-F", image.to_str().unwrap()]);
+        let mounted = Mounted {
+            dir: dir.to_path_buf(),
+            image: Some(image.to_path_buf()),
+        };
+        mounted.mount();
+        mounted
+    }
+
+    fn mount(&self) {
+        let image = self.image.as_ref().expect("an image").to_str().unwrap();
+        run(
+            "mount",
+            &["-o", "loop,errors=remount-ro", image, self.dir.to_str().unwrap()],
+        );
+    }
+
+    fn remount(&self, options: &str) {
+        run(
+            "mount",
+            &["-o", &format!("remount,{options}"), self.dir.to_str().unwrap()],
+        );
+    }
+
+    /// Makes the kernel see an error on the ext4 file system, which it
+    /// answers by remounting it read-only under the open files.
+    fn fail(&self) {
+        run("sync", &[]);
+        let source = std::process::Command::new("findmnt")
+            .args(["-n", "-o", "SOURCE", self.dir.to_str().unwrap()])
+            .output()
+            .unwrap();
+        let device = String::from_utf8_lossy(&source.stdout)
+            .trim()
+            .rsplit('/')
+            .next()
+            .unwrap()
+            .to_string();
+        let knob = format!("/sys/fs/ext4/{device}/trigger_fs_error");
+        std::fs::write(&knob, "1").unwrap_or_else(|e| panic!("cannot write {knob}: {e}"));
+    }
+
+    /// Unmounts, repairs what the error left, and mounts again.
+    fn repair(&self) {
+        run("umount", &[self.dir.to_str().unwrap()]);
+        let image = self.image.as_ref().expect("an image").to_str().unwrap();
+        // e2fsck exits 1 when it fixed something: that is the point.
+        let status = std::process::Command::new("e2fsck")
+            .args(["-fy", image])
             .status()
-            .is_ok_and(|s| s.success());
-        let guard = Immutable(paths);
-        ok.then_some(guard)
+            .unwrap();
+        assert!(status.code().is_some_and(|c| c <= 1), "e2fsck: {status}");
+        self.mount();
     }
 }
 
-impl Drop for Immutable {
+impl Drop for Mounted {
     fn drop(&mut self) {
-        let _ = std::process::Command::new("chattr").arg("-i").args(&self.0).status();
+        let _ = std::process::Command::new("umount").arg("-l").arg(&self.dir).status();
     }
 }
 
-/// A store that cannot be written (a read-only file: what a read-only data
-/// directory or mount does to it): the server starts and serves live data,
-/// `/healthz` says what is wrong with the store, and once writable again
-/// the history written before is all there and the file is sound.
+/// A data dir whose file system is read-only from the start: the server
+/// starts and serves live data, `/healthz` says what is wrong with the
+/// store, and once writable again the history written before is all
+/// there and the file is sound.
 #[tokio::test]
-async fn a_read_only_store_is_reported_and_the_server_runs_on() {
-    let t = start(100).await;
+async fn a_read_only_data_dir_is_reported_and_the_server_runs_on() {
+    let data = tempfile::tempdir().unwrap();
+    let mount = Mounted::tmpfs(&data.path().join("data"), 32);
+    let t = start_in(data, 100, |_| {}).await;
     let from = now_ms() - 1000;
     let before = times(&wait_for_points(&t, "cpu_usage_percent", from, 5).await);
     let data = stop(t).await;
-    let dir = data.path().join("data");
-    let files: Vec<_> = ["vigil.db", "vigil.db-wal", "vigil.db-shm"]
-        .iter()
-        .map(|f| dir.join(f))
-        .filter(|p| p.exists())
-        .collect();
-    let Some(lock) = Immutable::set(files) else {
-        eprintln!("skipped: chattr +i is not available here (needs ext4-like file systems and CAP_LINUX_IMMUTABLE)");
-        return;
-    };
+    mount.remount("ro");
 
     let t = start_in(data, 100, |_| {}).await;
-    let (status, reason) = store_not_up(&t).await;
+    let (status, reason) = wait_store(&t, "down", Duration::from_secs(10)).await;
     // "no history: cannot open …/vigil.db: database: attempt to write a readonly database"
     assert_eq!(status, "down", "{reason}");
     assert!(
         reason.contains("vigil.db") && reason.contains("readonly database"),
         "the reason says what is wrong: {reason}"
     );
-    let (status, _) = get_json(&t, "/api/v1/snapshot").await;
-    assert_eq!(status, 200, "live data still served");
+    samples_advance(&t).await;
     let data = stop(t).await;
-    drop(lock);
+    mount.remount("rw");
 
     let t = start_in(data, 100, |_| {}).await;
     let after = times(&wait_for_points(&t, "cpu_usage_percent", from, before.len()).await);
@@ -255,15 +339,128 @@ async fn a_read_only_store_is_reported_and_the_server_runs_on() {
         assert!(after.contains(ts), "{ts}, written before, is still there");
     }
     let data = stop(t).await;
+    integrity_ok(&data);
+    drop(mount);
+}
+
+/// The disk fills up under a running store (a real "no space left", not
+/// the size cap): the store is reported, live data keeps flowing, and once
+/// space is freed the store is up again and new samples are stored.
+#[tokio::test]
+async fn a_disk_that_fills_under_the_store_is_reported_and_recovers() {
+    let data = tempfile::tempdir().unwrap();
+    let dir = data.path().join("data");
+    let mount = Mounted::tmpfs(&dir, 16);
+    let t = start_in(data, 100, |_| {}).await;
+    let from = now_ms() - 1000;
+    let before = times(&wait_for_points(&t, "cpu_usage_percent", from, 5).await);
+    // Everything the file system has left, taken.
+    let filler = dir.join("filler");
+    {
+        use std::io::Write;
+        let mut f = std::fs::File::create(&filler).unwrap();
+        let chunk = vec![0u8; 64 * 1024];
+        while f.write_all(&chunk).is_ok() {}
+        let _ = f.sync_all();
+    }
+    let (status, reason) = wait_store(&t, "down", Duration::from_secs(20)).await;
+    assert_eq!(status, "down", "{reason}");
+    assert!(
+        reason.contains("full") && reason.contains("failed in a row"),
+        "{reason}"
+    );
+    samples_advance(&t).await;
+    // Space again: the store recovers by itself.
+    std::fs::remove_file(&filler).unwrap();
+    let freed = now_ms();
+    let (status, reason) = wait_store(&t, "up", Duration::from_secs(10)).await;
+    assert_eq!(status, "up", "{reason}");
+    let after = times(&wait_for_points(&t, "cpu_usage_percent", from, before.len() + 5).await);
+    assert!(
+        after.iter().filter(|&&ts| ts > freed).count() >= 3,
+        "new samples are stored again: {:?}",
+        after.iter().rev().take(5).collect::<Vec<_>>()
+    );
+    for ts in &before {
+        assert!(
+            after.contains(ts),
+            "{ts}, written before the disk filled, is still there"
+        );
+    }
+    let data = stop(t).await;
+    integrity_ok(&data);
+    drop(mount);
+}
+
+/// The file system turns read-only under a running store (the kernel's
+/// answer to a disk error): the store is reported, live data keeps
+/// flowing, the server stops cleanly; once the file system is repaired
+/// the store opens, holds what was written before, and is up with new
+/// samples.
+#[tokio::test]
+async fn a_file_system_that_turns_read_only_under_the_store_is_reported_and_survives() {
+    let data = tempfile::tempdir().unwrap();
+    let image = tempfile::tempdir().unwrap();
+    let mount = Mounted::ext4(&data.path().join("data"), &image.path().join("disk.img"), 32);
+    let t = start_in(data, 100, |_| {}).await;
+    let from = now_ms() - 1000;
+    let before = times(&wait_for_points(&t, "cpu_usage_percent", from, 5).await);
+    mount.fail();
+    let (status, reason) = wait_store(&t, "down", Duration::from_secs(20)).await;
+    assert_eq!(status, "down", "{reason}");
+    assert!(reason.contains("failed in a row"), "{reason}");
+    samples_advance(&t).await;
+    let data = stop(t).await;
+    mount.repair();
+
+    let t = start_in(data, 100, |_| {}).await;
+    let restarted = now_ms();
+    let (status, reason) = wait_store(&t, "up", Duration::from_secs(10)).await;
+    assert_eq!(status, "up", "{reason}");
+    let after = times(&wait_for_points(&t, "cpu_usage_percent", from, before.len() + 3).await);
+    for ts in &before {
+        assert!(after.contains(ts), "{ts}, written before the error, is still there");
+    }
+    assert!(after.iter().any(|&ts| ts > restarted), "and new samples are stored");
+    let data = stop(t).await;
+    integrity_ok(&data);
+    drop(mount);
+}
+
+/// `PRAGMA integrity_check` of the history database says "ok".
+fn integrity_ok(data: &tempfile::TempDir) {
     let conn = rusqlite::Connection::open(data.path().join("data").join("vigil.db")).unwrap();
     let check: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
     assert_eq!(check, "ok");
 }
 
-/// Waits (up to 10 s) until `/healthz` reports the store component as not
-/// up; its status and reason.
-async fn store_not_up(t: &TestServer) -> (String, String) {
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+/// The live sample moves on: two reads of the snapshot a little apart
+/// show a newer sample (a 200 alone would not tell).
+async fn samples_advance(t: &TestServer) {
+    let first = sample_ts(t).await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let next = sample_ts(t).await;
+        if next > first {
+            return;
+        }
+        assert!(std::time::Instant::now() < deadline, "live samples stopped at {first}");
+    }
+}
+
+async fn sample_ts(t: &TestServer) -> i64 {
+    let (status, snapshot) = get_json(t, "/api/v1/snapshot").await;
+    assert_eq!(status, 200, "{snapshot}");
+    snapshot["current"]["ts"]
+        .as_i64()
+        .unwrap_or_else(|| panic!("no sample time in the snapshot: {snapshot}"))
+}
+
+/// Waits (up to `within`) until `/healthz` reports the store component
+/// with status `want`; its status and reason then (or at the deadline).
+async fn wait_store(t: &TestServer, want: &str, within: Duration) -> (String, String) {
+    let deadline = std::time::Instant::now() + within;
     loop {
         let (_, health) = get_json(t, "/healthz").await;
         let store = health["components"]
@@ -273,16 +470,11 @@ async fn store_not_up(t: &TestServer) -> (String, String) {
             .find(|c| c["name"] == "store")
             .unwrap()
             .clone();
-        if store["status"] != "up" {
-            return (
-                store["status"].as_str().unwrap().to_string(),
-                store["reason"].as_str().unwrap().to_string(),
-            );
+        let status = store["status"].as_str().unwrap().to_string();
+        let reason = store["reason"].as_str().unwrap().to_string();
+        if status == want || std::time::Instant::now() >= deadline {
+            return (status, reason);
         }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the store never noticed: {health}"
-        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }

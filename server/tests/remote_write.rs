@@ -306,3 +306,61 @@ async fn requests_carry_the_protocol_headers_and_credentials() {
     stop(bearer).await;
     stop(basic).await;
 }
+
+/// A receiver that accepts connections and reads what comes, but never
+/// answers (a hung proxy, a stopped process holding its socket).
+async fn silent_receiver() -> String {
+    use tokio::io::AsyncReadExt;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 64 * 1024];
+                while matches!(socket.read(&mut buf).await, Ok(n) if n > 0) {}
+                // Held open until the client gives up.
+                std::future::pending::<()>().await;
+            });
+        }
+    });
+    format!("http://{addr}/api/v1/write")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_receiver_that_never_answers_holds_up_neither_collection_nor_the_live_stream() {
+    let url = silent_receiver().await;
+    let t = start_with(100, |o| o.config.remote_write = Some(push_to(&url))).await;
+    let mut ws = connect(&t.ws_url("")).await;
+    assert_eq!(kind(&next_json(&mut ws).await), "snapshot");
+    // Several send timeouts (2 s each) pass while the socket is watched.
+    let started = std::time::Instant::now();
+    let mut sample_times = Vec::new();
+    while started.elapsed() < Duration::from_secs(7) {
+        let frame = next_json(&mut ws).await;
+        if kind(&frame) == "sample" {
+            sample_times.push(frame["data"]["ts"].as_i64().expect("a sample has its time"));
+        }
+    }
+    // A sample every 100 ms, with no gap a stalled push would make.
+    assert!(sample_times.len() >= 55, "{} samples in 7 s", sample_times.len());
+    let widest = sample_times.windows(2).map(|w| w[1] - w[0]).max().unwrap();
+    assert!(widest < 1_000, "a {widest} ms gap between samples");
+    // The store keeps writing meanwhile, and the failed sends are counted
+    // and kept, not dropped.
+    let now = now_ms();
+    let (status, body) = get_json(
+        &t,
+        &format!(
+            "/api/v1/query?series=cpu_usage_percent&from={}&to={now}&points=1000",
+            now - 3_000
+        ),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body["points"].as_array().unwrap().len() >= 15, "{body}");
+    assert!(vigil_metric(&t, "vigil_remote_write_failed_sends_total").await >= 2.0);
+    assert!(vigil_metric(&t, "vigil_remote_write_queue_samples").await > 0.0);
+    tokio::time::timeout(Duration::from_secs(15), stop(t))
+        .await
+        .expect("stops within 15 s with a send still hanging");
+}

@@ -487,7 +487,14 @@ impl Auth {
             .write()
             .expect("sessions lock")
             .retain(|_, s| s.expires > now);
-        match self.store().map(|store| store.delete_expired(now)) {
+        // A read-only store (a read-only data dir) keeps its expired rows.
+        match self.store().map(|store| {
+            if store.is_read_only() {
+                Ok(0)
+            } else {
+                store.delete_expired(now)
+            }
+        }) {
             Ok(Ok(_)) => {}
             Ok(Err(err)) => tracing::warn!(%err, "could not delete expired sessions"),
             Err(err) => tracing::warn!(%err, "could not delete expired sessions"),

@@ -2,6 +2,11 @@
 //! of its own, so a full or busy history store never locks anyone out and
 //! history retention never touches an account. Sessions are stored by the
 //! SHA-256 of their token: the file alone cannot sign anyone in.
+//!
+//! On a read-only data dir the store opens read-only (the file as it is,
+//! or, with no file, an empty store that takes no writes): the accounts
+//! and sessions it holds still admit people, and every change fails as
+//! "accounts unavailable" instead of Vigil refusing to start.
 
 use std::path::Path;
 
@@ -25,12 +30,65 @@ pub struct StoredSession {
 /// The account database.
 pub struct AuthStore {
     conn: Connection,
+    read_only: bool,
 }
 
+/// The tables, created when missing.
+const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS account (
+         name TEXT PRIMARY KEY,
+         role TEXT NOT NULL CHECK (role IN ('admin', 'viewer')),
+         hash TEXT NOT NULL,
+         created_ms INTEGER NOT NULL
+     );
+     CREATE TABLE IF NOT EXISTS session (
+         id TEXT PRIMARY KEY,
+         account TEXT NOT NULL REFERENCES account(name) ON DELETE CASCADE,
+         created_ms INTEGER NOT NULL,
+         expires INTEGER NOT NULL
+     );
+     CREATE INDEX IF NOT EXISTS session_account ON session(account);";
+
 impl AuthStore {
-    /// Opens (or creates) `auth.db` under `dir`.
+    /// Opens (or creates) `auth.db` under `dir`; read-only when the file
+    /// system is (see the module doc).
     pub fn open(dir: &Path) -> rusqlite::Result<AuthStore> {
         let path = dir.join(FILE_NAME);
+        match Self::open_writable(&path) {
+            Err(err) if read_only_file_system(dir, &err) => {
+                tracing::warn!(
+                    path = %path.display(),
+                    %err,
+                    "the account database is on a read-only file system: signing in and account changes will fail"
+                );
+                Self::open_read_only(&path)
+            }
+            opened => opened,
+        }
+    }
+
+    /// Whether writes are refused (a read-only data dir).
+    pub fn is_read_only(&self) -> bool {
+        self.read_only
+    }
+
+    fn open_read_only(path: &Path) -> rusqlite::Result<AuthStore> {
+        use rusqlite::OpenFlags;
+        let conn = if path.is_file() {
+            // `immutable`: no -wal or -shm file can be made here, and none
+            // is needed to read a file nobody writes.
+            let uri = format!("file:{}?immutable=1", path.display());
+            Connection::open_with_flags(uri, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_URI)?
+        } else {
+            let conn = Connection::open_in_memory()?;
+            conn.execute_batch(SCHEMA)?;
+            conn.pragma_update(None, "query_only", true)?;
+            conn
+        };
+        Ok(AuthStore { conn, read_only: true })
+    }
+
+    fn open_writable(path: &Path) -> rusqlite::Result<AuthStore> {
+        let path = path.to_path_buf();
         if let Err(err) = crate::private::database_file(&path) {
             // SQLite will say what is wrong with the file, if anything is.
             tracing::warn!(path = %path.display(), %err, "cannot make the account database private");
@@ -40,22 +98,10 @@ impl AuthStore {
         conn.execute_batch(
             "PRAGMA journal_mode = WAL;
              PRAGMA synchronous = FULL;
-             PRAGMA foreign_keys = ON;
-             CREATE TABLE IF NOT EXISTS account (
-                 name TEXT PRIMARY KEY,
-                 role TEXT NOT NULL CHECK (role IN ('admin', 'viewer')),
-                 hash TEXT NOT NULL,
-                 created_ms INTEGER NOT NULL
-             );
-             CREATE TABLE IF NOT EXISTS session (
-                 id TEXT PRIMARY KEY,
-                 account TEXT NOT NULL REFERENCES account(name) ON DELETE CASCADE,
-                 created_ms INTEGER NOT NULL,
-                 expires INTEGER NOT NULL
-             );
-             CREATE INDEX IF NOT EXISTS session_account ON session(account);",
+             PRAGMA foreign_keys = ON;",
         )?;
-        Ok(AuthStore { conn })
+        conn.execute_batch(SCHEMA)?;
+        Ok(AuthStore { conn, read_only: false })
     }
 
     pub fn account_count(&self) -> rusqlite::Result<usize> {
@@ -168,11 +214,14 @@ impl AuthStore {
 
     /// Drops expired sessions, then returns the live ones with their roles.
     pub fn live_sessions(&self, now_s: i64) -> rusqlite::Result<Vec<StoredSession>> {
-        self.delete_expired(now_s)?;
-        let mut stmt = self
-            .conn
-            .prepare("SELECT s.id, s.account, a.role, s.expires FROM session s JOIN account a ON a.name = s.account")?;
-        let rows = stmt.query_map([], |r| {
+        if !self.read_only {
+            self.delete_expired(now_s)?;
+        }
+        let mut stmt = self.conn.prepare(
+            "SELECT s.id, s.account, a.role, s.expires FROM session s JOIN account a ON a.name = s.account \
+             WHERE s.expires > ?1",
+        )?;
+        let rows = stmt.query_map([now_s], |r| {
             Ok(StoredSession {
                 id: r.get(0)?,
                 account: r.get(1)?,
@@ -187,6 +236,16 @@ impl AuthStore {
 /// The table's CHECK constraint admits only the two words.
 fn role_of(text: &str) -> Role {
     Role::parse(text).unwrap_or(Role::Viewer)
+}
+
+/// Whether `err` came from a data dir on a read-only file system (as
+/// opposed to a damaged file, which must stop the start).
+fn read_only_file_system(dir: &Path, err: &rusqlite::Error) -> bool {
+    let sqlite_says = matches!(
+        err.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::ReadOnly | rusqlite::ErrorCode::CannotOpen)
+    );
+    sqlite_says && rustix::fs::statvfs(dir).is_ok_and(|v| v.f_flag.contains(rustix::fs::StatVfsMountFlags::RDONLY))
 }
 
 #[cfg(test)]

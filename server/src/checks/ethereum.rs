@@ -727,6 +727,17 @@ mod tests {
     }
 
     #[test]
+    fn a_node_cannot_forge_log_lines_through_its_error_message() {
+        let body = br#"{"jsonrpc":"2.0","id":1,"error":{"code":-32000,"message":"busy\n2026-12-06T00:00:00Z  INFO vigil: signed in\u001b[2K"}}"#;
+        let reason = parse_single(body).unwrap_err();
+        assert!(!reason.contains(['\n', '\u{1b}']), "{reason}");
+        assert_eq!(
+            reason,
+            "JSON-RPC error -32000: busy\\n2026-12-06T00:00:00Z  INFO vigil: signed in\\u{1b}[2K"
+        );
+    }
+
+    #[test]
     fn a_refused_batch_is_told_apart() {
         let body =
             br#"{"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"batch requests are not supported"}}"#;

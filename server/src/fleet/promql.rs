@@ -242,6 +242,26 @@ impl PromClient {
 mod tests {
     use super::*;
 
+    #[tokio::test]
+    async fn credentials_in_the_engine_url_reach_no_error_or_log_field() {
+        // Nothing listens on port 1: the request fails with reqwest's error,
+        // whose text would name the URL.
+        let client = PromClient::new(
+            "http://ops:s3cret@127.0.0.1:1/?key=k3y",
+            Duration::from_secs(2),
+            Credentials::None,
+        )
+        .unwrap();
+        let err = client.instant("up", None).await.unwrap_err();
+        let text = err.to_string();
+        assert!(text.starts_with("cannot reach the engine"), "{text}");
+        for secret in ["s3cret", "k3y", "ops:"] {
+            assert!(!text.contains(secret), "{text}");
+            assert!(!format!("{err:?}").contains(secret), "{err:?}");
+            assert!(!client.base().contains(secret), "{}", client.base());
+        }
+    }
+
     #[test]
     fn label_values_are_quoted_for_promql() {
         assert_eq!(quote("alpha"), "\"alpha\"");
