@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what building and testing Vigil needs, skipping whatever is
-# already there: Debian's chromium, prometheus and victoria-metrics, the
+# already there: Debian's chromium, prometheus and victoria-metrics (and
+# the mount, e2fsprogs and iproute2 tools the disk tests use), the
 # wasm32 target, cargo-leptos, the wasm-bindgen CLI matching Cargo.lock, and
 # the npm packages (wasm-opt from binaryen, Playwright), and copies uPlot
 # into public/vendor/. Safe to run again and again.
@@ -25,6 +26,19 @@ fi
 missing=()
 command -v prometheus >/dev/null 2>&1 || missing+=(prometheus)
 command -v victoria-metrics >/dev/null 2>&1 || missing+=(victoria-metrics)
+if [ ${#missing[@]} -gt 0 ]; then
+  say "installing ${missing[*]} (Debian packages)"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# The store's disk tests mount real file systems (tmpfs, an ext4 loop
+# image) and the connection tests add an address to lo: they need root and
+# these tools, and fail (not skip) without them.
+missing=()
+command -v mount >/dev/null 2>&1 && command -v findmnt >/dev/null 2>&1 || missing+=(mount util-linux)
+command -v mkfs.ext4 >/dev/null 2>&1 && command -v e2fsck >/dev/null 2>&1 || missing+=(e2fsprogs)
+command -v ip >/dev/null 2>&1 || missing+=(iproute2)
 if [ ${#missing[@]} -gt 0 ]; then
   say "installing ${missing[*]} (Debian packages)"
   as_root apt-get update -qq

@@ -361,3 +361,32 @@ fn a_damaged_open_write_is_dropped_and_sealing_goes_on() {
         "every closed minute sealed, the damaged write with it"
     );
 }
+
+#[test]
+fn the_range_caches_are_bounded_in_bytes_not_answers() {
+    let big = |i: i64| {
+        Arc::new(Range {
+            series: "cpu_usage_percent".into(),
+            unit: Unit::Percent,
+            from: i,
+            to: i + 100_000,
+            step_ms: 1,
+            tier: "raw".into(),
+            points: (0..100_000).map(|t| RangePoint::Value(t, 1.0)).collect(),
+        })
+    };
+    let key = |i: i64| ("cpu_usage_percent".to_string(), i, i + 100_000, 100_000u32);
+    // One answer of 100,000 points weighs what it holds, megabytes.
+    let weight = range_weight(&key(0), &big(0));
+    assert!(weight > 2_000_000, "{weight}");
+    let past = moka::sync::Cache::builder()
+        .max_capacity(PAST_CACHE_BYTES)
+        .weigher(range_weight)
+        .build();
+    for i in 0..100 {
+        past.insert(key(i), big(i));
+    }
+    past.run_pending_tasks();
+    assert!(past.weighted_size() <= PAST_CACHE_BYTES, "{}", past.weighted_size());
+    assert!(past.entry_count() < 40, "{} answers of 2.4 MB kept", past.entry_count());
+}
