@@ -16,7 +16,7 @@ mod engines;
 use std::time::{Duration, Instant};
 
 use vigil::config::{Config, FleetConfig};
-use vigil::fleet::remote_write::proto::{self, Label, Sample, TimeSeries, WriteRequest};
+use vigil::remote_write::proto::{self, Label, Sample, TimeSeries, WriteRequest};
 use vigil::{Options, Server};
 
 const HOSTS: usize = 1_000;
@@ -90,7 +90,7 @@ async fn time(client: &reqwest::Client, url: &str, cold: bool) -> (f64, f64, usi
 async fn run() {
     let dir = tempfile::tempdir().unwrap();
     let prom = engines::Prometheus::start(dir.path()).await;
-    let body = proto::encode(&fleet_request(vigil::collect::now_ms()));
+    let body = proto::encode(&fleet_request(vigil::signals::clock::now_ms()));
     let client = reqwest::Client::new();
     let pushed = client
         .post(prom.write_url())

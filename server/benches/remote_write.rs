@@ -24,8 +24,9 @@ use std::time::{Duration, Instant};
 use app::metrics::{RemoteWriteFigures, Sample};
 use prost::Message;
 use vigil::config::RemoteWriteConfig;
-use vigil::fleet::remote_write::series::{Point, Series};
-use vigil::fleet::remote_write::{proto, queue, Outcome, Pusher, Sender, WriteStats};
+use vigil::remote_write::series::{Point, Series};
+use vigil::remote_write::{proto, queue, Outcome, Pusher, Sender};
+use vigil::signals::WriteStats;
 
 /// The store's simulated host, plus the push's own figures.
 struct Host {

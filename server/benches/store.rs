@@ -20,8 +20,9 @@ use std::time::{Duration, Instant};
 use app::metrics::Sample;
 use host::Host;
 
+use vigil::signals::StoreStats;
 use vigil::store::writer::Writer;
-use vigil::store::{self, History, StoreStats, Tiers};
+use vigil::store::{self, History, Tiers};
 
 /// Bytes of pages per table and index, largest first.
 fn layout(path: &std::path::Path) -> String {

@@ -15,16 +15,16 @@ use tokio_util::task::TaskTracker;
 
 use crate::auth::origin::SiteNames;
 use crate::auth::proxy::TrustedProxies;
-use crate::bus::SampleBus;
 use crate::collect::{self, HostCollector};
 use crate::config::Config;
 use crate::engine::Engine;
 use crate::health::{self, Monitor};
 use crate::http::state::AppState;
 use crate::http::{prom, serve, site};
-use crate::live::hub::{self, Hub, HubOptions};
+use crate::live::hub::HubOptions;
 use crate::live::ws::SocketOptions;
-use crate::live::LiveStats;
+use crate::signals::stats::SelfStats;
+use crate::signals::{HealthBus, SampleBus};
 use crate::store::{History, StoreOptions, Tiers};
 
 /// How to run.
@@ -74,7 +74,7 @@ pub enum StartError {
     #[error("[fleet]: {0}")]
     Fleet(String),
     #[error("cannot start the remote write: {0}")]
-    RemoteWrite(#[from] crate::fleet::remote_write::RemoteWriteError),
+    RemoteWrite(#[from] crate::remote_write::RemoteWriteError),
 }
 
 /// A running Vigil.
@@ -138,12 +138,9 @@ impl Server {
         .map_err(|e| StartError::Collector(std::io::Error::other(e)))?;
 
         let bus = SampleBus::new();
-        let stats = Arc::new(LiveStats::default());
-        let mut hub_options = HubOptions::new(host.clone(), interval, config.live.replay_window);
-        hub_options.system = system.clone();
-        let hub = Hub::new(hub_options, stats.clone());
         let checks = crate::checks::start(&config.checks, &config.notify, shutdown.child_token(), &tasks)?;
-        // Subscribed before the first sample, so history starts with it.
+        // The sinks that keep everything subscribe before the first sample,
+        // so history (and the push) start with it.
         let history = History::start(
             StoreOptions {
                 data_dir: data_dir.clone(),
@@ -157,7 +154,7 @@ impl Server {
             &tasks,
         );
         let remote_write = match &config.remote_write {
-            Some(rw) => Some(crate::fleet::remote_write::start(
+            Some(rw) => Some(crate::remote_write::start(
                 rw,
                 host.clone(),
                 interval,
@@ -174,52 +171,41 @@ impl Server {
             checks.subscribe(),
             shutdown.child_token(),
         ));
+        let stats = SelfStats {
+            live: Arc::default(),
+            store: history.stats.clone(),
+            remote_write,
+        };
+
+        let collector = collect::first_sample(host_collector, &bus)
+            .await
+            .map_err(StartError::Collector)?;
+        // The first page must show real values: the health rollup and the
+        // live stream start from the first sample, before serving.
         let monitor = Arc::new(Monitor {
             bus: bus.clone(),
             stats: stats.clone(),
-            history: history.clone(),
             checks: checks.clone(),
             thresholds: config.thresholds.clone(),
             interval,
             shutdown: shutdown.clone(),
         });
-
-        // Subscribers first, so that they see the first sample too.
-        let mut hub_samples = bus.subscribe();
-        let health_samples = bus.subscribe();
-
-        let collector = collect::first_sample(host_collector, &bus)
-            .await
-            .map_err(StartError::Collector)?;
-        // The first page must show real values: publish the first sample
-        // and health before serving, then let the tasks take over.
-        if let Ok(first) = hub_samples.try_recv() {
-            hub.publish_sample(first);
-        }
-        hub.publish_health(monitor.report());
+        let reports = HealthBus::new();
+        health::start(monitor.clone(), reports.clone(), shutdown.child_token(), &tasks);
+        let mut hub_options = HubOptions::new(host.clone(), interval, config.live.replay_window);
+        hub_options.system = system.clone();
+        let hub = crate::live::start(
+            hub_options,
+            stats.live.clone(),
+            (&bus, &reports, &checks),
+            shutdown.clone(),
+            &tasks,
+        );
         tasks.spawn(collect::run(
             collector,
             bus.clone(),
-            collect::SelfSources {
-                live: stats.clone(),
-                store: history.stats.clone(),
-                remote_write,
-            },
+            stats,
             interval,
-            shutdown.child_token(),
-        ));
-        tasks.spawn(hub::run(hub.clone(), hub_samples, shutdown.child_token()));
-        tasks.spawn(hub::heartbeat(hub.clone(), shutdown.child_token()));
-        tasks.spawn(crate::live::checks::run(
-            hub.clone(),
-            checks.subscribe(),
-            interval.clamp(Duration::from_millis(250), Duration::from_secs(1)),
-            shutdown.child_token(),
-        ));
-        tasks.spawn(health::announce(
-            monitor.clone(),
-            hub.clone(),
-            health_samples,
             shutdown.child_token(),
         ));
 

@@ -9,7 +9,8 @@ use std::time::Duration;
 use serde::Deserialize;
 
 pub use crate::checks::config::{CheckConfig, ExpectStatus, NotifyConfig, NotifyKind};
-pub use crate::fleet::config::{FleetConfig, HostConfig, RemoteWriteConfig};
+pub use crate::fleet::config::{FleetConfig, HostConfig};
+pub use crate::remote_write::config::RemoteWriteConfig;
 
 /// Everything the config file can set.
 #[derive(Clone, Debug, Default, PartialEq, Deserialize)]
@@ -275,7 +276,8 @@ pub enum ConfigError {
 
 impl Config {
     fn validate_fleet(&self) -> Result<(), (&'static str, String)> {
-        use crate::fleet::config::{validate_host_name, validate_url};
+        use crate::fleet::config::validate_host_name;
+        use crate::outbound::validate_url;
         if let Some(name) = &self.host.name {
             validate_host_name(name).map_err(|e| ("host.name", e))?;
         }
@@ -684,7 +686,7 @@ mod tests {
 
     #[test]
     fn credentials_in_engine_urls_never_reach_errors_or_summaries() {
-        use crate::fleet::config::redact_url;
+        use crate::outbound::redact_url;
         assert_eq!(
             redact_url("https://ops:s3cret@vm.example.org:8428/api/v1/write?key=abc"),
             "https://vm.example.org:8428/api/v1/write?…"

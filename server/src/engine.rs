@@ -11,9 +11,9 @@ use app::checks::{CheckDetail, CheckSummary, ChecksError, ChecksQuery, Uptime, U
 use app::health::{HealthError, HealthQuery, HealthReport};
 use app::metrics::{Latest, MetricsError, MetricsQuery, Range, SeriesInfo, Snapshot};
 
-use crate::bus::SampleBus;
 use crate::health::Monitor;
 use crate::live::Hub;
+use crate::signals::SampleBus;
 use crate::store::{History, StoreError};
 
 /// Answers the app's queries from the live state.
@@ -22,7 +22,7 @@ pub struct Engine {
     pub bus: Arc<SampleBus>,
     pub monitor: Arc<Monitor>,
     pub history: Arc<History>,
-    pub checks: Arc<crate::checks::Checks>,
+    pub checks: Arc<crate::signals::CheckBus>,
     pub recent: Arc<crate::checks::recent::Recent>,
     /// Each check's uptime, for a short while: the list asks for every
     /// check's, and three range queries per check add up.
@@ -104,7 +104,7 @@ impl Engine {
     async fn uptimes(&self, names: Vec<String>) -> Result<Vec<Uptime>, ChecksError> {
         let history = self.history.clone();
         let cache = self.uptimes.clone();
-        let now = crate::collect::now_ms();
+        let now = crate::signals::clock::now_ms();
         tokio::task::spawn_blocking(move || {
             names
                 .iter()
@@ -146,7 +146,7 @@ impl MetricsQuery for Engine {
             crate::catalog::metric_of(series).ok_or_else(|| MetricsError::UnknownSeries(series.to_string()))?;
         let history = self.history.clone();
         let name = series.to_string();
-        let now = crate::collect::now_ms();
+        let now = crate::signals::clock::now_ms();
         let answer = tokio::task::spawn_blocking(move || history.range(&name, metric.unit, from, to, points, now))
             .await
             .map_err(|e| MetricsError::Unavailable(format!("range query task: {e}")))?;
@@ -204,7 +204,7 @@ impl ChecksQuery for Engine {
         let history = self.history.clone();
         let cache = self.uptimes.clone();
         let check = name.to_string();
-        let now = crate::collect::now_ms();
+        let now = crate::signals::clock::now_ms();
         let (uptime, hours, days, latency, stored) = tokio::task::spawn_blocking(move || {
             // One check: fresh figures, which the list then reuses.
             let uptime = uptime(&history, &check, now);

@@ -35,7 +35,6 @@
 
 pub mod app;
 pub mod auth;
-pub mod bus;
 pub mod catalog;
 pub mod checks;
 pub mod collect;
@@ -45,7 +44,10 @@ pub mod fleet;
 pub mod health;
 pub mod http;
 pub mod live;
+pub mod outbound;
 pub mod private;
+pub mod remote_write;
+pub mod signals;
 pub mod store;
 
 pub use app::{Options, Server, StartError};

@@ -145,14 +145,14 @@ fn summary(config: &Config) -> String {
     if let Some(rw) = &config.remote_write {
         line.push_str(&format!(
             "; pushing to {} every {}",
-            vigil::fleet::config::redact_url(&rw.url),
+            vigil::outbound::redact_url(&rw.url),
             short(rw.interval)
         ));
     }
     if let Some(fleet) = &config.fleet {
         line.push_str(&format!(
             "; fleet from {}",
-            vigil::fleet::config::redact_url(&fleet.prometheus)
+            vigil::outbound::redact_url(&fleet.prometheus)
         ));
     }
     line

@@ -29,7 +29,8 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use vigil::checks::config::{CheckConfig, NotifyConfig};
-use vigil::checks::{self, notify, probe_for, retry, CheckEvent, Outcome};
+use vigil::checks::{self, notify, probe_for, retry, Outcome};
+use vigil::signals::{CheckBus, CheckEvent};
 
 // ---------------------------------------------------------------- helpers
 
@@ -62,7 +63,7 @@ fn sub_value(o: &Outcome, name: &str) -> Option<f64> {
 
 /// Waits (up to `within`) until `check`'s state satisfies `pred`.
 async fn wait_for(
-    checks: &checks::Checks,
+    checks: &CheckBus,
     name: &str,
     within: Duration,
     what: &str,

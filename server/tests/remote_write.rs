@@ -15,7 +15,7 @@ use axum::http::{HeaderMap, StatusCode};
 use common::*;
 use engines::{single_value, Prometheus};
 use vigil::config::RemoteWriteConfig;
-use vigil::fleet::remote_write::proto::{self, WriteRequest};
+use vigil::remote_write::proto::{self, WriteRequest};
 
 /// Pushes every second to `url`.
 fn push_to(url: &str) -> RemoteWriteConfig {

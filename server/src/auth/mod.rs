@@ -648,7 +648,7 @@ pub fn read_secret(path: &Path) -> std::io::Result<String> {
 }
 
 fn now_ms() -> i64 {
-    crate::collect::now_ms()
+    crate::signals::clock::now_ms()
 }
 
 fn now_s() -> i64 {

@@ -19,8 +19,9 @@ use serde_json::{json, Value};
 use tokio::time::Instant;
 
 use super::config::{defaults, CheckConfig};
-use super::http::{describe_error, read_limited};
-use super::{human, snippet, sub, Outcome, Probe, SubResult};
+use super::http::read_limited;
+use super::{snippet, sub, Outcome, Probe, SubResult};
+use crate::outbound::{describe_error, human};
 
 /// The largest JSON-RPC answer read.
 const MAX_ANSWER_BYTES: usize = 1024 * 1024;

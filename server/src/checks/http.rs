@@ -6,7 +6,6 @@
 //! Parts (sub-results): `http_status`, `keyword` (when set), `latency`,
 //! `tls_expiry` (https only).
 
-use std::error::Error as _;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use app::health::Status;
@@ -14,7 +13,8 @@ use reqwest::tls::TlsInfo;
 use tokio::time::Instant;
 
 use super::config::{CheckConfig, ExpectStatus};
-use super::{human, millis, sub, Outcome, Probe, SubResult};
+use super::{millis, sub, Outcome, Probe, SubResult};
+use crate::outbound::{describe_error, human};
 
 /// A certificate that expires within this many days is degraded.
 pub const CERT_WARN_DAYS: i64 = 14;
@@ -99,40 +99,6 @@ impl Probe for HttpProbe {
             subs.push(cert_sub(days));
         }
         Outcome::from_subs(subs, |_| format!("HTTP {code} in {}", human(latency))).with_latency(latency)
-    }
-}
-
-/// A request error in words, without the URL (it may hold a key):
-/// "connect refused", "timed out after 3 s", "connect failed: invalid peer
-/// certificate: Expired".
-pub fn describe_error(err: &reqwest::Error, timeout: Duration) -> String {
-    if err.is_timeout() {
-        return format!("timed out after {}", human(timeout));
-    }
-    let mut source = err.source();
-    let mut innermost = None;
-    while let Some(e) = source {
-        if let Some(io) = e.downcast_ref::<std::io::Error>() {
-            if matches!(
-                io.kind(),
-                std::io::ErrorKind::ConnectionRefused | std::io::ErrorKind::ConnectionReset
-            ) {
-                return super::tcp::describe_io(io);
-            }
-        }
-        innermost = Some(e);
-        source = e.source();
-    }
-    // Never reqwest's own words at the top: they carry the URL.
-    let detail = innermost.map_or_else(|| "no detail".to_string(), |e| e.to_string());
-    if err.is_connect() {
-        format!("connect failed: {detail}")
-    } else if err.is_body() || err.is_decode() {
-        format!("reading the body failed: {detail}")
-    } else if err.is_redirect() {
-        format!("redirect failed: {detail}")
-    } else {
-        format!("request failed: {detail}")
     }
 }
 

@@ -39,7 +39,7 @@ use std::time::Duration;
 
 pub use app::checks::{BreakerState, CheckKind, CheckState, SubResult, Transition};
 use app::health::Status;
-pub use scheduler::{start, CheckEvent, Checks, MAX_CONCURRENT_PROBES};
+pub use scheduler::{initial_states, start, MAX_CONCURRENT_PROBES};
 
 /// Why the checks could not start.
 #[derive(Debug, thiserror::Error)]
@@ -195,18 +195,6 @@ pub fn display_target(check: &config::CheckConfig) -> String {
     }
 }
 
-/// A duration as people read it in a reason: "500 ms", "3 s", "1.5 s".
-pub fn human(d: Duration) -> String {
-    let ms = d.as_millis();
-    if ms < 1000 {
-        format!("{ms} ms")
-    } else if ms.is_multiple_of(1000) {
-        format!("{} s", ms / 1000)
-    } else {
-        format!("{:.1} s", d.as_secs_f64())
-    }
-}
-
 /// Milliseconds as a float, for latency figures.
 pub fn millis(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
@@ -247,13 +235,6 @@ mod tests {
         let mut t = config::CheckConfig::new("db", CheckKind::Tcp);
         t.address = Some("db:5432".into());
         assert_eq!(display_target(&t), "db:5432");
-    }
-
-    #[test]
-    fn durations_read_well() {
-        assert_eq!(human(Duration::from_millis(500)), "500 ms");
-        assert_eq!(human(Duration::from_secs(3)), "3 s");
-        assert_eq!(human(Duration::from_millis(1500)), "1.5 s");
     }
 
     #[test]

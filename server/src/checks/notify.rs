@@ -18,7 +18,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::config::NotifyConfig;
-use super::http::describe_error;
+use crate::outbound::describe_error;
 
 /// Transitions a webhook may have waiting; more are dropped (and logged).
 pub const QUEUE: usize = 256;

@@ -9,7 +9,7 @@ use app::checks::{CheckDetail, Round, Transition};
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
-use super::scheduler::{CheckEvent, Checks};
+use crate::signals::{CheckBus, CheckEvent};
 
 /// Rounds kept per check: what the page shows (at a 10 s interval, the
 /// last 20 minutes; older ones are in the history store).
@@ -61,7 +61,7 @@ impl Recent {
     }
 
     /// One check's state and recent history; `None` for an unknown name.
-    pub fn detail(&self, checks: &Checks, name: &str) -> Option<CheckDetail> {
+    pub fn detail(&self, checks: &CheckBus, name: &str) -> Option<CheckDetail> {
         let state = checks.get(name)?;
         let logs = self.logs.read().unwrap_or_else(|e| e.into_inner());
         let log = logs.get(name);

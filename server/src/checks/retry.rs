@@ -17,7 +17,8 @@ use backon::{BackoffBuilder, ExponentialBuilder};
 use tokio::sync::Semaphore;
 use tokio::time::Instant;
 
-use super::{human, Outcome, Probe};
+use super::{Outcome, Probe};
+use crate::outbound::human;
 
 /// The first delay between two attempts (before jitter).
 pub const FIRST_DELAY: Duration = Duration::from_millis(200);

@@ -4,18 +4,18 @@
 //! probe that hangs is cut at its timeout and never holds up the others.
 //!
 //! Each round goes: breaker gate -> retry round -> breaker record -> flap
-//! damping -> publish. [`Checks`] keeps the latest [`CheckState`] per check
-//! and broadcasts every round and every announced [`Transition`] as a
-//! [`CheckEvent`]; transitions also go to the webhooks ([`super::notify`]).
-//! Everything stops when the shutdown token is cancelled.
+//! damping -> publish on the [`CheckBus`], which keeps the latest
+//! [`CheckState`] per check and broadcasts every round and every announced
+//! transition as a [`CheckEvent`]; transitions also go to the webhooks
+//! ([`super::notify`]). Everything stops when the shutdown token is
+//! cancelled.
 
-use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::time::Duration;
 
-use app::checks::{BreakerState, CheckState, Transition};
-use app::health::{ComponentHealth, Status};
-use tokio::sync::{broadcast, Semaphore};
+use app::checks::{CheckState, Transition};
+use app::health::Status;
+use tokio::sync::Semaphore;
 use tokio::time::MissedTickBehavior;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -24,124 +24,12 @@ use super::breaker::{Breaker, Gate};
 use super::config::{CheckConfig, NotifyConfig};
 use super::damping::Damper;
 use super::notify::{self, Notifier};
-use super::{display_target, human, millis, probe_for, retry, ChecksError, Probe};
+use super::{display_target, millis, probe_for, retry, ChecksError, Probe};
+use crate::outbound::human;
+use crate::signals::CheckBus;
 
 /// At most this many probe attempts run at once, across all checks.
 pub const MAX_CONCURRENT_PROBES: usize = 64;
-
-/// How many events a slow subscriber may fall behind before it lags.
-const EVENTS: usize = 1024;
-
-/// What the checks publish.
-#[derive(Clone, Debug, PartialEq)]
-pub enum CheckEvent {
-    /// A check finished a round (also while its breaker is open), or its
-    /// breaker turned half-open for a trial probe.
-    Round(Arc<CheckState>),
-    /// A check's announced status changed (after flap damping). Sent just
-    /// before the [`CheckEvent::Round`] that carries the new status.
-    Transition(Arc<Transition>),
-}
-
-/// The running checks: the latest state of each, and the event stream.
-pub struct Checks {
-    states: RwLock<Vec<Arc<CheckState>>>,
-    index: HashMap<String, usize>,
-    tx: broadcast::Sender<CheckEvent>,
-}
-
-impl Checks {
-    /// Every configured check as `unknown`, "not checked yet"; nothing runs.
-    pub fn new(configs: &[CheckConfig]) -> Arc<Checks> {
-        let states = configs
-            .iter()
-            .map(|c| {
-                Arc::new(CheckState {
-                    name: c.name.clone(),
-                    kind: c.kind,
-                    target: display_target(c),
-                    status: Status::Unknown,
-                    observed: Status::Unknown,
-                    reason: "not checked yet".into(),
-                    latency_ms: None,
-                    subs: Vec::new(),
-                    breaker: Default::default(),
-                    ts: 0,
-                    since: 0,
-                    consecutive_failures: 0,
-                })
-            })
-            .collect();
-        let index = configs.iter().enumerate().map(|(i, c)| (c.name.clone(), i)).collect();
-        let (tx, _) = broadcast::channel(EVENTS);
-        Arc::new(Checks {
-            states: RwLock::new(states),
-            index,
-            tx,
-        })
-    }
-
-    /// The latest state of every check, in config order.
-    pub fn snapshot(&self) -> Vec<CheckState> {
-        self.read().iter().map(|s| CheckState::clone(s)).collect()
-    }
-
-    /// The latest state of one check.
-    pub fn get(&self, name: &str) -> Option<CheckState> {
-        let i = *self.index.get(name)?;
-        self.read().get(i).map(|s| CheckState::clone(s))
-    }
-
-    /// Every round and transition from now on.
-    pub fn subscribe(&self) -> broadcast::Receiver<CheckEvent> {
-        self.tx.subscribe()
-    }
-
-    /// One rollup component per check (its name, announced status and
-    /// latest reason), for the health rollup.
-    pub fn components(&self) -> Vec<ComponentHealth> {
-        self.read()
-            .iter()
-            .map(|s| ComponentHealth {
-                name: s.name.clone(),
-                status: s.status,
-                reason: s.reason.clone(),
-            })
-            .collect()
-    }
-
-    fn read(&self) -> std::sync::RwLockReadGuard<'_, Vec<Arc<CheckState>>> {
-        self.states.read().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// Shows a trial in flight: the check's latest state with its breaker
-    /// half-open, stored and broadcast.
-    fn half_open(&self, index: usize) {
-        let state = {
-            let mut states = self.states.write().unwrap_or_else(|e| e.into_inner());
-            let Some(slot) = states.get_mut(index) else {
-                return;
-            };
-            let mut state = CheckState::clone(slot);
-            state.breaker = BreakerState::HalfOpen;
-            *slot = Arc::new(state);
-            slot.clone()
-        };
-        let _ = self.tx.send(CheckEvent::Round(state));
-    }
-
-    fn publish(&self, index: usize, state: CheckState, transition: Option<Arc<Transition>>) {
-        let state = Arc::new(state);
-        if let Some(slot) = self.states.write().unwrap_or_else(|e| e.into_inner()).get_mut(index) {
-            *slot = state.clone();
-        }
-        // No subscribers is fine.
-        if let Some(t) = transition {
-            let _ = self.tx.send(CheckEvent::Transition(t));
-        }
-        let _ = self.tx.send(CheckEvent::Round(state));
-    }
-}
 
 /// How the checks run.
 #[derive(Clone)]
@@ -161,14 +49,36 @@ impl Options {
     }
 }
 
+/// Every configured check as `unknown`, "not checked yet": what the bus
+/// holds before the first round.
+pub fn initial_states(configs: &[CheckConfig]) -> Vec<CheckState> {
+    configs
+        .iter()
+        .map(|c| CheckState {
+            name: c.name.clone(),
+            kind: c.kind,
+            target: display_target(c),
+            status: Status::Unknown,
+            observed: Status::Unknown,
+            reason: "not checked yet".into(),
+            latency_ms: None,
+            subs: Vec::new(),
+            breaker: Default::default(),
+            ts: 0,
+            since: 0,
+            consecutive_failures: 0,
+        })
+        .collect()
+}
+
 /// Starts every check and webhook; they run until `shutdown` is cancelled,
-/// as tasks of `tasks`.
+/// as tasks of `tasks`, publishing on the bus returned.
 pub fn start(
     configs: &[CheckConfig],
     notify: &[NotifyConfig],
     shutdown: CancellationToken,
     tasks: &TaskTracker,
-) -> Result<Arc<Checks>, ChecksError> {
+) -> Result<Arc<CheckBus>, ChecksError> {
     Ok(start_with(configs, notify, Options::new()?, shutdown, tasks))
 }
 
@@ -179,8 +89,8 @@ pub fn start_with(
     options: Options,
     shutdown: CancellationToken,
     tasks: &TaskTracker,
-) -> Arc<Checks> {
-    let checks = Checks::new(configs);
+) -> Arc<CheckBus> {
+    let checks = CheckBus::new(initial_states(configs));
     let notifier = notify::start(notify, options.client.clone(), shutdown.clone(), tasks);
     let permits = Arc::new(Semaphore::new(options.max_concurrent.max(1)));
     for (index, config) in configs.iter().enumerate() {
@@ -205,8 +115,8 @@ pub fn start_with(
 
 /// What one check's task needs besides its probe.
 pub struct CheckTask {
-    pub checks: Arc<Checks>,
-    /// The check's position in the config (and in [`Checks::snapshot`]).
+    pub checks: Arc<CheckBus>,
+    /// The check's position in the config (and in [`CheckBus::snapshot`]).
     pub index: usize,
     pub config: CheckConfig,
     pub permits: Arc<Semaphore>,
@@ -256,7 +166,7 @@ pub async fn run_check(task: CheckTask, probe: Box<dyn Probe>, shutdown: Cancell
             r = round => r,
         };
 
-        let ts = crate::collect::now_ms();
+        let ts = crate::signals::clock::now_ms();
         let (observed, reason, latency_ms, subs) = match (round, gate) {
             (Some(round), _) => {
                 let o = round.outcome;
@@ -315,6 +225,8 @@ pub async fn run_check(task: CheckTask, probe: Box<dyn Probe>, shutdown: Cancell
 
 #[cfg(test)]
 mod tests {
+    use crate::signals::CheckEvent;
+    use app::checks::BreakerState;
     use std::sync::atomic::{AtomicU32, Ordering};
     use std::sync::Mutex;
 
@@ -364,7 +276,7 @@ mod tests {
         c
     }
 
-    fn spawn(checks: &Arc<Checks>, index: usize, config: CheckConfig, target: &Target, shutdown: &CancellationToken) {
+    fn spawn(checks: &Arc<CheckBus>, index: usize, config: CheckConfig, target: &Target, shutdown: &CancellationToken) {
         tokio::spawn(run_check(
             CheckTask {
                 checks: checks.clone(),
@@ -387,7 +299,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn damping_breaker_and_events_over_time() {
         let configs = [config("api")];
-        let checks = Checks::new(&configs);
+        let checks = CheckBus::new(initial_states(&configs));
         assert_eq!(checks.get("api").unwrap().reason, "not checked yet");
         let mut events = checks.subscribe();
         let target = Target::default();
@@ -470,7 +382,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_hanging_probe_is_cut_and_holds_up_no_other_check() {
         let configs = [config("stuck"), config("fine")];
-        let checks = Checks::new(&configs);
+        let checks = CheckBus::new(initial_states(&configs));
         let (stuck, fine) = (Target::default(), Target::default());
         *stuck.hang.lock().unwrap() = true;
         let shutdown = CancellationToken::new();
@@ -491,7 +403,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn shutdown_stops_a_round_in_flight() {
         let configs = [config("stuck")];
-        let checks = Checks::new(&configs);
+        let checks = CheckBus::new(initial_states(&configs));
         let stuck = Target::default();
         *stuck.hang.lock().unwrap() = true;
         let shutdown = CancellationToken::new();
@@ -518,7 +430,7 @@ mod tests {
     async fn the_pool_bounds_attempts_in_flight() {
         // Ten hanging checks, two permits: two attempts at a time.
         let configs: Vec<_> = (0..10).map(|i| config(&format!("c{i}"))).collect();
-        let checks = Checks::new(&configs);
+        let checks = CheckBus::new(initial_states(&configs));
         let permits = Arc::new(Semaphore::new(2));
         let shutdown = CancellationToken::new();
         let targets: Vec<Target> = (0..10).map(|_| Target::default()).collect();

@@ -1,13 +1,12 @@
 //! TCP checks: the port accepts a connection. The connect latency is the
 //! figure; nothing is sent.
 
-use std::io::ErrorKind;
-
 use app::health::Status;
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 
-use super::{human, millis, sub, Outcome, Probe};
+use super::{millis, sub, Outcome, Probe};
+use crate::outbound::{describe_io, human};
 
 /// Connects to `host:port`.
 pub struct TcpProbe {
@@ -36,17 +35,5 @@ impl Probe for TcpProbe {
             }
             Err(err) => Outcome::down(describe_io(&err)).with_latency(latency),
         }
-    }
-}
-
-/// A connect error in words.
-pub fn describe_io(err: &std::io::Error) -> String {
-    match err.kind() {
-        ErrorKind::ConnectionRefused => "connect refused".into(),
-        ErrorKind::ConnectionReset => "connection reset".into(),
-        ErrorKind::ConnectionAborted => "connection aborted".into(),
-        ErrorKind::TimedOut => "connect timed out".into(),
-        ErrorKind::HostUnreachable | ErrorKind::NetworkUnreachable => format!("unreachable: {err}"),
-        _ => format!("connect failed: {err}"),
     }
 }

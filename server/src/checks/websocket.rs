@@ -10,7 +10,8 @@ use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 
-use super::{human, millis, snippet, sub, Outcome, Probe};
+use super::{millis, snippet, sub, Outcome, Probe};
+use crate::outbound::{describe_io, human};
 
 /// The largest message read from the target.
 const MAX_MESSAGE_BYTES: usize = 64 * 1024;
@@ -110,7 +111,7 @@ fn quote(text: &str) -> String {
 fn describe(err: &WsError, stage: &str) -> String {
     match err {
         WsError::Io(io) => match io.kind() {
-            std::io::ErrorKind::ConnectionRefused | std::io::ErrorKind::ConnectionReset => super::tcp::describe_io(io),
+            std::io::ErrorKind::ConnectionRefused | std::io::ErrorKind::ConnectionReset => describe_io(io),
             std::io::ErrorKind::UnexpectedEof => format!("{stage}: connection closed"),
             _ => format!("{stage} failed: {io}"),
         },

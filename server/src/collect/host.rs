@@ -109,7 +109,7 @@ impl HostCollector {
         let net = self.net();
         let load = System::load_average();
         let mut sample = Sample {
-            ts: super::now_ms(),
+            ts: crate::signals::clock::now_ms(),
             cpu: Cpu {
                 total: self.system.global_cpu_usage(),
                 cores: self.system.cpus().iter().map(|c| c.cpu_usage()).collect(),

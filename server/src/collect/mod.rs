@@ -1,5 +1,5 @@
 //! Collectors: sample the host on a timer and publish each sample on the
-//! [`SampleBus`](crate::bus::SampleBus).
+//! [`SampleBus`](crate::signals::SampleBus).
 //!
 //! - [`host`]: CPU, load, memory and top processes, network, Vigil's own
 //!   process (sysinfo), filesystems ([`fs`], statvfs) and per-device I/O
@@ -7,8 +7,8 @@
 //!
 //! The timing and shutdown live in an async task; the sampling itself
 //! ([`HostCollector::sample`], which reads `/proc`) runs on the blocking
-//! pool so it never stalls the runtime. Vigil's live-stream figures come
-//! from the shared [`LiveStats`] handle.
+//! pool so it never stalls the runtime. Vigil's own figures come from the
+//! sinks' counters in [`SelfStats`], so the collector reads nothing else.
 
 mod fs;
 mod host;
@@ -23,32 +23,14 @@ use tokio_util::sync::CancellationToken;
 
 pub use host::HostCollector;
 
-use crate::bus::SampleBus;
-use crate::live::LiveStats;
-use crate::store::StoreStats;
-
-/// Where Vigil's own figures come from: small shared handles, so the
-/// collector depends on no other part.
-pub struct SelfSources {
-    pub live: Arc<LiveStats>,
-    pub store: Arc<StoreStats>,
-    /// The remote-write queue, when `[remote_write]` is set.
-    pub remote_write: Option<Arc<crate::fleet::remote_write::WriteStats>>,
-}
-
-/// Unix time in milliseconds.
-pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
+use crate::signals::stats::SelfStats;
+use crate::signals::SampleBus;
 
 /// Samples every `interval` until `shutdown`, publishing each sample.
 pub async fn run(
     mut collector: HostCollector,
     bus: Arc<SampleBus>,
-    sources: SelfSources,
+    sources: SelfStats,
     interval: Duration,
     shutdown: CancellationToken,
 ) {

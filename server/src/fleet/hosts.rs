@@ -39,7 +39,7 @@ impl FleetEngine {
     /// The engine `[fleet]` names, with its credentials read from their files.
     pub fn start(config: &crate::config::FleetConfig) -> Result<FleetEngine, crate::StartError> {
         let fail = |e: String| crate::StartError::Fleet(e);
-        let credentials = super::config::Credentials::read(
+        let credentials = crate::outbound::Credentials::read(
             config.bearer_token_file.as_ref(),
             config.basic_user.as_deref(),
             config.basic_password_file.as_ref(),
@@ -168,7 +168,7 @@ impl Fleet {
     /// Every host's figures, by name, from the engine.
     async fn engine_figures(engine: &FleetEngine) -> Result<BTreeMap<String, Figures>, FleetError> {
         let client = &engine.client;
-        let now = crate::collect::now_ms();
+        let now = crate::signals::clock::now_ms();
         let (seen, cpu, memory, disk, checks, known) = tokio::join!(
             client.instant(r#"timestamp(vigil_cpu_usage_percent{job="vigil"})"#, None),
             client.instant(r#"vigil_cpu_usage_percent{job="vigil"}"#, None),
@@ -244,7 +244,7 @@ impl Fleet {
         let figures = Self::engine_figures(engine).await.inspect_err(|e| {
             tracing::warn!(engine = %engine.client.base(), error = %e, "fleet list failed");
         })?;
-        let now = crate::collect::now_ms();
+        let now = crate::signals::clock::now_ms();
         let stale_ms = engine.stale_after.as_millis() as i64;
         let list: Vec<HostSummary> = figures
             .into_iter()

@@ -1,11 +1,11 @@
-//! Many hosts: this Vigil's series pushed to a Prometheus-compatible
-//! engine (remote write), that engine read back as a history backend for
-//! any host it knows, and the fleet view over all of them.
+//! Many hosts, the read side: a Prometheus-compatible engine read back as
+//! a history backend for any host it knows, and the fleet view over all of
+//! them. (This Vigil's own series reach the engine through
+//! `remote_write`, a sink beside the store.)
 
 pub mod config;
 pub mod hosts;
 pub mod promql;
 pub mod remote;
-pub mod remote_write;
 
 pub use hosts::Fleet;

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::config::Credentials;
+use crate::outbound::{redact_url, Credentials, USER_AGENT};
 
 /// One engine.
 #[derive(Clone, Debug)]
@@ -138,7 +138,7 @@ impl PromClient {
         let client = reqwest::Client::builder()
             .timeout(timeout)
             .connect_timeout(timeout.min(Duration::from_secs(5)))
-            .user_agent(super::remote_write::sender::USER_AGENT)
+            .user_agent(USER_AGENT)
             .build()?;
         Ok(PromClient {
             base: base.trim_end_matches('/').to_string(),
@@ -149,7 +149,7 @@ impl PromClient {
 
     /// The API root this client asks, fit for logs (no credentials).
     pub fn base(&self) -> String {
-        super::config::redact_url(&self.base)
+        redact_url(&self.base)
     }
 
     async fn get<T: serde::de::DeserializeOwned>(&self, path: &str, params: &[(&str, String)]) -> Result<T, PromError> {

@@ -139,7 +139,7 @@ impl RemoteHost {
         if let Some(hit) = self.cache.get(&self.name) {
             return Ok(hit);
         }
-        let now = crate::collect::now_ms();
+        let now = crate::signals::clock::now_ms();
         let sets = self
             .engine
             .series(&host_selector(&self.name), now - SERIES_LOOKBACK_MS, now)

@@ -15,23 +15,21 @@ use app::metrics::Sample;
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
-use crate::bus::SampleBus;
 use crate::config::Thresholds;
-use crate::live::{Hub, LiveStats};
-use crate::store::History;
+use crate::signals::stats::SelfStats;
+use crate::signals::{CheckBus, CheckEvent, HealthBus, SampleBus};
 
 /// While only the reasons change (memory 41.2 % -> 41.3 %), a new `health`
 /// frame goes out at most this often; a status change goes out at once.
 pub const REASONS_EVERY: Duration = Duration::from_secs(10);
 
 /// The rollup of Vigil's own components, from the latest sample and the
-/// live stream's counters.
+/// sinks' counters.
 pub struct Monitor {
     pub bus: Arc<SampleBus>,
-    pub stats: Arc<LiveStats>,
-    pub history: Arc<History>,
+    pub stats: SelfStats,
     /// Outside services: each check is a component of the rollup.
-    pub checks: Arc<crate::checks::Checks>,
+    pub checks: Arc<CheckBus>,
     pub thresholds: Thresholds,
     /// The collector interval, to tell a stale collector.
     pub interval: Duration,
@@ -51,19 +49,21 @@ impl Monitor {
     /// dead outside service does not make Vigil itself look down.
     pub fn own_report(&self) -> HealthReport {
         let sample = self.bus.latest();
+        let store = &self.stats.store;
+        let open_error = store.open_error();
         rollup(
             &Inputs {
-                now_ms: crate::collect::now_ms(),
+                now_ms: crate::signals::clock::now_ms(),
                 interval: self.interval,
                 sample: sample.as_deref(),
-                clients: self.stats.clients.load(Ordering::Relaxed),
+                clients: self.stats.live.clients.load(Ordering::Relaxed),
                 shutting_down: self.shutdown.is_cancelled(),
                 store: StoreInputs {
-                    open_error: self.history.open_error.as_deref(),
-                    failing_batches: self.history.stats.failing_batches.load(Ordering::Relaxed),
-                    last_error: self.history.stats.last_error(),
-                    last_write_ms: self.history.stats.last_write_ms(),
-                    bytes: self.history.stats.bytes.load(Ordering::Relaxed),
+                    open_error: open_error.as_deref(),
+                    failing_batches: store.failing_batches.load(Ordering::Relaxed),
+                    last_error: store.last_error(),
+                    last_write_ms: store.last_write_ms(),
+                    bytes: store.bytes.load(Ordering::Relaxed),
                 },
             },
             &self.thresholds,
@@ -91,27 +91,42 @@ pub fn should_announce(last: Option<&HealthReport>, next: &HealthReport, since: 
     reasons_changed && since >= REASONS_EVERY
 }
 
+/// Announces the first rollup on `reports` now, then keeps announcing (see
+/// [`announce`]) as a task of `tasks` until `shutdown`.
+pub fn start(
+    monitor: Arc<Monitor>,
+    reports: Arc<HealthBus>,
+    shutdown: CancellationToken,
+    tasks: &tokio_util::task::TaskTracker,
+) {
+    // Subscribed before the first report, so nothing after it is missed.
+    let samples = monitor.bus.subscribe();
+    let checks = monitor.checks.subscribe();
+    reports.publish(monitor.report());
+    tasks.spawn(announce(monitor, reports, samples, checks, shutdown));
+}
+
 /// Re-evaluates the rollup on every sample, on every announced check
 /// transition, and every few seconds (so a collector that stopped is
-/// noticed), and announces changes on the hub.
-pub async fn announce(
+/// noticed), and announces changes on the health bus.
+async fn announce(
     monitor: Arc<Monitor>,
-    hub: Arc<Hub>,
+    reports: Arc<HealthBus>,
     mut samples: broadcast::Receiver<Arc<Sample>>,
+    mut check_events: broadcast::Receiver<CheckEvent>,
     shutdown: CancellationToken,
 ) {
-    // What start-up already published.
-    let mut last: Option<HealthReport> = hub.health();
+    // What start-up already announced.
+    let mut last: Option<HealthReport> = reports.latest().map(|r| HealthReport::clone(&r));
     let mut last_at = Instant::now();
     let mut ticker = tokio::time::interval(Duration::from_secs(5));
-    let mut check_events = monitor.checks.subscribe();
     loop {
         let report = monitor.report();
         if should_announce(last.as_ref(), &report, last_at.elapsed()) {
             if last.as_ref().is_some_and(|l| l.status != report.status) {
                 tracing::info!(status = report.status.as_str(), "health changed");
             }
-            hub.publish_health(report.clone());
+            reports.publish(report.clone());
             last = Some(report);
             last_at = Instant::now();
         }
@@ -127,7 +142,7 @@ pub async fn announce(
                     _ => break,
                 },
                 event = check_events.recv() => match event {
-                    Ok(crate::checks::CheckEvent::Round(_)) => continue,
+                    Ok(CheckEvent::Round(_)) => continue,
                     Err(broadcast::error::RecvError::Closed) => return,
                     _ => break,
                 },

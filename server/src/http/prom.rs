@@ -12,11 +12,12 @@ use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::metrics::MetricType;
 use prometheus_client::registry::Registry;
 
-use crate::bus::SampleBus;
 use crate::catalog::{Metric, CATALOG};
-use crate::checks::{BreakerState, Checks};
+use crate::checks::BreakerState;
 use crate::health::Monitor;
 use crate::http::serve::Connections;
+use crate::signals::CheckBus;
+use crate::signals::SampleBus;
 
 /// The route an HTTP request matched: a route pattern such as `/healthz`,
 /// or `(static)` for files and unknown paths (bounded label values).
@@ -41,7 +42,7 @@ pub fn http_latency() -> HttpLatency {
 pub fn registry(
     bus: Arc<SampleBus>,
     monitor: Arc<Monitor>,
-    checks: Arc<Checks>,
+    checks: Arc<CheckBus>,
     system: SystemInfo,
     http: HttpLatency,
     connections: Arc<Connections>,
@@ -199,7 +200,7 @@ impl Collector for SampleCollector {
 /// Encodes every check's latest round at scrape time: whether it found the
 /// target answering, its latency, its announced status and its breaker.
 struct CheckCollector {
-    checks: Arc<Checks>,
+    checks: Arc<CheckBus>,
 }
 
 impl std::fmt::Debug for CheckCollector {

@@ -13,7 +13,7 @@ use tokio::time::MissedTickBehavior;
 use tokio_util::sync::CancellationToken;
 
 use super::Hub;
-use crate::checks::CheckEvent;
+use crate::signals::CheckEvent;
 
 /// What one frame will carry.
 #[derive(Default)]

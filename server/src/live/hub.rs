@@ -19,7 +19,7 @@ use serde::Serialize;
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
-use super::LiveStats;
+use crate::signals::LiveStats;
 
 /// One serialized frame, shared by every client.
 #[derive(Debug)]
@@ -354,22 +354,33 @@ impl Hub {
     }
 }
 
-/// Publishes every sample from the bus until `shutdown`. A hub that falls
-/// behind the bus skips what it missed: clients see a gap in time, never in `seq`.
-pub async fn run(hub: Arc<Hub>, mut samples: broadcast::Receiver<Arc<Sample>>, shutdown: CancellationToken) {
+/// Publishes every sample of the sample bus and every announced rollup of
+/// the health bus until `shutdown`. A hub that falls behind a bus skips
+/// what it missed: clients see a gap in time, never in `seq`.
+pub async fn run(
+    hub: Arc<Hub>,
+    mut samples: broadcast::Receiver<Arc<Sample>>,
+    mut reports: broadcast::Receiver<Arc<HealthReport>>,
+    shutdown: CancellationToken,
+) {
+    use broadcast::error::RecvError;
     loop {
-        let sample = tokio::select! {
+        tokio::select! {
             _ = shutdown.cancelled() => return,
-            sample = samples.recv() => sample,
-        };
-        match sample {
-            Ok(sample) => {
-                hub.publish_sample(sample);
-            }
-            Err(broadcast::error::RecvError::Lagged(n)) => {
-                tracing::warn!(missed = n, "live hub fell behind the sample bus");
-            }
-            Err(broadcast::error::RecvError::Closed) => return,
+            sample = samples.recv() => match sample {
+                Ok(sample) => {
+                    hub.publish_sample(sample);
+                }
+                Err(RecvError::Lagged(n)) => tracing::warn!(missed = n, "live hub fell behind the sample bus"),
+                Err(RecvError::Closed) => return,
+            },
+            report = reports.recv() => match report {
+                Ok(report) => {
+                    hub.publish_health(HealthReport::clone(&report));
+                }
+                Err(RecvError::Lagged(n)) => tracing::debug!(missed = n, "live hub skipped health reports"),
+                Err(RecvError::Closed) => return,
+            },
         }
     }
 }
@@ -380,7 +391,7 @@ pub async fn heartbeat(hub: Arc<Hub>, shutdown: CancellationToken) {
     loop {
         tokio::select! {
             _ = shutdown.cancelled() => return,
-            _ = ticker.tick() => { hub.heartbeat_if_idle(crate::collect::now_ms()); }
+            _ = ticker.tick() => { hub.heartbeat_if_idle(crate::signals::clock::now_ms()); }
         }
     }
 }

@@ -4,12 +4,52 @@
 //!   serializes it once, keeps a replay ring and broadcasts the shared bytes.
 //! - [`checks`]: gathers check rounds and transitions into `checks` frames.
 //! - [`ws`]: one reader and one writer task per client, fed by the hub.
-//! - [`stats`]: the counters both keep, read by the collector.
+//!
+//! Both keep the live stream's counters in `signals::stats::LiveStats`.
 
 pub mod checks;
 pub mod hub;
-pub mod stats;
 pub mod ws;
 
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
 pub use hub::Hub;
-pub use stats::LiveStats;
+
+use self::hub::HubOptions;
+use crate::signals::{CheckBus, HealthBus, LiveStats, SampleBus};
+
+/// Starts the live stream: a hub that begins with the latest sample and
+/// rollup (so the first page and the first client get real values), and
+/// the tasks that feed it from the buses until `shutdown`.
+pub fn start(
+    options: HubOptions,
+    stats: Arc<LiveStats>,
+    buses: (&SampleBus, &HealthBus, &CheckBus),
+    shutdown: CancellationToken,
+    tasks: &TaskTracker,
+) -> Arc<Hub> {
+    let (samples, reports, checks) = buses;
+    let interval = options.interval;
+    let hub = Hub::new(options, stats);
+    // Subscribed first: whatever comes after the latest is not missed.
+    let (sample_rx, report_rx, check_rx) = (samples.subscribe(), reports.subscribe(), checks.subscribe());
+    if let Some(sample) = samples.latest() {
+        hub.publish_sample(sample);
+    }
+    if let Some(report) = reports.latest() {
+        hub.publish_health(app::health::HealthReport::clone(&report));
+    }
+    tasks.spawn(hub::run(hub.clone(), sample_rx, report_rx, shutdown.child_token()));
+    tasks.spawn(hub::heartbeat(hub.clone(), shutdown.child_token()));
+    tasks.spawn(checks::run(
+        hub.clone(),
+        check_rx,
+        interval.clamp(Duration::from_millis(250), Duration::from_secs(1)),
+        shutdown.child_token(),
+    ));
+    hub
+}

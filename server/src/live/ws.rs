@@ -20,9 +20,9 @@ use tokio::sync::{broadcast, mpsc};
 use tokio_util::sync::CancellationToken;
 
 use super::hub::{Hub, Start};
-use super::LiveStats;
 use crate::http::error::ApiError;
 use crate::http::state::AppState;
+use crate::signals::LiveStats;
 
 /// Tuning of one client connection.
 #[derive(Clone, Debug)]

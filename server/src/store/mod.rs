@@ -27,11 +27,11 @@ pub mod query;
 pub mod writer;
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crate::checks::CheckEvent;
+use crate::signals::{CheckEvent, StoreStats};
 use app::metrics::{Range, Sample};
 use rusqlite::Connection;
 use thiserror::Error;
@@ -105,43 +105,6 @@ pub enum StoreError {
     Codec(#[from] codec::CodecError),
     #[error("the history store is not open")]
     Closed,
-}
-
-/// Figures about the store, shared with the collector (for Vigil's own
-/// figures) and the health rollup.
-#[derive(Debug, Default)]
-pub struct StoreStats {
-    /// Duration of the last batch write, in µs.
-    pub last_write_us: AtomicU64,
-    /// Size of the database file plus its WAL, in bytes.
-    pub bytes: AtomicU64,
-    /// Samples written (series values) since start.
-    pub values_written: AtomicU64,
-    /// Batches that failed to write since start.
-    pub write_errors: AtomicU64,
-    /// Batches that failed in a row, up to the last one (0 when it succeeded).
-    pub failing_batches: AtomicU64,
-    /// Samples dropped because the writer could not keep up.
-    pub dropped: AtomicU64,
-    /// 1 once the store is open.
-    pub open: AtomicU64,
-    /// Why the last batch failed, while batches fail.
-    pub last_error: Mutex<Option<String>>,
-}
-
-impl StoreStats {
-    pub fn last_write_ms(&self) -> f64 {
-        self.last_write_us.load(Ordering::Relaxed) as f64 / 1000.0
-    }
-
-    /// Why the last batch failed, if the last one did.
-    pub fn last_error(&self) -> Option<String> {
-        self.last_error.lock().unwrap_or_else(|e| e.into_inner()).clone()
-    }
-
-    pub(crate) fn set_error(&self, error: Option<String>) {
-        *self.last_error.lock().unwrap_or_else(|e| e.into_inner()) = error;
-    }
 }
 
 /// Opens (creating if needed) the database and applies the schema.
@@ -360,6 +323,7 @@ impl History {
         };
         if let Some(err) = &open_error {
             tracing::error!("history store unavailable, running without history: {err}");
+            *stats.open_error.lock().unwrap_or_else(|e| e.into_inner()) = Some(err.clone());
         }
         Arc::new(History {
             pool,

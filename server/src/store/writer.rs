@@ -16,8 +16,9 @@ use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
 use super::codec::Block;
 use super::head::{self, Point};
-use super::{file_bytes, StoreError, StoreStats, Tiers};
+use super::{file_bytes, StoreError, Tiers};
 use crate::catalog;
+use crate::signals::StoreStats;
 
 /// A batch is written after this many samples even if its time is not up.
 const MAX_BATCH: usize = 512;

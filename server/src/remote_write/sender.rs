@@ -6,12 +6,9 @@ use std::time::{Duration, Instant};
 
 use reqwest::header::{CONTENT_ENCODING, CONTENT_TYPE};
 
+use super::config::RemoteWriteConfig;
 use super::proto;
-use crate::checks::http::describe_error;
-use crate::fleet::config::{Credentials, RemoteWriteConfig};
-
-/// `User-Agent` of every request.
-pub const USER_AGENT: &str = concat!("vigil/", env!("CARGO_PKG_VERSION"));
+use crate::outbound::{describe_error, Credentials, USER_AGENT};
 
 /// Longest part of a refusal's body that is logged.
 const MESSAGE_BYTES: usize = 300;

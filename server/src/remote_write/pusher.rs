@@ -11,7 +11,7 @@ use app::metrics::Sample;
 use super::proto;
 use super::queue::{self, Queue};
 use super::series::{Point, Series};
-use super::stats::WriteStats;
+use crate::signals::WriteStats;
 
 /// One request's points and its encoded body.
 pub struct Batch {

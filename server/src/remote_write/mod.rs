@@ -20,12 +20,12 @@
 //! reading. A failed request is retried with exponential backoff; its
 //! samples stay queued until the buffer is full.
 
+pub mod config;
 pub mod proto;
 pub mod pusher;
 pub mod queue;
 pub mod sender;
 pub mod series;
-mod stats;
 
 use std::collections::HashSet;
 use std::future::Future;
@@ -43,10 +43,10 @@ use tokio_util::task::TaskTracker;
 
 pub use pusher::{Batch, Pusher};
 pub use sender::{Outcome, Sender};
-pub use stats::WriteStats;
 
-use crate::checks::CheckEvent;
-use crate::fleet::config::{Credentials, RemoteWriteConfig};
+use self::config::RemoteWriteConfig;
+use crate::outbound::Credentials;
+use crate::signals::{CheckEvent, WriteStats};
 
 /// Longest wait between retries (before jitter, which adds up to as much).
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
@@ -145,7 +145,9 @@ impl Link {
         stats.set_last_send_ms(took.as_secs_f64() * 1e3);
         match outcome {
             Outcome::Sent => {
-                stats.last_success.store(crate::collect::now_ms(), Ordering::Relaxed);
+                stats
+                    .last_success
+                    .store(crate::signals::clock::now_ms(), Ordering::Relaxed);
                 pusher.sent(batch);
                 if self.failures > 0 {
                     tracing::info!(
