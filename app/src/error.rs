@@ -6,16 +6,36 @@
 
 use serde::{Deserialize, Serialize};
 
-/// The error body of every server function and API endpoint.
+/// The error of every server function and API endpoint: `{"error": "..."}`
+/// on the wire, answered with `status` (which the response's own status
+/// line carries, so it is not in the body).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 #[error("{error}")]
 pub struct ApiError {
     pub error: String,
+    #[serde(skip, default = "internal")]
+    pub status: u16,
+}
+
+fn internal() -> u16 {
+    500
 }
 
 impl ApiError {
+    /// An error with no more fitting status than 500.
     pub fn new(message: impl Into<String>) -> Self {
-        ApiError { error: message.into() }
+        ApiError {
+            error: message.into(),
+            status: internal(),
+        }
+    }
+
+    /// An error answered with `status`.
+    pub fn with_status(status: http::StatusCode, message: impl Into<String>) -> Self {
+        ApiError {
+            error: message.into(),
+            status: status.as_u16(),
+        }
     }
 }
 
@@ -51,19 +71,34 @@ impl leptos::server_fn::error::FromServerFnError for ApiError {
             other => (500, other.to_string()),
         };
         set_status(status);
-        ApiError::new(message)
+        ApiError { error: message, status }
     }
 }
 
-/// Converts a feature error at the server-function boundary: logs it, sets
-/// the response status, and keeps only the public message.
-pub fn to_api<E: PublicError>(err: E) -> ApiError {
-    let status = err.status();
-    if status >= 500 {
-        leptos::logging::error!("server function failed: {err}");
+/// A feature error at the server-function boundary, so that `?` converts
+/// it: logged when it is the server's fault, the response's status set,
+/// and only the public message kept.
+impl<E: PublicError> From<E> for ApiError {
+    fn from(err: E) -> Self {
+        let status = err.status();
+        if status >= 500 {
+            leptos::logging::error!("server function failed: {err}");
+        }
+        set_status(status);
+        ApiError {
+            error: err.public_message(),
+            status,
+        }
     }
-    set_status(status);
-    ApiError::new(err.public_message())
+}
+
+/// An error answered as JSON by the server's own routes.
+#[cfg(feature = "ssr")]
+impl axum::response::IntoResponse for ApiError {
+    fn into_response(self) -> axum::response::Response {
+        let status = http::StatusCode::from_u16(self.status).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
+        (status, axum::Json(serde_json::json!({ "error": self.error }))).into_response()
+    }
 }
 
 #[cfg(feature = "ssr")]

@@ -17,12 +17,12 @@ use crate::auth::origin::SiteNames;
 use crate::auth::proxy::TrustedProxies;
 use crate::collect::{self, HostCollector};
 use crate::config::Config;
-use crate::engine::Engine;
 use crate::health::{self, Monitor};
-use crate::http::state::AppState;
+use crate::http::state::{AppState, Metrics, SiteFiles};
 use crate::http::{prom, serve, site};
 use crate::live::hub::HubOptions;
-use crate::live::ws::SocketOptions;
+use crate::live::ws::{LiveState, SocketOptions};
+use crate::local::LocalHost;
 use crate::signals::stats::SelfStats;
 use crate::signals::{HealthBus, SampleBus};
 use crate::store::{History, StoreOptions, Tiers};
@@ -223,7 +223,7 @@ impl Server {
             .flatten()
             .map(Arc::from);
 
-        let engine = Arc::new(Engine {
+        let local = Arc::new(LocalHost {
             hub: hub.clone(),
             bus: bus.clone(),
             monitor: monitor.clone(),
@@ -232,7 +232,7 @@ impl Server {
             recent,
             uptimes: moka::sync::Cache::builder()
                 .max_capacity(100_000)
-                .time_to_live(crate::engine::UPTIME_TTL)
+                .time_to_live(crate::local::UPTIME_TTL)
                 .build(),
         });
         let leptos_options = LeptosOptions::builder()
@@ -248,40 +248,47 @@ impl Server {
         )));
         let fleet = Arc::new(crate::fleet::Fleet {
             local_name: host,
-            local: engine.clone(),
+            local: local.clone(),
             thresholds: config.thresholds.clone(),
             engine: config
                 .fleet
                 .as_ref()
                 .map(crate::fleet::hosts::FleetEngine::start)
-                .transpose()?,
+                .transpose()
+                .map_err(|e| StartError::Fleet(e.to_string()))?,
         });
         let exempt_proxies = auth.options().proxies.clone();
         let state = AppState {
             fleet,
             auth,
             leptos_options,
-            registry: Arc::new(prom::registry(
-                bus,
-                monitor.clone(),
-                engine.checks.clone(),
-                system,
-                http_latency.clone(),
-                connections.clone(),
-            )),
-            http_latency,
-            engine,
-            hub,
+            metrics: Metrics {
+                registry: Arc::new(prom::registry(
+                    bus,
+                    monitor.clone(),
+                    local.checks.clone(),
+                    system,
+                    http_latency.clone(),
+                    connections.clone(),
+                )),
+                http_latency,
+            },
+            local,
+            live: LiveState {
+                hub,
+                socket,
+                shutdown: shutdown.clone(),
+                tasks: tasks.clone(),
+            },
             monitor,
-            service_worker,
-            site: Arc::new(site),
-            socket,
+            site: SiteFiles {
+                site: Arc::new(site),
+                service_worker,
+            },
             body_limits: crate::http::limits::BodyLimits {
                 bytes: config.server.body_limit_kib * 1024,
                 time: config.server.body_timeout,
             },
-            shutdown: shutdown.clone(),
-            tasks: tasks.clone(),
         };
         let router = crate::http::router(state);
 
@@ -317,6 +324,18 @@ impl Server {
     pub async fn wait(self) -> std::io::Result<()> {
         self.done.await.map_err(std::io::Error::other)?
     }
+}
+
+/// The databases a data dir holds: the history store and the accounts.
+pub const DATA_FILES: [&str; 2] = [crate::store::FILE_NAME, crate::auth::store::FILE_NAME];
+
+/// Copies a data dir's databases into the new directory `to` while a
+/// server may be running (`vigil backup`); see [`crate::store::backup`].
+pub fn backup_data_dir(
+    data_dir: &std::path::Path,
+    to: &std::path::Path,
+) -> Result<Vec<crate::store::backup::CopiedFile>, crate::store::backup::BackupError> {
+    crate::store::backup::backup_files(data_dir, to, &DATA_FILES)
 }
 
 /// The account policy from the config, with secrets read from their files

@@ -10,7 +10,9 @@ use serde::Deserialize;
 
 pub use crate::checks::config::{CheckConfig, ExpectStatus, NotifyConfig, NotifyKind};
 pub use crate::fleet::config::{FleetConfig, HostConfig};
+pub use crate::health::Thresholds;
 pub use crate::remote_write::config::RemoteWriteConfig;
+pub use crate::store::HistoryConfig;
 
 /// Everything the config file can set.
 #[derive(Clone, Debug, Default, PartialEq, Deserialize)]
@@ -68,37 +70,6 @@ impl Default for AuthConfig {
     }
 }
 
-/// How long the history store keeps each resolution.
-#[derive(Clone, Debug, PartialEq, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct HistoryConfig {
-    /// Every sample (one per collector interval).
-    #[serde(with = "humantime_serde")]
-    pub raw_retention: Duration,
-    /// One-minute rollups (min, max, avg, last, count).
-    #[serde(with = "humantime_serde")]
-    pub minute_retention: Duration,
-    /// One-hour rollups.
-    #[serde(with = "humantime_serde")]
-    pub hour_retention: Duration,
-    /// Largest size of the database file in MiB (0: no limit beyond the
-    /// disk's). Past it writes fail like on a full disk: reported on the
-    /// `store` health component, never fatal.
-    pub max_size_mib: u64,
-}
-
-impl Default for HistoryConfig {
-    fn default() -> Self {
-        let day = Duration::from_secs(86_400);
-        HistoryConfig {
-            raw_retention: day * 2,
-            minute_retention: day * 90,
-            hour_retention: day * 730,
-            max_size_mib: 0,
-        }
-    }
-}
-
 /// How host metrics are sampled.
 #[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -115,27 +86,6 @@ impl Default for CollectorConfig {
         CollectorConfig {
             interval: Duration::from_secs(1),
             top_processes: 5,
-        }
-    }
-}
-
-/// Percentages past which a resource is degraded or down.
-#[derive(Clone, Debug, PartialEq, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct Thresholds {
-    pub memory_degraded_pct: f64,
-    pub memory_down_pct: f64,
-    pub storage_degraded_pct: f64,
-    pub storage_down_pct: f64,
-}
-
-impl Default for Thresholds {
-    fn default() -> Self {
-        Thresholds {
-            memory_degraded_pct: 90.0,
-            memory_down_pct: 98.0,
-            storage_degraded_pct: 90.0,
-            storage_down_pct: 98.0,
         }
     }
 }

@@ -173,7 +173,7 @@ fn short(d: std::time::Duration) -> String {
 }
 
 fn backup(data_dir: &Path, to: &Path) -> ExitCode {
-    match vigil::store::backup::backup_data_dir(data_dir, to) {
+    match vigil::app::backup_data_dir(data_dir, to) {
         Ok(copied) => {
             for file in copied {
                 println!(

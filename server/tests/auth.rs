@@ -1064,7 +1064,7 @@ async fn cookies_are_secure_under_tls_and_the_files_are_private() {
         assert_eq!(mode(&data.join(file)), 0o600, "{file}");
     }
     let backup = t.data.path().join("backup");
-    vigil::store::backup::backup_data_dir(&data, &backup).unwrap();
+    vigil::app::backup_data_dir(&data, &backup).unwrap();
     assert_eq!(mode(&backup), 0o700);
     for file in ["auth.db", "vigil.db"] {
         assert_eq!(mode(&backup.join(file)), 0o600, "backup {file}");

@@ -323,10 +323,11 @@ async fn a_read_only_data_dir_is_reported_and_the_server_runs_on() {
 
     let t = start_in(data, 100, |_| {}).await;
     let (status, reason) = wait_store(&t, "down", Duration::from_secs(10)).await;
-    // "no history: cannot open …/vigil.db: database: attempt to write a readonly database"
+    // "no history: cannot open …/vigil.db: database: attempt to write a
+    // readonly database (the data dir's file system is read-only)"
     assert_eq!(status, "down", "{reason}");
     assert!(
-        reason.contains("vigil.db") && reason.contains("readonly database"),
+        reason.contains("vigil.db") && reason.contains("the data dir's file system is read-only"),
         "the reason says what is wrong: {reason}"
     );
     samples_advance(&t).await;

@@ -298,39 +298,27 @@ pub async fn who_am_i() -> Result<Option<Principal>, ApiError> {
 /// Every account: `GET /api/v1/users` (admins only).
 #[server(prefix = "/api/v1", endpoint = "users", input = leptos::server_fn::codec::GetUrl)]
 pub async fn list_accounts() -> Result<Vec<Account>, ApiError> {
-    async {
-        require_admin()?;
-        use_accounts()?.list().await
-    }
-    .await
-    .map_err(crate::error::to_api)
+    require_admin()?;
+    Ok(use_accounts()?.list().await?)
 }
 
 /// Adds an account: `POST /api/v1/users/add` (admins only).
 #[server(prefix = "/api/v1", endpoint = "users/add")]
 pub async fn add_account(name: String, password: String, confirm: String, role: String) -> Result<(), ApiError> {
-    async {
-        require_admin()?;
-        let name = name.trim().to_string();
-        validate_name(&name)?;
-        validate_new_password(&password, &confirm)?;
-        let role = Role::parse(&role).ok_or_else(|| AuthError::BadRole(role.chars().take(20).collect()))?;
-        use_accounts()?.add(name, password, role).await
-    }
-    .await
-    .map_err(crate::error::to_api)
+    require_admin()?;
+    let name = name.trim().to_string();
+    validate_name(&name)?;
+    validate_new_password(&password, &confirm)?;
+    let role = Role::parse(&role).ok_or_else(|| AuthError::BadRole(role.chars().take(20).collect()))?;
+    Ok(use_accounts()?.add(name, password, role).await?)
 }
 
 /// Removes an account and signs it out: `POST /api/v1/users/remove` (admins only).
 #[server(prefix = "/api/v1", endpoint = "users/remove")]
 pub async fn remove_account(name: String) -> Result<(), ApiError> {
-    async {
-        require_admin()?;
-        validate_name(&name)?;
-        use_accounts()?.remove(name).await
-    }
-    .await
-    .map_err(crate::error::to_api)
+    require_admin()?;
+    validate_name(&name)?;
+    Ok(use_accounts()?.remove(name).await?)
 }
 
 /// Sets an account's password: `POST /api/v1/users/password`. Admins may
@@ -345,41 +333,33 @@ pub async fn set_password(
     confirm: String,
     #[server(default)] current: Option<String>,
 ) -> Result<(), ApiError> {
-    async {
-        let who = require_principal()?;
-        let own = who.name.as_deref() == Some(name.as_str());
-        if !who.is_admin() && !own {
-            return Err(AuthError::Forbidden);
-        }
-        validate_name(&name)?;
-        validate_new_password(&password, &confirm)?;
-        let current = if own {
-            let current = current.filter(|c| !c.is_empty()).ok_or(AuthError::WrongCurrent)?;
-            if current.len() > MAX_PASSWORD_BYTES {
-                return Err(AuthError::WrongCurrent);
-            }
-            Some(current)
-        } else {
-            None
-        };
-        use_accounts()?
-            .set_password(name, password, session_id(), current)
-            .await
+    let who = require_principal()?;
+    let own = who.name.as_deref() == Some(name.as_str());
+    if !who.is_admin() && !own {
+        return Err(AuthError::Forbidden.into());
     }
-    .await
-    .map_err(crate::error::to_api)
+    validate_name(&name)?;
+    validate_new_password(&password, &confirm)?;
+    let current = if own {
+        let current = current.filter(|c| !c.is_empty()).ok_or(AuthError::WrongCurrent)?;
+        if current.len() > MAX_PASSWORD_BYTES {
+            return Err(AuthError::WrongCurrent.into());
+        }
+        Some(current)
+    } else {
+        None
+    };
+    Ok(use_accounts()?
+        .set_password(name, password, session_id(), current)
+        .await?)
 }
 
 /// Signs out every session of an account: `POST /api/v1/users/sign-out` (admins only).
 #[server(prefix = "/api/v1", endpoint = "users/sign-out")]
 pub async fn sign_out_account(name: String) -> Result<usize, ApiError> {
-    async {
-        require_admin()?;
-        validate_name(&name)?;
-        use_accounts()?.sign_out(name).await
-    }
-    .await
-    .map_err(crate::error::to_api)
+    require_admin()?;
+    validate_name(&name)?;
+    Ok(use_accounts()?.sign_out(name).await?)
 }
 
 #[cfg(test)]

@@ -68,6 +68,13 @@ mod ssr {
         async fn detail(&self, name: &str) -> Result<CheckDetail, ChecksError>;
     }
 
+    /// One check's detail: what [`get_check`] answers, for the server's
+    /// route that names the check in its path too.
+    pub async fn check_detail(checks: &dyn ChecksQuery, name: &str) -> Result<CheckDetail, ChecksError> {
+        validate_check_name(name)?;
+        checks.detail(name).await
+    }
+
     /// The checks engine provided for this request.
     pub fn use_checks() -> Result<Arc<dyn ChecksQuery>, ChecksError> {
         crate::auth::require_principal().map_err(|_| ChecksError::SignedOut)?;
@@ -79,14 +86,12 @@ mod ssr {
 /// Every check: `GET /api/v1/checks`.
 #[server(prefix = "/api/v1", endpoint = "checks", input = leptos::server_fn::codec::GetUrl)]
 pub async fn list_checks() -> Result<Vec<CheckSummary>, ApiError> {
-    let checks = use_checks().map_err(crate::error::to_api)?;
-    checks.list().await.map_err(crate::error::to_api)
+    let checks = use_checks()?;
+    Ok(checks.list().await?)
 }
 
 /// One check: `GET /api/v1/check?name=NAME` (also `GET /api/v1/checks/NAME`).
 #[server(prefix = "/api/v1", endpoint = "check", input = leptos::server_fn::codec::GetUrl)]
 pub async fn get_check(name: String) -> Result<CheckDetail, ApiError> {
-    validate_check_name(&name).map_err(crate::error::to_api)?;
-    let checks = use_checks().map_err(crate::error::to_api)?;
-    checks.detail(&name).await.map_err(crate::error::to_api)
+    Ok(check_detail(&*use_checks()?, &name).await?)
 }

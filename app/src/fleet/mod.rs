@@ -116,6 +116,6 @@ mod ssr {
 /// Every host, by name: `GET /api/v1/hosts`.
 #[server(prefix = "/api/v1", endpoint = "hosts", input = leptos::server_fn::codec::GetUrl)]
 pub async fn list_hosts() -> Result<Vec<HostSummary>, ApiError> {
-    let fleet = use_fleet().map_err(crate::error::to_api)?;
-    fleet.hosts().await.map_err(crate::error::to_api)
+    let fleet = use_fleet()?;
+    Ok(fleet.hosts().await?)
 }

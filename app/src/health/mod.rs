@@ -119,8 +119,8 @@ mod ssr {
 /// The health rollup, also served as `GET /api/v1/health`.
 #[leptos::server(prefix = "/api/v1", endpoint = "health", input = leptos::server_fn::codec::GetUrl)]
 pub async fn get_health() -> Result<HealthReport, crate::error::ApiError> {
-    let health = use_health().map_err(crate::error::to_api)?;
-    health.health().await.map_err(crate::error::to_api)
+    let health = use_health()?;
+    Ok(health.health().await?)
 }
 
 #[cfg(test)]

@@ -100,17 +100,17 @@ mod ssr {
 /// for the server render, and served as `GET /api/v1/snapshot`.
 #[server(prefix = "/api/v1", endpoint = "snapshot", input = leptos::server_fn::codec::GetUrl)]
 pub async fn get_snapshot() -> Result<Snapshot, ApiError> {
-    let metrics = use_metrics().map_err(crate::error::to_api)?;
-    metrics.snapshot().await.map_err(crate::error::to_api)
+    let metrics = use_metrics()?;
+    Ok(metrics.snapshot().await?)
 }
 
 /// The latest value of one series: `GET /api/v1/latest?series=NAME`
 /// (`&host=NAME` for another host of the fleet).
 #[server(prefix = "/api/v1", endpoint = "latest", input = leptos::server_fn::codec::GetUrl)]
 pub async fn get_latest(series: String, host: Option<String>) -> Result<Latest, ApiError> {
-    validate_series_name(&series).map_err(crate::error::to_api)?;
-    let metrics = crate::fleet::use_metrics_of(host.as_deref()).map_err(crate::error::to_api)?;
-    metrics.latest(&series).await.map_err(crate::error::to_api)
+    validate_series_name(&series)?;
+    let metrics = crate::fleet::use_metrics_of(host.as_deref())?;
+    Ok(metrics.latest(&series).await?)
 }
 
 /// One series between two times, downsampled to at most `points` points:
@@ -124,15 +124,10 @@ pub async fn query_range(
     points: u32,
     host: Option<String>,
 ) -> Result<Range, ApiError> {
-    validate_series_name(&series).map_err(crate::error::to_api)?;
-    validate_range(from, to, points)
-        .map_err(MetricsError::InvalidArgument)
-        .map_err(crate::error::to_api)?;
-    let metrics = crate::fleet::use_metrics_of(host.as_deref()).map_err(crate::error::to_api)?;
-    metrics
-        .range(&series, from, to, points)
-        .await
-        .map_err(crate::error::to_api)
+    validate_series_name(&series)?;
+    validate_range(from, to, points).map_err(MetricsError::InvalidArgument)?;
+    let metrics = crate::fleet::use_metrics_of(host.as_deref())?;
+    Ok(metrics.range(&series, from, to, points).await?)
 }
 
 /// The same query as [`query_range`], answered in columns as postcard:
@@ -162,6 +157,6 @@ pub async fn query_columns(
 /// `GET /api/v1/series` (`?host=NAME` for another host of the fleet).
 #[server(prefix = "/api/v1", endpoint = "series", input = leptos::server_fn::codec::GetUrl)]
 pub async fn list_series(host: Option<String>) -> Result<Vec<SeriesInfo>, ApiError> {
-    let metrics = crate::fleet::use_metrics_of(host.as_deref()).map_err(crate::error::to_api)?;
-    metrics.series().await.map_err(crate::error::to_api)
+    let metrics = crate::fleet::use_metrics_of(host.as_deref())?;
+    Ok(metrics.series().await?)
 }

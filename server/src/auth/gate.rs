@@ -7,15 +7,16 @@
 
 use std::net::{IpAddr, SocketAddr};
 
+use std::sync::Arc;
+
 use app::auth::{login_href, Principal, SessionId};
+use app::error::ApiError;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{header, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 
-use super::NotLocal;
-use crate::http::error::ApiError;
-use crate::http::state::AppState;
+use super::{Auth, NotLocal};
 
 /// The kinds of door a path is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -74,8 +75,7 @@ impl Door {
 /// come from this origin's pages (every mode); an open Vigil answers only
 /// requests addressed to a loopback name (or `[server] hostnames`) that no
 /// proxy forwarded; then the door's own rule.
-pub async fn gate(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
-    let auth = &state.auth;
+pub async fn gate(State(auth): State<Arc<Auth>>, mut request: Request, next: Next) -> Response {
     let door = Door::of(request.uri().path());
     if door == Door::Static {
         // Most requests of a page load: no cookie to hash, no session to look up.
@@ -92,7 +92,7 @@ pub async fn gate(State(state): State<AppState>, mut request: Request, next: Nex
     if !request.method().is_safe() {
         if let Err(foreign) = auth.names().check_origin(request.headers()) {
             tracing::warn!(client = %client.addr, path = request.uri().path(), %foreign, "refused a cross-origin request");
-            return ApiError::new(
+            return ApiError::with_status(
                 StatusCode::FORBIDDEN,
                 format!("cross-origin request refused: {foreign}"),
             )
@@ -106,7 +106,7 @@ pub async fn gate(State(state): State<AppState>, mut request: Request, next: Nex
                 NotLocal::Host(_) => StatusCode::MISDIRECTED_REQUEST,
                 NotLocal::Proxied => StatusCode::FORBIDDEN,
             };
-            return ApiError::new(status, refusal.to_string()).into_response();
+            return ApiError::with_status(status, refusal.to_string()).into_response();
         }
     }
     request.extensions_mut().insert(client);
@@ -130,6 +130,16 @@ pub async fn gate(State(state): State<AppState>, mut request: Request, next: Nex
         Door::Socket | Door::Api | Door::Page => principal.is_some(),
         Door::Admin => principal.as_ref().is_some_and(Principal::is_admin),
     };
+    if admitted && door == Door::Socket {
+        // A browser's handshake always says where its page came from.
+        if let Err(foreign) = auth.names().check_origin(request.headers()) {
+            tracing::warn!(client = %client.addr, %foreign, "refused a WebSocket from a foreign origin");
+            return ApiError::with_status(StatusCode::FORBIDDEN, foreign.to_string()).into_response();
+        }
+        let session = request.extensions().get::<SessionId>().map(|SessionId(id)| id.as_str());
+        let end = auth.socket_end(session);
+        request.extensions_mut().insert(end);
+    }
     if admitted {
         return next.run(request).await;
     }
@@ -138,7 +148,7 @@ pub async fn gate(State(state): State<AppState>, mut request: Request, next: Nex
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.contains("text/html"));
-    refuse(&state, door, principal.as_ref(), request.uri(), wants_html)
+    refuse(&auth, door, principal.as_ref(), request.uri(), wants_html)
 }
 
 /// Who sent a request, as the gate worked it out: the client's address
@@ -150,21 +160,15 @@ pub struct Client {
     pub https: bool,
 }
 
-fn refuse(
-    state: &AppState,
-    door: Door,
-    principal: Option<&Principal>,
-    uri: &axum::http::Uri,
-    wants_html: bool,
-) -> Response {
-    let setup_first = !state.auth.has_accounts();
+fn refuse(auth: &Auth, door: Door, principal: Option<&Principal>, uri: &axum::http::Uri, wants_html: bool) -> Response {
+    let setup_first = !auth.has_accounts();
     match door {
         Door::Page | Door::Admin if principal.is_none() => {
             if setup_first {
                 return Redirect::to("/setup").into_response();
             }
             let next = uri.path_and_query().map_or("/", |pq| pq.as_str());
-            super::routes::see_other(&login_href(next))
+            see_other(&login_href(next))
         }
         Door::Admin if wants_html => (
             StatusCode::FORBIDDEN,
@@ -172,20 +176,32 @@ fn refuse(
             axum::response::Html(FORBIDDEN_PAGE),
         )
             .into_response(),
-        Door::Admin => ApiError::new(StatusCode::FORBIDDEN, "only an admin may open this page").into_response(),
+        Door::Admin => ApiError::with_status(StatusCode::FORBIDDEN, "only an admin may open this page").into_response(),
         Door::Metrics => (
             StatusCode::UNAUTHORIZED,
             [(header::WWW_AUTHENTICATE, "Bearer realm=\"vigil\"")],
-            ApiError::new(StatusCode::UNAUTHORIZED, "a bearer token or a session is required"),
+            ApiError::with_status(StatusCode::UNAUTHORIZED, "a bearer token or a session is required"),
         )
             .into_response(),
-        _ if setup_first => ApiError::new(
+        _ if setup_first => ApiError::with_status(
             StatusCode::UNAUTHORIZED,
             "no account exists yet: create the first admin account at /setup",
         )
         .into_response(),
-        _ => ApiError::new(StatusCode::UNAUTHORIZED, "sign in first (POST /auth/login)").into_response(),
+        _ => ApiError::with_status(StatusCode::UNAUTHORIZED, "sign in first (POST /auth/login)").into_response(),
     }
+}
+
+/// A 303 to `location`, never cached.
+pub(super) fn see_other(location: &str) -> Response {
+    (
+        StatusCode::SEE_OTHER,
+        [
+            (header::LOCATION, location.to_string()),
+            (header::CACHE_CONTROL, "no-store".to_string()),
+        ],
+    )
+        .into_response()
 }
 
 /// What a viewer's browser gets for an admin page: a page, not JSON.

@@ -240,25 +240,34 @@ impl Auth {
         Ok(())
     }
 
-    /// A token cancelled when the socket of this session (or, with `None`,
-    /// of the open Vigil) must close.
-    pub fn socket_ended(&self, session: Option<&str>) -> CancellationToken {
-        match session {
-            Some(id) => self.session_ended(id).unwrap_or_else(|| {
-                // The session ended between the gate and here.
+    /// When the socket a request opens must close: its session's end and
+    /// expiry, or, with no session (an open Vigil), the first account.
+    pub fn socket_end(&self, session: Option<&str>) -> crate::live::ws::SessionEnd {
+        let Some(id) = session else {
+            return crate::live::ws::SessionEnd {
+                ended: self.open_ended.clone(),
+                expires: None,
+            };
+        };
+        let sessions = self.sessions.read().expect("sessions lock");
+        match sessions.get(id) {
+            Some(s) => {
+                let left = u64::try_from(s.expires - now_s()).unwrap_or(0);
+                crate::live::ws::SessionEnd {
+                    ended: s.ended.clone(),
+                    expires: Some(tokio::time::Instant::now() + Duration::from_secs(left)),
+                }
+            }
+            // The session ended between the gate's look and this one.
+            None => {
                 let gone = CancellationToken::new();
                 gone.cancel();
-                gone
-            }),
-            None => self.open_ended.clone(),
+                crate::live::ws::SessionEnd {
+                    ended: gone,
+                    expires: None,
+                }
+            }
         }
-    }
-
-    /// How long the live session `id` has left; `None` when there is no such session.
-    pub fn session_expires_in(&self, id: &str) -> Option<Duration> {
-        let sessions = self.sessions.read().expect("sessions lock");
-        let left_s = sessions.get(id)?.expires - now_s();
-        Some(Duration::from_secs(u64::try_from(left_s).unwrap_or(0)))
     }
 
     /// Who a request is: its session's account, the anonymous admin of an
@@ -282,13 +291,6 @@ impl Auth {
             },
             None,
         ))
-    }
-
-    /// A token cancelled when the session `id` ends (sign-out, revoked,
-    /// expired); `None` for no such live session.
-    pub fn session_ended(&self, id: &str) -> Option<CancellationToken> {
-        let sessions = self.sessions.read().expect("sessions lock");
-        sessions.get(id).map(|s| s.ended.clone())
     }
 
     /// Whether `/metrics` may answer: open to a local request on loopback
@@ -872,11 +874,11 @@ mod tests {
     fn the_first_account_ends_the_open_sockets() {
         let dir = tempfile::tempdir().unwrap();
         let auth = Auth::open(options(dir.path(), true)).unwrap();
-        let open = auth.socket_ended(None);
+        let open = auth.socket_end(None).ended;
         assert!(!open.is_cancelled());
         auth.create_first("root", "correct horse").unwrap();
         assert!(open.is_cancelled(), "an account closes the open Vigil's sockets");
-        assert!(auth.socket_ended(Some("no-such-session")).is_cancelled());
+        assert!(auth.socket_end(Some("no-such-session")).ended.is_cancelled());
     }
 
     #[test]

@@ -8,7 +8,9 @@
 use app::auth::{login_href, AuthError, SessionId};
 use app::error::PublicError;
 use axum::body::Bytes;
-use axum::extract::State;
+use std::sync::Arc;
+
+use axum::extract::{FromRef, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{post, MethodRouter};
@@ -16,13 +18,16 @@ use axum::{Extension, Json, Router};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
-use super::gate::Client;
-use super::{NewSession, COOKIE};
-use crate::http::error::ApiError;
-use crate::http::state::AppState;
+use super::gate::{see_other, Client};
+use super::{Auth, NewSession, COOKIE};
+use app::error::ApiError;
 
 /// The routes, to merge into the app's router.
-pub fn router() -> Router<AppState> {
+pub fn router<S>() -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    Arc<Auth>: FromRef<S>,
+{
     routes()
         .into_iter()
         .fold(Router::new(), |router, (path, _, handler)| router.route(path, handler))
@@ -30,7 +35,11 @@ pub fn router() -> Router<AppState> {
 
 /// The routes as a table (what [`router`] is built from, and what
 /// `http::endpoints` lists).
-pub fn routes() -> Vec<(&'static str, Method, MethodRouter<AppState>)> {
+pub fn routes<S>() -> Vec<(&'static str, Method, MethodRouter<S>)>
+where
+    S: Clone + Send + Sync + 'static,
+    Arc<Auth>: FromRef<S>,
+{
     vec![
         ("/auth/login", Method::POST, post(login)),
         ("/auth/logout", Method::POST, post(logout)),
@@ -87,11 +96,11 @@ fn parse<T: DeserializeOwned>(headers: &HeaderMap, body: &Bytes) -> Result<(T, S
             .map(|v| (v, Style::Form))
             .map_err(|e| e.to_string())
     };
-    parsed.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, format!("bad sign-in request: {e}")))
+    parsed.map_err(|e| ApiError::with_status(StatusCode::BAD_REQUEST, format!("bad sign-in request: {e}")))
 }
 
 async fn login(
-    State(state): State<AppState>,
+    State(auth): State<Arc<Auth>>,
     Extension(client): Extension<Client>,
     headers: HeaderMap,
     body: Bytes,
@@ -102,19 +111,19 @@ async fn login(
     };
     let next = safe_next(form.next.as_deref());
     let name = form.name.trim().to_string();
-    match state.auth.sign_in(name.clone(), form.password, client.addr).await {
+    match auth.sign_in(name.clone(), form.password, client.addr).await {
         Ok(session) => signed_in(client, session, style, &next, &name),
         Err(err) => failed(err, style, &login_href(&next)),
     }
 }
 
 async fn setup(
-    State(state): State<AppState>,
+    State(auth): State<Arc<Auth>>,
     Extension(client): Extension<Client>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if state.auth.has_accounts() {
+    if auth.has_accounts() {
         // Before reading the form: nothing to hash, nothing to parse.
         return match Style::of(&headers) {
             Style::Form => see_other("/login"),
@@ -129,7 +138,7 @@ async fn setup(
         return failed(AuthError::Mismatch, style, "/setup?");
     }
     let name = form.name.trim().to_string();
-    match state.auth.set_up(name.clone(), form.password, client.addr).await {
+    match auth.set_up(name.clone(), form.password, client.addr).await {
         Ok(session) => signed_in(client, session, style, "/", &name),
         Err(AuthError::SetupDone) if style == Style::Form => see_other("/login"),
         Err(err) => failed(err, style, "/setup?"),
@@ -137,13 +146,13 @@ async fn setup(
 }
 
 async fn logout(
-    State(state): State<AppState>,
+    State(auth): State<Arc<Auth>>,
     Extension(client): Extension<Client>,
     session: Option<Extension<SessionId>>,
     headers: HeaderMap,
 ) -> Response {
     if let Some(Extension(SessionId(id))) = session {
-        if let Err(err) = state.auth.end_session(id).await {
+        if let Err(err) = auth.end_session(id).await {
             return failed(err, Style::Json, "/");
         }
     }
@@ -172,7 +181,7 @@ fn failed(err: AuthError, style: Style, back: &str) -> Response {
     match style {
         Style::Json => {
             let status = StatusCode::from_u16(err.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-            let mut response = ApiError::new(status, err.public_message()).into_response();
+            let mut response = ApiError::with_status(status, err.public_message()).into_response();
             if let AuthError::RateLimited(wait) = err {
                 response
                     .headers_mut()
@@ -189,18 +198,6 @@ fn failed(err: AuthError, style: Style, back: &str) -> Response {
             see_other(&target)
         }
     }
-}
-
-/// A 303 to `location`, never cached.
-pub(super) fn see_other(location: &str) -> Response {
-    (
-        StatusCode::SEE_OTHER,
-        [
-            (header::LOCATION, location.to_string()),
-            (header::CACHE_CONTROL, "no-store".to_string()),
-        ],
-    )
-        .into_response()
 }
 
 /// The session cookie (an empty value with `max_age` 0 clears it);

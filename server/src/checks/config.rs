@@ -1,7 +1,7 @@
 //! The `[[checks]]` and `[[notify]]` sections of the config file, and the
-//! rules a check must follow beyond its types. `crate::config` parses the
-//! file and turns an [`Invalid`] into an error naming the file, the line of
-//! the offending entry's key and the key (`checks[1].timeout`).
+//! rules a check must follow beyond its types. The config file's loader
+//! turns an [`Invalid`] into an error naming the file, the line of the
+//! offending entry's key and the key (`checks[1].timeout`).
 
 use std::collections::HashMap;
 use std::fmt;

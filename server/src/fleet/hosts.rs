@@ -16,7 +16,7 @@ use app::metrics::{MetricsError, MetricsQuery};
 
 use super::promql::{millis, quote, Instant, PromClient};
 use super::remote::{series_cache, RemoteHost, SeriesCache};
-use crate::config::Thresholds;
+use crate::health::Thresholds;
 
 /// How far back a quiet host is still listed.
 const FORGET_AFTER_MS: i64 = 7 * 86_400_000;
@@ -35,18 +35,26 @@ pub struct FleetEngine {
     asking: tokio::sync::Mutex<()>,
 }
 
+/// Why the engine `[fleet]` names cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum FleetStartError {
+    #[error("cannot read the engine's credentials: {0}")]
+    Credentials(std::io::Error),
+    #[error("cannot build the HTTP client: {0}")]
+    Client(reqwest::Error),
+}
+
 impl FleetEngine {
     /// The engine `[fleet]` names, with its credentials read from their files.
-    pub fn start(config: &crate::config::FleetConfig) -> Result<FleetEngine, crate::StartError> {
-        let fail = |e: String| crate::StartError::Fleet(e);
+    pub fn start(config: &super::config::FleetConfig) -> Result<FleetEngine, FleetStartError> {
         let credentials = crate::outbound::Credentials::read(
             config.bearer_token_file.as_ref(),
             config.basic_user.as_deref(),
             config.basic_password_file.as_ref(),
         )
-        .map_err(|e| fail(format!("cannot read the engine's credentials: {e}")))?;
-        let client = PromClient::new(&config.prometheus, config.timeout, credentials)
-            .map_err(|e| fail(format!("cannot build the HTTP client: {e}")))?;
+        .map_err(FleetStartError::Credentials)?;
+        let client =
+            PromClient::new(&config.prometheus, config.timeout, credentials).map_err(FleetStartError::Client)?;
         Ok(FleetEngine::new(client, config.stale_after))
     }
 
@@ -66,7 +74,7 @@ pub struct Fleet {
     /// This host's `[host] name`.
     pub local_name: String,
     /// This host's own metrics (collector, store, health).
-    pub local: Arc<crate::engine::Engine>,
+    pub local: Arc<crate::local::LocalHost>,
     pub thresholds: Thresholds,
     pub engine: Option<FleetEngine>,
 }
@@ -137,32 +145,9 @@ fn by_instance(answer: Vec<Instant>) -> BTreeMap<String, Instant> {
 }
 
 impl Fleet {
-    /// This host, from its latest sample and its health rollup.
+    /// This host, as its own parts see it.
     fn local_summary(&self) -> HostSummary {
-        let sample = self.local.bus.latest();
-        let report = self.local.monitor.report();
-        let reason = report
-            .components
-            .iter()
-            .filter(|c| c.status == report.status && c.status != Status::Up)
-            .map(|c| format!("{}: {}", c.name, c.reason))
-            .next()
-            .unwrap_or_default();
-        HostSummary {
-            name: self.local_name.clone(),
-            last_seen: sample.as_ref().map(|s| s.ts),
-            cpu_percent: sample.as_ref().map(|s| f64::from(s.cpu.total)),
-            memory_percent: sample.as_ref().map(|s| s.memory.used_pct()),
-            disk: sample.as_ref().and_then(|s| {
-                crate::health::fullest(&s.disks).map(|d| DiskFill {
-                    mount: d.mount.clone(),
-                    percent: d.used_pct(),
-                })
-            }),
-            status: report.status,
-            reason,
-            local: true,
-        }
+        self.local.summary(&self.local_name)
     }
 
     /// Every host's figures, by name, from the engine.

@@ -12,12 +12,33 @@ use std::time::{Duration, Instant};
 
 use app::health::{ComponentHealth, HealthReport, Status};
 use app::metrics::Sample;
+use serde::Deserialize;
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
-use crate::config::Thresholds;
 use crate::signals::stats::SelfStats;
 use crate::signals::{CheckBus, CheckEvent, HealthBus, SampleBus};
+
+/// Percentages past which a resource is degraded or down.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Thresholds {
+    pub memory_degraded_pct: f64,
+    pub memory_down_pct: f64,
+    pub storage_degraded_pct: f64,
+    pub storage_down_pct: f64,
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        Thresholds {
+            memory_degraded_pct: 90.0,
+            memory_down_pct: 98.0,
+            storage_degraded_pct: 90.0,
+            storage_down_pct: 98.0,
+        }
+    }
+}
 
 /// While only the reasons change (memory 41.2 % -> 41.3 %), a new `health`
 /// frame goes out at most this often; a status change goes out at once.

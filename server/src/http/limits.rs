@@ -19,7 +19,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use http_body::{Frame, SizeHint};
 
-use super::error::ApiError;
+use app::error::ApiError;
 
 /// How large a request body may be, and how long it may take.
 #[derive(Clone, Copy, Debug)]
@@ -91,7 +91,7 @@ where
 
 /// The answer to a body over the limit.
 pub fn too_large(limit: usize) -> ApiError {
-    ApiError::new(
+    ApiError::with_status(
         StatusCode::PAYLOAD_TOO_LARGE,
         format!("request body too large: the limit is {} KiB", limit / 1024),
     )

@@ -3,7 +3,6 @@
 //! - [`router`]: `/ws`, `/healthz`, `/metrics`, the Leptos pages and server
 //!   functions (`/api/v1/*`), static files; request latency per route.
 //! - [`state`]: the [`AppState`](state::AppState) every handler reaches.
-//! - [`error`]: JSON errors of the routes outside Leptos.
 //! - [`prom`]: the Prometheus exposition.
 //! - [`site`]: the built front end (embedded, precompressed) and its files.
 //! - [`serve`]: the accept loop: connection cap, header and idle timeouts,
@@ -16,7 +15,6 @@
 //! [`endpoints`] lists every route the router serves, from the same
 //! tables it is built from, so that tests can knock on every door.
 
-pub mod error;
 pub mod headers;
 pub mod limits;
 pub mod path;
@@ -42,15 +40,17 @@ use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use tower_http::compression::CompressionLayer;
 
-use self::error::ApiError;
-use self::state::AppState;
+use self::state::{AppState, Metrics, SiteFiles};
+use crate::health::Monitor;
 use crate::live::ws;
+use crate::local::LocalHost;
+use app::error::ApiError;
 
 /// The HTTP surface.
 pub fn router(state: AppState) -> Router {
-    let metrics: Arc<dyn MetricsQuery> = state.engine.clone();
-    let health: Arc<dyn HealthQuery> = state.engine.clone();
-    let checks: Arc<dyn ChecksQuery> = state.engine.clone();
+    let metrics: Arc<dyn MetricsQuery> = state.local.clone();
+    let health: Arc<dyn HealthQuery> = state.local.clone();
+    let checks: Arc<dyn ChecksQuery> = state.local.clone();
     let accounts: Arc<dyn Accounts> = state.auth.clone();
     let fleet: Arc<dyn app::fleet::FleetQuery> = state.fleet.clone();
     let context = move || {
@@ -72,12 +72,12 @@ pub fn router(state: AppState) -> Router {
         .leptos_routes_with_context(&state, generate_route_list(App), context.clone(), move || {
             shell(options.clone())
         })
-        .fallback(site::files_or_not_found(state.site.clone(), {
+        .fallback(site::files_or_not_found(state.site.site.clone(), {
             let options = state.leptos_options.clone();
             leptos_axum::render_app_to_stream_in_order_with_context(context, move || shell(options.clone()))
         }))
         .method_not_allowed_fallback(|| async {
-            ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method not allowed on this path")
+            ApiError::with_status(StatusCode::METHOD_NOT_ALLOWED, "method not allowed on this path")
         })
         .layer(CompressionLayer::new());
     let body_limits = state.body_limits;
@@ -86,12 +86,18 @@ pub fn router(state: AppState) -> Router {
         .route(live_path, live)
         .merge(crate::auth::routes::router())
         .merge(pages)
-        .layer(middleware::from_fn_with_state(state.clone(), crate::auth::gate::gate))
+        .layer(middleware::from_fn_with_state(
+            state.auth.clone(),
+            crate::auth::gate::gate,
+        ))
         // Before the gate: it, the router and the pages see one path.
         .layer(middleware::from_fn(path::normal_path))
         .layer(DefaultBodyLimit::max(body_limits.bytes))
         .layer(middleware::from_fn_with_state(body_limits, limits::limit_body))
-        .layer(middleware::from_fn_with_state(state.clone(), record_latency))
+        .layer(middleware::from_fn_with_state(
+            state.metrics.http_latency.clone(),
+            record_latency,
+        ))
         .layer(middleware::from_fn(headers::security_headers))
         .with_state(state)
 }
@@ -160,7 +166,7 @@ pub fn endpoints() -> Vec<Endpoint> {
 
 /// Records how long each request took to answer, by matched route.
 async fn record_latency(
-    State(state): State<AppState>,
+    State(latency): State<prom::HttpLatency>,
     matched: Option<MatchedPath>,
     request: Request,
     next: Next,
@@ -168,8 +174,7 @@ async fn record_latency(
     let route = matched.map_or_else(|| "(static)".to_string(), |m| m.as_str().to_string());
     let started = std::time::Instant::now();
     let response = next.run(request).await;
-    state
-        .http_latency
+    latency
         .get_or_create(&prom::RouteLabel { route })
         .observe(started.elapsed().as_secs_f64());
     response
@@ -178,8 +183,8 @@ async fn record_latency(
 /// `GET /healthz`: the rollup; 503 when Vigil is down. Open to anyone,
 /// but only a signed-in client (or anyone while Vigil runs open) gets the
 /// components and their reasons; others get the status alone.
-async fn healthz(State(state): State<AppState>, principal: Option<axum::Extension<Principal>>) -> Response {
-    let report = state.monitor.own_report();
+async fn healthz(State(monitor): State<Arc<Monitor>>, principal: Option<axum::Extension<Principal>>) -> Response {
+    let report = monitor.own_report();
     let status = match report.status {
         app::health::Status::Down => StatusCode::SERVICE_UNAVAILABLE,
         _ => StatusCode::OK,
@@ -194,33 +199,21 @@ async fn healthz(State(state): State<AppState>, principal: Option<axum::Extensio
 /// `GET /api/v1/checks/NAME`: one check, its history and transitions (the
 /// `get_check` server function's answer, at a path that names the check).
 async fn check_detail(
-    State(state): State<AppState>,
+    State(local): State<Arc<LocalHost>>,
     principal: Option<axum::Extension<Principal>>,
     axum::extract::Path(name): axum::extract::Path<String>,
-) -> Response {
-    use app::error::PublicError;
+) -> Result<Json<app::checks::CheckDetail>, ApiError> {
     // The gate let it in; like the server functions, it checks for itself.
     if principal.is_none() {
-        return ApiError::new(StatusCode::UNAUTHORIZED, "sign in first").into_response();
+        return Err(ApiError::with_status(StatusCode::UNAUTHORIZED, "sign in first"));
     }
-    let detail = match app::checks::validate_check_name(&name) {
-        Ok(()) => state.engine.detail(&name).await,
-        Err(err) => Err(err),
-    };
-    match detail {
-        Ok(detail) => Json(detail).into_response(),
-        Err(err) => ApiError::new(
-            StatusCode::from_u16(err.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-            err.public_message(),
-        )
-        .into_response(),
-    }
+    Ok(Json(app::checks::check_detail(&*local, &name).await?))
 }
 
 /// `GET /sw.js`: the service worker, never cached by the browser's HTTP
 /// cache so that a new build is picked up on the next visit.
-async fn service_worker(State(state): State<AppState>) -> Response {
-    match &state.service_worker {
+async fn service_worker(State(site): State<SiteFiles>) -> Response {
+    match &site.service_worker {
         Some(script) => (
             [
                 (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
@@ -229,13 +222,15 @@ async fn service_worker(State(state): State<AppState>) -> Response {
             script.to_string(),
         )
             .into_response(),
-        None => ApiError::new(StatusCode::NOT_FOUND, "no built front end, so no service worker").into_response(),
+        None => {
+            ApiError::with_status(StatusCode::NOT_FOUND, "no built front end, so no service worker").into_response()
+        }
     }
 }
 
 /// `GET /metrics`: Prometheus text exposition.
-async fn metrics_text(State(state): State<AppState>) -> Response {
-    match prom::encode(&state.registry) {
+async fn metrics_text(State(metrics): State<Metrics>) -> Response {
+    match prom::encode(&metrics.registry) {
         Ok(text) => (
             [(
                 header::CONTENT_TYPE,
@@ -246,7 +241,7 @@ async fn metrics_text(State(state): State<AppState>) -> Response {
             .into_response(),
         Err(err) => {
             tracing::error!(%err, "encoding /metrics failed");
-            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "could not encode metrics").into_response()
+            ApiError::with_status(StatusCode::INTERNAL_SERVER_ERROR, "could not encode metrics").into_response()
         }
     }
 }

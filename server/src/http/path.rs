@@ -18,7 +18,7 @@ use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use super::error::ApiError;
+use app::error::ApiError;
 
 /// Why a path is not in normal form.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
@@ -99,7 +99,7 @@ fn decode(segment: &str) -> Result<String, NotNormal> {
 /// The middleware: a 400 for a path not in normal form.
 pub async fn normal_path(request: Request, next: Next) -> Response {
     if let Err(why) = check(request.uri().path()) {
-        return ApiError::new(
+        return ApiError::with_status(
             StatusCode::BAD_REQUEST,
             format!("the request path is not in normal form: it has {why}"),
         )

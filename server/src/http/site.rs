@@ -127,7 +127,8 @@ where
             let path = request.uri().path();
             if path == "/api" || path.starts_with("/api/") {
                 // The API answers JSON, even for a path it does not have.
-                return super::error::ApiError::new(StatusCode::NOT_FOUND, "no such API endpoint").into_response();
+                return app::error::ApiError::with_status(StatusCode::NOT_FOUND, "no such API endpoint")
+                    .into_response();
             }
             let (parts, body) = request.into_parts();
             let probe = Request::from_parts(parts.clone(), Body::empty());

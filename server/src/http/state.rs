@@ -1,47 +1,61 @@
-//! What every handler can reach: one [`AppState`], cloned per request.
+//! What the handlers can reach: one [`AppState`] for the router, made of
+//! the narrow states each handler takes instead (axum's `FromRef`): the
+//! accounts and door policy, the live stream, this host's queries, the
+//! fleet, the health monitor, the metrics registry, the site's files.
 
 use std::sync::Arc;
 
 use axum::extract::FromRef;
 use leptos::prelude::LeptosOptions;
-use tokio_util::sync::CancellationToken;
-use tokio_util::task::TaskTracker;
 
-use crate::engine::Engine;
+use super::prom::HttpLatency;
+use crate::auth::Auth;
+use crate::fleet::Fleet;
 use crate::health::Monitor;
-use crate::live::ws::SocketOptions;
-use crate::live::Hub;
+use crate::live::ws::LiveState;
+use crate::local::LocalHost;
 
-/// Shared state of the axum router.
-#[derive(Clone)]
+/// The router's state; every handler takes one of its parts.
+#[derive(Clone, FromRef)]
 pub struct AppState {
-    /// Accounts, sessions and the door policy.
-    pub auth: Arc<crate::auth::Auth>,
-    pub leptos_options: LeptosOptions,
-    /// What server functions query (as Leptos context).
-    pub engine: Arc<Engine>,
+    /// Accounts, sessions and the door policy: the gate and the sign-in forms.
+    pub auth: Arc<Auth>,
+    /// The hub and the socket options: `/ws`.
+    pub live: LiveState,
+    /// What server functions query (as Leptos context), and `/api/v1/checks/NAME`.
+    pub local: Arc<LocalHost>,
     /// This host and the engine's hosts (as Leptos context).
-    pub fleet: Arc<crate::fleet::Fleet>,
-    pub hub: Arc<Hub>,
+    pub fleet: Arc<Fleet>,
+    /// `/healthz`.
     pub monitor: Arc<Monitor>,
-    pub registry: Arc<prometheus_client::registry::Registry>,
-    /// Filled by the latency middleware, encoded by `registry`.
-    pub http_latency: super::prom::HttpLatency,
-    /// `/sw.js`, versioned by the build; `None` without a built site.
-    pub service_worker: Option<Arc<str>>,
-    /// The built front end's static files.
-    pub site: Arc<super::site::Site>,
-    pub socket: SocketOptions,
+    /// `/metrics` and what the latency middleware fills in.
+    pub metrics: Metrics,
+    /// The built front end's files and `/sw.js`.
+    pub site: SiteFiles,
+    pub leptos_options: LeptosOptions,
     /// Largest request body and longest time to receive it (`[server]`).
     pub body_limits: super::limits::BodyLimits,
-    /// Cancelled on SIGINT/SIGTERM.
-    pub shutdown: CancellationToken,
-    /// Client tasks that shutdown waits for.
-    pub tasks: TaskTracker,
 }
 
-impl FromRef<AppState> for LeptosOptions {
+/// `/metrics`: the registry, and the request latencies it encodes.
+#[derive(Clone, FromRef)]
+pub struct Metrics {
+    pub registry: Arc<prometheus_client::registry::Registry>,
+    /// Filled by the latency middleware, encoded by `registry`.
+    pub http_latency: HttpLatency,
+}
+
+/// The built front end.
+#[derive(Clone)]
+pub struct SiteFiles {
+    /// The static files.
+    pub site: Arc<super::site::Site>,
+    /// `/sw.js`, versioned by the build; `None` without a built site.
+    pub service_worker: Option<Arc<str>>,
+}
+
+impl FromRef<AppState> for HttpLatency {
     fn from_ref(state: &AppState) -> Self {
-        state.leptos_options.clone()
+        state.metrics.http_latency.clone()
     }
 }

@@ -10,18 +10,20 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use app::error::ApiError;
 use app::live::protocol::{ClientFrame, CLOSE_SIGNED_OUT, MAX_CLIENT_FRAME_BYTES};
+use axum::extract::rejection::QueryRejection;
 use axum::extract::ws::{close_code, CloseFrame, Message, Utf8Bytes, WebSocketUpgrade};
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
+use serde::Deserialize;
 use tokio::sync::{broadcast, mpsc};
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 use super::hub::{Hub, Start};
-use crate::http::error::ApiError;
-use crate::http::state::AppState;
 use crate::signals::LiveStats;
 
 /// Tuning of one client connection.
@@ -50,39 +52,59 @@ impl Default for SocketOptions {
     }
 }
 
-/// The upgrade handler: checks the Origin and `since`, then hands the
-/// socket to [`serve_client`].
+/// What `/ws` handlers reach: the hub, how sockets are kept, and the
+/// server's shutdown.
+#[derive(Clone)]
+pub struct LiveState {
+    pub hub: Arc<Hub>,
+    pub socket: SocketOptions,
+    /// Cancelled on SIGINT/SIGTERM.
+    pub shutdown: CancellationToken,
+    /// Client tasks that shutdown waits for.
+    pub tasks: TaskTracker,
+}
+
+/// When the session that opens a socket ends: the gate puts it on every
+/// request it admits to `/ws`, as the account side knows it.
+#[derive(Clone, Debug, Default)]
+pub struct SessionEnd {
+    /// Cancelled when the session ends (signed out, revoked), or, for an
+    /// open Vigil's socket, when the first account is created.
+    pub ended: CancellationToken,
+    /// When the session expires.
+    pub expires: Option<tokio::time::Instant>,
+}
+
+/// `/ws?since=SEQ`: nothing else is taken (the handler's query).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Since {
+    since: Option<u64>,
+}
+
+/// The upgrade handler: checks `since`, then hands the socket to
+/// [`serve_client`]. (The gate has checked the session and the Origin.)
 pub async fn handler(
-    State(state): State<AppState>,
-    session: Option<axum::Extension<app::auth::SessionId>>,
-    uri: Uri,
-    headers: HeaderMap,
+    State(state): State<LiveState>,
+    session: Option<axum::Extension<SessionEnd>>,
+    since: Result<Query<Since>, QueryRejection>,
     upgrade: WebSocketUpgrade,
 ) -> Response {
-    if let Err(foreign) = state.auth.names().check_origin(&headers) {
-        tracing::warn!(%foreign, "refused a WebSocket from a foreign origin");
-        return ApiError::new(StatusCode::FORBIDDEN, foreign.to_string()).into_response();
-    }
-    let since = match parse_since(uri.query()) {
-        Ok(since) => since,
-        Err(message) => return ApiError::new(StatusCode::BAD_REQUEST, message).into_response(),
+    let since = match since {
+        Ok(Query(Since { since })) => since,
+        Err(rejection) => {
+            let message = format!(
+                "bad query (only since=SEQ, an unsigned integer, is taken): {}",
+                rejection.body_text()
+            );
+            return ApiError::with_status(StatusCode::BAD_REQUEST, message).into_response();
+        }
     };
-    // Closed when the session that opened it ends (sign-out, revoked), or,
-    // opened while Vigil ran open, when the first account is created.
-    let session = session.map(|axum::Extension(app::auth::SessionId(id))| id);
     let stops = Stops {
         shutdown: state.shutdown.clone(),
-        ended: state.auth.socket_ended(session.as_deref()),
-        // An expired session is refused at the door; its open socket closes
-        // at the same moment.
-        expires: session
-            .as_deref()
-            .and_then(|id| state.auth.session_expires_in(id))
-            .map(|left| tokio::time::Instant::now() + left),
+        session: session.map(|axum::Extension(end)| end).unwrap_or_default(),
     };
-    let hub = state.hub.clone();
-    let options = state.socket.clone();
-    let tasks = state.tasks.clone();
+    let LiveState { hub, socket, tasks, .. } = state;
     upgrade
         // Clients send only tiny control frames: anything larger is refused
         // while it is read (closed with 1009), before it is buffered whole.
@@ -91,31 +113,11 @@ pub async fn handler(
         // A small read buffer keeps 10,000 sockets cheap (the default is
         // 128 KiB per connection).
         .read_buffer_size(MAX_CLIENT_FRAME_BYTES)
-        .on_upgrade(move |socket| {
-            let (sink, stream) = socket.split();
+        .on_upgrade(move |socket_io| {
+            let (sink, stream) = socket_io.split();
             // Tracked, so shutdown waits for every close frame to go out.
-            tasks.track_future(serve_client(sink, stream, hub, since, options, stops))
+            tasks.track_future(serve_client(sink, stream, hub, since, socket, stops))
         })
-}
-
-/// `since` from the query string: absent, or an unsigned integer.
-fn parse_since(query: Option<&str>) -> Result<Option<u64>, String> {
-    let Some(query) = query else { return Ok(None) };
-    let mut since = None;
-    for pair in query.split('&').filter(|p| !p.is_empty()) {
-        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-        match key {
-            "since" => {
-                since = Some(
-                    value
-                        .parse::<u64>()
-                        .map_err(|_| format!("since must be a frame seq (an unsigned integer), got {value:?}"))?,
-                )
-            }
-            other => return Err(format!("unknown query parameter {other:?}; only since is accepted")),
-        }
-    }
-    Ok(since)
 }
 
 /// What the reader tells the writer.
@@ -159,11 +161,8 @@ pub async fn serve_client<W, R>(
 pub struct Stops {
     /// The server is shutting down.
     pub shutdown: CancellationToken,
-    /// The session that opened the socket ended (or, for an open Vigil's
-    /// socket, the first account was created).
-    pub ended: CancellationToken,
-    /// When the session that opened the socket expires.
-    pub expires: Option<tokio::time::Instant>,
+    /// The session that opened the socket ends or expires.
+    pub session: SessionEnd,
 }
 
 impl Stops {
@@ -171,8 +170,7 @@ impl Stops {
     pub fn shutdown(shutdown: CancellationToken) -> Stops {
         Stops {
             shutdown,
-            ended: CancellationToken::new(),
-            expires: None,
+            session: SessionEnd::default(),
         }
     }
 }
@@ -209,9 +207,9 @@ where
     // Registered once: re-creating it per frame would take the token's lock
     // for every client on every tick.
     let cancelled = stops.shutdown.cancelled();
-    let ended = stops.ended.cancelled();
+    let ended = stops.session.ended.cancelled();
     let expired = async {
-        match stops.expires {
+        match stops.session.expires {
             Some(at) => tokio::time::sleep_until(at).await,
             None => std::future::pending().await,
         }
@@ -464,13 +462,16 @@ mod tests {
 
     #[test]
     fn since_must_be_a_seq() {
-        assert_eq!(parse_since(None), Ok(None));
-        assert_eq!(parse_since(Some("since=42")), Ok(Some(42)));
-        assert!(parse_since(Some("since=-1")).unwrap_err().contains("unsigned integer"));
-        assert!(parse_since(Some("since=abc")).is_err());
-        assert!(parse_since(Some("foo=1"))
-            .unwrap_err()
-            .contains("unknown query parameter"));
+        let since = |uri: &str| {
+            Query::<Since>::try_from_uri(&uri.parse().unwrap())
+                .map(|Query(s)| s.since)
+                .map_err(|r| r.body_text())
+        };
+        assert_eq!(since("/ws"), Ok(None));
+        assert_eq!(since("/ws?since=42"), Ok(Some(42)));
+        assert!(since("/ws?since=-1").unwrap_err().contains("since"));
+        assert!(since("/ws?since=abc").is_err());
+        assert!(since("/ws?foo=1").unwrap_err().contains("unknown field `foo`"));
     }
 
     #[test]

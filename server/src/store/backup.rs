@@ -55,9 +55,10 @@ pub struct CopiedFile {
     pub report: BackupReport,
 }
 
-/// Copies the databases of `data_dir` (the history store, and the accounts
-/// when there are any) into the directory `to`, which must be new or empty.
-pub fn backup_data_dir(data_dir: &Path, to: &Path) -> Result<Vec<CopiedFile>, BackupError> {
+/// Copies the databases `names` of `data_dir` (the history store, which
+/// must be there, and any other that is) into the directory `to`, which
+/// must be new or empty. The composition root names a data dir's files.
+pub fn backup_files(data_dir: &Path, to: &Path, names: &[&'static str]) -> Result<Vec<CopiedFile>, BackupError> {
     let history = data_dir.join(super::FILE_NAME);
     if !history.is_file() {
         return Err(BackupError::Missing(history));
@@ -67,7 +68,7 @@ pub fn backup_data_dir(data_dir: &Path, to: &Path) -> Result<Vec<CopiedFile>, Ba
     }
     crate::private::create_dir(to)?;
     let mut copied = Vec::new();
-    for name in [super::FILE_NAME, crate::auth::store::FILE_NAME] {
+    for &name in names {
         let source = data_dir.join(name);
         if source.is_file() {
             let report = backup_file(&source, &to.join(name))?;
@@ -200,13 +201,14 @@ mod tests {
             .unwrap();
         let out = tempfile::tempdir().unwrap();
         let to = out.path().join("copy");
-        let copied = backup_data_dir(dir.path(), &to).unwrap();
+        let names = [super::super::FILE_NAME, crate::auth::store::FILE_NAME];
+        let copied = backup_files(dir.path(), &to, &names).unwrap();
         let names: Vec<_> = copied.iter().map(|c| c.name).collect();
         assert_eq!(names, [super::super::FILE_NAME, crate::auth::store::FILE_NAME]);
         let accounts = crate::auth::store::AuthStore::open(&to).unwrap();
         assert_eq!(accounts.account_count().unwrap(), 1);
         assert!(matches!(
-            backup_data_dir(dir.path(), &to),
+            backup_files(dir.path(), &to, &names),
             Err(BackupError::NotEmpty(_))
         ));
     }

@@ -17,7 +17,7 @@
 use rusqlite::{params, Connection, Transaction};
 
 use super::codec::CodecError;
-use super::writer::Row;
+use super::model::Row;
 use super::StoreError;
 
 const VERSION: u8 = 1;
@@ -320,7 +320,7 @@ pub fn migrate_rows_table(conn: &mut Connection) -> Result<(), StoreError> {
             if by_tier.len() <= tier {
                 by_tier.resize(tier + 1, Vec::new());
             }
-            let scale = super::writer::scale_of(&r.get::<_, String>(2)?);
+            let scale = super::model::scale_of(&r.get::<_, String>(2)?);
             by_tier[tier].push(Point::of_row(r.get(1)?, &row, scale));
         }
     }

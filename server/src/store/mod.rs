@@ -15,6 +15,7 @@
 //!   asked for, fills the newest part from finer tiers, and downsamples
 //!   keeping each bucket's min and max.
 //! - [`codec`]: the compressed block format; [`head`]: the open points' format.
+//! - [`model`]: what both hold: a stored point, a series' scale, rollups.
 //! - [`backup`]: an online copy of the database (`vigil backup`).
 //!
 //! A `kill -9` loses at most the batch being collected: every batch is
@@ -23,6 +24,7 @@
 pub mod backup;
 pub mod codec;
 pub mod head;
+pub mod model;
 pub mod query;
 pub mod writer;
 
@@ -34,6 +36,7 @@ use std::time::Duration;
 use crate::signals::{CheckEvent, StoreStats};
 use app::metrics::{Range, Sample};
 use rusqlite::Connection;
+use serde::Deserialize;
 use thiserror::Error;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -61,7 +64,7 @@ pub struct Tiers(pub Vec<Tier>);
 impl Tiers {
     /// Raw samples for 48 h, minute rollups for 90 days, hour rollups for 2 years.
     pub fn standard(interval: Duration) -> Tiers {
-        Tiers::configured(interval, &crate::config::HistoryConfig::default())
+        Tiers::configured(interval, &HistoryConfig::default())
     }
 
     /// The three tiers with the configured retention.
@@ -71,7 +74,7 @@ impl Tiers {
     /// open ([`head`], two to four bytes instead of under one in a block),
     /// and a query reads the open part write by write. Much shorter windows
     /// cost more in per-block overhead and query time (see BENCHMARKS.md).
-    pub fn configured(interval: Duration, config: &crate::config::HistoryConfig) -> Tiers {
+    pub fn configured(interval: Duration, config: &HistoryConfig) -> Tiers {
         let hour = Duration::from_secs(3600);
         Tiers(vec![
             Tier {
@@ -93,6 +96,37 @@ impl Tiers {
                 chunk: hour * 24 * 7,
             },
         ])
+    }
+}
+
+/// How long the history store keeps each resolution.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HistoryConfig {
+    /// Every sample (one per collector interval).
+    #[serde(with = "humantime_serde")]
+    pub raw_retention: Duration,
+    /// One-minute rollups (min, max, avg, last, count).
+    #[serde(with = "humantime_serde")]
+    pub minute_retention: Duration,
+    /// One-hour rollups.
+    #[serde(with = "humantime_serde")]
+    pub hour_retention: Duration,
+    /// Largest size of the database file in MiB (0: no limit beyond the
+    /// disk's). Past it writes fail like on a full disk: reported on the
+    /// `store` health component, never fatal.
+    pub max_size_mib: u64,
+}
+
+impl Default for HistoryConfig {
+    fn default() -> Self {
+        let day = Duration::from_secs(86_400);
+        HistoryConfig {
+            raw_retention: day * 2,
+            minute_retention: day * 90,
+            hour_retention: day * 730,
+            max_size_mib: 0,
+        }
     }
 }
 
@@ -319,7 +353,18 @@ impl History {
                     Err(err) => (None, Some(format!("cannot start the writer thread: {err}"))),
                 }
             }
-            Err(err) => (None, Some(format!("cannot open {}: {err}", path.display()))),
+            Err(err) => {
+                // SQLite says "readonly database" or "unable to open" depending on
+                // which of its files were left; say why when the cause is plain.
+                let read_only = rustix::fs::statvfs(&data_dir)
+                    .is_ok_and(|v| v.f_flag.contains(rustix::fs::StatVfsMountFlags::RDONLY));
+                let why = if read_only {
+                    " (the data dir's file system is read-only)"
+                } else {
+                    ""
+                };
+                (None, Some(format!("cannot open {}: {err}{why}", path.display())))
+            }
         };
         if let Some(err) = &open_error {
             tracing::error!("history store unavailable, running without history: {err}");

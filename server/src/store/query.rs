@@ -6,7 +6,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 
 use super::codec::Block;
 use super::head;
-use super::writer::{block_rows, scale_of, Row};
+use super::model::{block_rows, scale_of, Row};
 use super::{StoreError, Tier, Tiers};
 
 /// What a range read needs to know about the series.

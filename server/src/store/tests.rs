@@ -6,8 +6,9 @@ use std::time::Duration;
 
 use app::metrics::{Cpu, RangePoint, Sample, Unit};
 
+use super::model::{scale_of, Row};
 use super::query::{self, choose_tier, downsample, Series};
-use super::writer::{self, Row, Writer};
+use super::writer::Writer;
 use super::*;
 
 /// raw every 1 s, chunks of 1 min, kept 10 min; 10 s rollups in chunks of
@@ -94,7 +95,7 @@ fn read(f: &Fixture, from: i64, to: i64, points: u32, now: i64) -> app::metrics:
 fn open_rows(f: &Fixture, name: &str, tier: usize) -> Vec<Row> {
     let conn = rusqlite::Connection::open(&f.path).unwrap();
     let id = query::series_id(&conn, name).unwrap().expect("series stored");
-    head::rows(&conn, id, tier, i64::MIN, i64::MAX, writer::scale_of(name)).unwrap()
+    head::rows(&conn, id, tier, i64::MIN, i64::MAX, scale_of(name)).unwrap()
 }
 
 fn count(f: &Fixture, sql: &str) -> i64 {

@@ -16,37 +16,13 @@ use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
 use super::codec::Block;
 use super::head::{self, Point};
+use super::model::{block_rows, rollup, scale_of, Row, DEFAULT_SCALE};
 use super::{file_bytes, StoreError, Tiers};
 use crate::catalog;
 use crate::signals::StoreStats;
 
 /// A batch is written after this many samples even if its time is not up.
 const MAX_BATCH: usize = 512;
-
-/// One stored point of any tier. Raw points have min = max = avg = last, n = 1.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Row {
-    pub t: i64,
-    pub min: f64,
-    pub max: f64,
-    pub avg: f64,
-    pub last: f64,
-    pub n: i64,
-}
-
-impl Row {
-    /// One raw sample.
-    pub fn raw(t: i64, v: f64) -> Row {
-        Row {
-            t,
-            min: v,
-            max: v,
-            avg: v,
-            last: v,
-            n: 1,
-        }
-    }
-}
 
 /// Owns the write connection.
 pub struct Writer {
@@ -286,15 +262,6 @@ impl Writer {
     }
 }
 
-/// Values of series whose metric is unknown (from another version) are
-/// kept to this step.
-const DEFAULT_SCALE: f64 = 0.01;
-
-/// The step a series' values are stored in: its metric's precision.
-pub fn scale_of(series: &str) -> f64 {
-    catalog::metric_of(series).map_or(DEFAULT_SCALE, |m| m.precision())
-}
-
 /// Every stored series' scale, by id.
 fn series_scales(conn: &Connection) -> Result<HashMap<i64, f64>, StoreError> {
     let mut stmt = conn.prepare_cached("SELECT id, name FROM series")?;
@@ -414,52 +381,6 @@ fn write_chunk(
         params![series, tier as i64, start, end, all.len() as i64, data],
     )?;
     Ok(all)
-}
-
-/// The rows a block holds.
-pub fn block_rows(block: &Block) -> Vec<Row> {
-    let s = block.scale;
-    match block.columns.as_slice() {
-        [v] => block
-            .t
-            .iter()
-            .zip(v)
-            .map(|(&t, &v)| Row::raw(t, v as f64 * s))
-            .collect(),
-        [min, max, avg, last, n] => (0..block.t.len())
-            .map(|i| Row {
-                t: block.t[i],
-                min: min[i] as f64 * s,
-                max: max[i] as f64 * s,
-                avg: avg[i] as f64 * s,
-                last: last[i] as f64 * s,
-                n: n[i],
-            })
-            .collect(),
-        _ => Vec::new(),
-    }
-}
-
-/// Rolls rows (oldest first) up into buckets of `step` ms: min of the
-/// minimums, max of the maximums, the average weighted by count, the last
-/// value, and the count.
-pub fn rollup(rows: &[Row], step: i64) -> Vec<Row> {
-    let mut out: Vec<Row> = Vec::new();
-    for r in rows {
-        let t = r.t.div_euclid(step.max(1)) * step.max(1);
-        match out.last_mut() {
-            Some(b) if b.t == t => {
-                let n = b.n + r.n;
-                b.avg = (b.avg * b.n as f64 + r.avg * r.n as f64) / n as f64;
-                b.min = b.min.min(r.min);
-                b.max = b.max.max(r.max);
-                b.last = r.last;
-                b.n = n;
-            }
-            _ => out.push(Row { t, ..*r }),
-        }
-    }
-    out
 }
 
 /// What the writer thread takes.

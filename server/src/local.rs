@@ -1,4 +1,4 @@
-//! The engine as the web app sees it: implements the app's per-feature
+//! This host as the web app queries it: implements the app's per-feature
 //! query traits ([`MetricsQuery`], [`HealthQuery`], [`ChecksQuery`]) over
 //! the hub, the sample bus, the health monitor, the checks and the history
 //! store. Provided to server functions as Leptos context by the router.
@@ -17,7 +17,7 @@ use crate::signals::SampleBus;
 use crate::store::{History, StoreError};
 
 /// Answers the app's queries from the live state.
-pub struct Engine {
+pub struct LocalHost {
     pub hub: Arc<Hub>,
     pub bus: Arc<SampleBus>,
     pub monitor: Arc<Monitor>,
@@ -92,7 +92,36 @@ fn bars(history: &History, check: &str, width: i64, n: u32, now: i64) -> Vec<Upt
         .collect()
 }
 
-impl Engine {
+impl LocalHost {
+    /// This host in the fleet list, named `name`: from its latest sample
+    /// and its health rollup.
+    pub fn summary(&self, name: &str) -> app::fleet::HostSummary {
+        let sample = self.bus.latest();
+        let report = self.monitor.report();
+        let reason = report
+            .components
+            .iter()
+            .filter(|c| c.status == report.status && c.status != app::health::Status::Up)
+            .map(|c| format!("{}: {}", c.name, c.reason))
+            .next()
+            .unwrap_or_default();
+        app::fleet::HostSummary {
+            name: name.to_string(),
+            last_seen: sample.as_ref().map(|s| s.ts),
+            cpu_percent: sample.as_ref().map(|s| f64::from(s.cpu.total)),
+            memory_percent: sample.as_ref().map(|s| s.memory.used_pct()),
+            disk: sample.as_ref().and_then(|s| {
+                crate::health::fullest(&s.disks).map(|d| app::fleet::DiskFill {
+                    mount: d.mount.clone(),
+                    percent: d.used_pct(),
+                })
+            }),
+            status: report.status,
+            reason,
+            local: true,
+        }
+    }
+
     /// The newest sample; before the first one, metrics are unavailable.
     fn latest_sample(&self) -> Result<Arc<app::metrics::Sample>, MetricsError> {
         self.bus
@@ -117,7 +146,7 @@ impl Engine {
 }
 
 #[async_trait::async_trait]
-impl MetricsQuery for Engine {
+impl MetricsQuery for LocalHost {
     async fn snapshot(&self) -> Result<Snapshot, MetricsError> {
         Ok(Snapshot::clone(&self.hub.snapshot()))
     }
@@ -181,7 +210,7 @@ impl MetricsQuery for Engine {
 }
 
 #[async_trait::async_trait]
-impl ChecksQuery for Engine {
+impl ChecksQuery for LocalHost {
     async fn list(&self) -> Result<Vec<CheckSummary>, ChecksError> {
         let states = self.checks.snapshot();
         let uptimes = self.uptimes(states.iter().map(|s| s.name.clone()).collect()).await?;
@@ -252,7 +281,7 @@ impl ChecksQuery for Engine {
 }
 
 #[async_trait::async_trait]
-impl HealthQuery for Engine {
+impl HealthQuery for LocalHost {
     async fn health(&self) -> Result<HealthReport, HealthError> {
         Ok(self.monitor.report())
     }
