@@ -16,7 +16,7 @@ mod engines;
 use std::time::{Duration, Instant};
 
 use vigil::config::{Config, FleetConfig};
-use vigil::remote_write::proto::{self, Label, Sample, TimeSeries, WriteRequest};
+use vigil::remote_write::proto::{self, Label, PromSample, TimeSeries, WriteRequest};
 use vigil::{Options, Server};
 
 const HOSTS: usize = 1_000;
@@ -35,7 +35,7 @@ fn series(name: &str, host: &str, extra: &[(&str, &str)], value: f64, now: i64) 
             })
             .collect(),
         samples: (0..3)
-            .map(|i| Sample {
+            .map(|i| PromSample {
                 value: value + i as f64,
                 timestamp: now - (2 - i) * 5_000,
             })

@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 use app::metrics::{RemoteWriteFigures, Sample};
 use prost::Message;
 use vigil::config::RemoteWriteConfig;
-use vigil::remote_write::series::{Point, Series};
+use vigil::remote_write::series::{Queued, Series};
 use vigil::remote_write::{proto, queue, Outcome, Pusher, Sender};
 use vigil::signals::WriteStats;
 
@@ -69,7 +69,7 @@ fn request_cost() {
     let mut host = Host::new();
     let start = 1_750_000_000_000;
     let mut series = Series::new("web-01".into());
-    let mut points: Vec<Point> = Vec::new();
+    let mut points: Vec<Queued> = Vec::new();
     let mut queue_us = Vec::new();
     for i in 0..10 {
         let s = host.sample(start + i * 1000);

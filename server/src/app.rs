@@ -354,7 +354,7 @@ fn auth_options(
     let config = &config.auth;
     let secret = |file: &Option<PathBuf>, env: &str, what: &str| -> Result<Option<String>, StartError> {
         if let Some(path) = file {
-            return crate::auth::read_secret(path)
+            return crate::private::read_secret(path)
                 .map(Some)
                 .map_err(|e| StartError::Auth(format!("cannot read the {what} from {}: {e}", path.display())));
         }

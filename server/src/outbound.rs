@@ -75,8 +75,7 @@ impl Credentials {
         basic_password_file: Option<&PathBuf>,
     ) -> std::io::Result<Credentials> {
         let read = |path: &PathBuf| {
-            std::fs::read_to_string(path)
-                .map(|s| s.trim_end_matches(['\r', '\n']).to_string())
+            crate::private::read_secret(path)
                 .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", path.display())))
         };
         if let Some(path) = bearer_token_file {

@@ -1,4 +1,5 @@
-//! Files only Vigil's own user may read. The data dir is created `0700`,
+//! Files only Vigil's own user may read, and the secrets it reads from
+//! files. The data dir is created `0700`,
 //! and every database (history, accounts, backups) is created `0600` (or
 //! narrowed to it) before SQLite opens it: SQLite gives the database's
 //! WAL and shared-memory files the database's own mode, so they follow.
@@ -24,6 +25,17 @@ pub fn database_file(path: &Path) -> io::Result<()> {
         Err(err) if err.kind() == io::ErrorKind::AlreadyExists => narrow(path),
         Err(err) => Err(err),
     }
+}
+
+/// Reads a secret from a file (trailing newline dropped); a clear error
+/// names the file, never the content.
+pub fn read_secret(path: &Path) -> io::Result<String> {
+    let text = std::fs::read_to_string(path)?;
+    let secret = text.trim_end_matches(['\n', '\r']).to_string();
+    if secret.is_empty() {
+        return Err(io::Error::new(io::ErrorKind::InvalidData, "the file is empty"));
+    }
+    Ok(secret)
 }
 
 /// Takes group and other access away from an existing file.

@@ -257,17 +257,17 @@ impl Cursor {
 
 /// The recent history the sparklines draw, oldest first, bounded.
 #[derive(Clone, Debug, Default, PartialEq)]
-pub struct History {
+pub struct SparkHistory {
     pub points: VecDeque<Point>,
     pub capacity: usize,
 }
 
-impl History {
+impl SparkHistory {
     /// Points kept by default: ten minutes at one sample a second.
     pub const DEFAULT_CAPACITY: usize = 600;
 
     pub fn new(points: impl IntoIterator<Item = Point>) -> Self {
-        let mut h = History {
+        let mut h = SparkHistory {
             points: VecDeque::new(),
             capacity: Self::DEFAULT_CAPACITY,
         };
@@ -430,7 +430,7 @@ mod tests {
 
     #[test]
     fn history_is_bounded() {
-        let mut h = History::new([]);
+        let mut h = SparkHistory::new([]);
         h.capacity = 3;
         for t in 1..=5 {
             h.push(Point {

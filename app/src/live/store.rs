@@ -9,7 +9,7 @@
 use leptos::prelude::*;
 
 use super::machine::ConnState;
-use super::protocol::{History, Step};
+use super::protocol::{SparkHistory, Step};
 use crate::checks::CheckBoard;
 use crate::health::HealthReport;
 use crate::metrics::{Point, Sample, Snapshot, SystemInfo};
@@ -34,7 +34,7 @@ pub struct LiveStore {
     pub seq: RwSignal<u64>,
     pub facts: RwSignal<HostFacts>,
     pub current: RwSignal<Sample>,
-    pub history: RwSignal<History>,
+    pub history: RwSignal<SparkHistory>,
     pub health: RwSignal<Option<HealthReport>>,
     /// The health checks, seeded by the checks pages and moved by `checks` frames.
     pub checks: RwSignal<CheckBoard>,
@@ -48,7 +48,7 @@ impl LiveStore {
             seq: RwSignal::new(0),
             facts: RwSignal::new(HostFacts::default()),
             current: RwSignal::new(Sample::default()),
-            history: RwSignal::new(History::new([])),
+            history: RwSignal::new(SparkHistory::new([])),
             health: RwSignal::new(None),
             checks: RwSignal::new(CheckBoard::default()),
         }
@@ -77,7 +77,7 @@ impl LiveStore {
                 }
                 self.seq.set(s.seq);
                 self.current.set(s.current);
-                self.history.set(History::new(s.history));
+                self.history.set(SparkHistory::new(s.history));
                 if s.health.is_some() {
                     self.health.set(s.health);
                 }

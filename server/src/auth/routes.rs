@@ -18,8 +18,9 @@ use axum::{Extension, Json, Router};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
+use super::cookie::set_cookie;
 use super::gate::{see_other, Client};
-use super::{Auth, NewSession, COOKIE};
+use super::{Auth, NewSession};
 use app::error::ApiError;
 
 /// The routes, to merge into the app's router.
@@ -161,19 +162,19 @@ async fn logout(
         Style::Json => Json(serde_json::json!({ "signed_out": true })).into_response(),
     };
     let headers = response.headers_mut();
-    headers.insert(header::SET_COOKIE, cookie(client, "", 0));
+    headers.insert(header::SET_COOKIE, set_cookie("", 0, client.https));
     // The offline copies of the pages hold host data: drop them.
     headers.insert("clear-site-data", HeaderValue::from_static("\"cache\", \"storage\""));
     response
 }
 
 fn signed_in(client: Client, session: NewSession, style: Style, next: &str, name: &str) -> Response {
-    let set_cookie = cookie(client, &session.token, session.ttl.as_secs());
+    let cookie = set_cookie(&session.token, session.ttl.as_secs(), client.https);
     let mut response = match style {
         Style::Form => see_other(next),
         Style::Json => Json(serde_json::json!({ "name": name })).into_response(),
     };
-    response.headers_mut().insert(header::SET_COOKIE, set_cookie);
+    response.headers_mut().insert(header::SET_COOKIE, cookie);
     response
 }
 
@@ -198,14 +199,6 @@ fn failed(err: AuthError, style: Style, back: &str) -> Response {
             see_other(&target)
         }
     }
-}
-
-/// The session cookie (an empty value with `max_age` 0 clears it);
-/// `Secure` when the browser came over HTTPS.
-fn cookie(client: Client, token: &str, max_age: u64) -> HeaderValue {
-    let secure = if client.https { "; Secure" } else { "" };
-    let text = format!("{COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}");
-    HeaderValue::from_str(&text).expect("a token is hex")
 }
 
 /// Where to go after signing in: a path on this site, never another site.

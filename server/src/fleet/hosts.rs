@@ -14,7 +14,7 @@ use app::fleet::{DiskFill, FleetError, FleetQuery, HostSummary};
 use app::health::Status;
 use app::metrics::{MetricsError, MetricsQuery};
 
-use super::promql::{millis, quote, Instant, PromClient};
+use super::promql::{millis, quote, InstantSeries, PromClient};
 use super::remote::{series_cache, RemoteHost, SeriesCache};
 use crate::health::Thresholds;
 
@@ -137,7 +137,7 @@ fn regex_escape(value: &str) -> String {
     out
 }
 
-fn by_instance(answer: Vec<Instant>) -> BTreeMap<String, Instant> {
+fn by_instance(answer: Vec<InstantSeries>) -> BTreeMap<String, InstantSeries> {
     answer
         .into_iter()
         .filter_map(|i| Some((i.labels.get("instance")?.clone(), i)))

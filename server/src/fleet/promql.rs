@@ -41,7 +41,7 @@ pub type Labels = BTreeMap<String, String>;
 
 /// One series of an instant answer: its labels and value.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Instant {
+pub struct InstantSeries {
     pub labels: Labels,
     pub value: f64,
 }
@@ -182,7 +182,7 @@ impl PromClient {
     }
 
     /// An instant query evaluated at `at` (Unix ms; the engine's now when `None`).
-    pub async fn instant(&self, query: &str, at: Option<i64>) -> Result<Vec<Instant>, PromError> {
+    pub async fn instant(&self, query: &str, at: Option<i64>) -> Result<Vec<InstantSeries>, PromError> {
         let mut params = vec![("query", query.to_string())];
         if let Some(at) = at {
             params.push(("time", seconds(at)));
@@ -194,7 +194,7 @@ impl PromClient {
         Ok(items
             .into_iter()
             .filter_map(|item| {
-                Some(Instant {
+                Some(InstantSeries {
                     value: number(&item.value.1)?,
                     labels: item.metric,
                 })

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use app::checks::ChecksUpdate;
 use app::health::HealthReport;
-use app::live::protocol::{History, HEARTBEAT_MS};
+use app::live::protocol::{SparkHistory, HEARTBEAT_MS};
 use app::metrics::{Point, Sample, Snapshot, SystemInfo};
 use axum::extract::ws::Utf8Bytes;
 use serde::Serialize;
@@ -82,7 +82,7 @@ impl HubOptions {
             interval,
             replay_window,
             channel_capacity: 64,
-            history_len: History::DEFAULT_CAPACITY,
+            history_len: SparkHistory::DEFAULT_CAPACITY,
             first_seq: boot_ms,
         }
     }
@@ -101,8 +101,11 @@ struct Ring {
     frames: VecDeque<SharedFrame>,
     /// Text bytes of `frames`.
     bytes: usize,
+    /// The sample of the newest `sample` frame: a snapshot must hold the
+    /// sample its `seq` covers, which the sample bus's latest may already
+    /// have passed.
     current: Option<Arc<Sample>>,
-    health: Option<HealthReport>,
+    health: Option<Arc<HealthReport>>,
     history: VecDeque<Point>,
     last_publish: Instant,
     /// What was built from the current `seq`; emptied by every publish.
@@ -178,50 +181,42 @@ impl Hub {
         self.ring.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Publishes one sample to every client; returns its `seq`.
-    pub fn publish_sample(&self, sample: Arc<Sample>) -> u64 {
+    /// Gives `data` the next `seq` as a frame of type `kind`, lets `keep`
+    /// record what snapshots need of it, and sends the frame to every
+    /// client; returns its `seq`.
+    fn publish<T: Serialize>(&self, kind: &'static str, data: &T, keep: impl FnOnce(&mut Ring)) -> u64 {
         let mut ring = self.lock();
         let seq = ring.seq + 1;
-        let text = to_text(&Out {
-            kind: "sample",
-            seq,
-            data: &*sample,
-        });
-        ring.history.push_back(Point::from(&*sample));
-        while ring.history.len() > self.options.history_len {
-            ring.history.pop_front();
-        }
-        ring.current = Some(sample);
+        let text = to_text(&Out { kind, seq, data });
+        keep(&mut ring);
         self.push(&mut ring, seq, text);
         seq
+    }
+
+    /// Publishes one sample (a `sample` frame); snapshots carry the latest
+    /// and a compact history. Returns its `seq`.
+    pub fn publish_sample(&self, sample: Arc<Sample>) -> u64 {
+        let history_len = self.options.history_len;
+        self.publish("sample", &*sample.clone(), |ring| {
+            ring.history.push_back(Point::from(&*sample));
+            while ring.history.len() > history_len {
+                ring.history.pop_front();
+            }
+            ring.current = Some(sample);
+        })
     }
 
     /// Publishes a health rollup (a `health` frame); snapshots carry the
     /// latest one. Returns its `seq`.
     pub fn publish_health(&self, report: HealthReport) -> u64 {
-        let mut ring = self.lock();
-        let seq = ring.seq + 1;
-        let text = to_text(&Out {
-            kind: "health",
-            seq,
-            data: &report,
-        });
-        ring.health = Some(report);
-        self.push(&mut ring, seq, text);
-        seq
+        let report = Arc::new(report);
+        let kept = report.clone();
+        self.publish("health", &*report, |ring| ring.health = Some(kept))
     }
 
     /// Publishes check rounds and transitions (a `checks` frame); returns its `seq`.
     pub fn publish_checks(&self, update: &ChecksUpdate) -> u64 {
-        let mut ring = self.lock();
-        let seq = ring.seq + 1;
-        let text = to_text(&Out {
-            kind: "checks",
-            seq,
-            data: update,
-        });
-        self.push(&mut ring, seq, text);
-        seq
+        self.publish("checks", update, |_| {})
     }
 
     /// Publishes a heartbeat if nothing went out for [`HEARTBEAT_MS`].
@@ -274,16 +269,6 @@ impl Hub {
         self.lock().seq
     }
 
-    /// The latest sample, if any was collected yet.
-    pub fn current(&self) -> Option<Arc<Sample>> {
-        self.lock().current.clone()
-    }
-
-    /// The health rollup last published, if any.
-    pub fn health(&self) -> Option<HealthReport> {
-        self.lock().health.clone()
-    }
-
     /// The current state for a page or a new client.
     pub fn snapshot(&self) -> Arc<Snapshot> {
         let mut ring = self.lock();
@@ -301,7 +286,7 @@ impl Hub {
             seq: ring.seq,
             current: ring.current.as_deref().cloned().unwrap_or_default(),
             history: ring.history.iter().copied().collect(),
-            health: ring.health.clone(),
+            health: ring.health.as_deref().cloned(),
         });
         ring.cache.snapshot = Some(snap.clone());
         snap
@@ -558,8 +543,7 @@ mod tests {
             panic!()
         };
         assert!(matches!(parse(&frames[0].text), ServerFrame::Health { seq: 102, data } if data == report));
-        assert_eq!(hub.snapshot().health.as_ref(), Some(&report));
-        assert_eq!(hub.health(), Some(report));
+        assert_eq!(hub.snapshot().health, Some(report));
     }
 
     #[test]

@@ -32,7 +32,7 @@ pub struct TimeSeries {
     #[prost(message, repeated, tag = "1")]
     pub labels: Vec<Label>,
     #[prost(message, repeated, tag = "2")]
-    pub samples: Vec<Sample>,
+    pub samples: Vec<PromSample>,
 }
 
 #[derive(Clone, PartialEq, Eq, Message)]
@@ -44,7 +44,7 @@ pub struct Label {
 }
 
 #[derive(Clone, PartialEq, Message)]
-pub struct Sample {
+pub struct PromSample {
     #[prost(double, tag = "1")]
     pub value: f64,
     /// Unix time in milliseconds.
@@ -89,11 +89,11 @@ mod tests {
             timeseries: vec![TimeSeries {
                 labels: vec![label("__name__", "vigil_load_average"), label("period", "1m")],
                 samples: vec![
-                    Sample {
+                    PromSample {
                         value: 0.25,
                         timestamp: 1_700_000_000_000,
                     },
-                    Sample {
+                    PromSample {
                         value: -1.5e300,
                         timestamp: 1_700_000_001_000,
                     },
@@ -115,8 +115,8 @@ mod tests {
     fn field_numbers_match_the_spec() {
         // Label{name=1,value=2}: 0x0a len "a" 0x12 len "b".
         assert_eq!(label("a", "b").encode_to_vec(), [0x0a, 1, b'a', 0x12, 1, b'b']);
-        // Sample{value=1 (fixed64), timestamp=2 (varint)}.
-        let s = Sample {
+        // PromSample{value=1 (fixed64), timestamp=2 (varint)}.
+        let s = PromSample {
             value: 1.0,
             timestamp: 5,
         }

@@ -10,12 +10,12 @@ use app::metrics::Sample;
 
 use super::proto;
 use super::queue::{self, Queue};
-use super::series::{Point, Series};
+use super::series::{Queued, Series};
 use crate::signals::WriteStats;
 
 /// One request's points and its encoded body.
 pub struct Batch {
-    pub points: Vec<Point>,
+    pub points: Vec<Queued>,
     pub body: Vec<u8>,
 }
 
@@ -28,7 +28,7 @@ pub struct Pusher {
     sample_series: usize,
     max_per_send: usize,
     stats: Arc<WriteStats>,
-    scratch: Vec<Point>,
+    scratch: Vec<Queued>,
 }
 
 impl Pusher {
@@ -294,7 +294,7 @@ mod tests {
         pusher.sample(&sample(1000, 0));
         let total = pusher.queued();
         let batch = pusher.next_batch().unwrap();
-        let first: Vec<Point> = batch.points.clone();
+        let first: Vec<Queued> = batch.points.clone();
         pusher.failed(batch);
         assert_eq!(stats.failed_sends_total.load(Ordering::Relaxed), 1);
         assert_eq!(pusher.queued(), total);

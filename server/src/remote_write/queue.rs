@@ -6,13 +6,13 @@
 
 use std::collections::{HashMap, VecDeque};
 
-use super::proto::{Sample, TimeSeries, WriteRequest};
-use super::series::{Point, Series};
+use super::proto::{PromSample, TimeSeries, WriteRequest};
+use super::series::{Queued, Series};
 
 /// Points waiting, plus the batch in flight.
 #[derive(Debug)]
 pub struct Queue {
-    waiting: VecDeque<Point>,
+    waiting: VecDeque<Queued>,
     in_flight: usize,
     capacity: usize,
 }
@@ -45,7 +45,7 @@ impl Queue {
     }
 
     /// Queues `point`; returns how many old points were dropped for it.
-    pub fn push(&mut self, point: Point) -> usize {
+    pub fn push(&mut self, point: Queued) -> usize {
         self.waiting.push_back(point);
         self.trim()
     }
@@ -58,7 +58,7 @@ impl Queue {
 
     /// The oldest `max` waiting points, now in flight until [`Queue::done`]
     /// or [`Queue::put_back`]. One batch at a time.
-    pub fn take(&mut self, max: usize) -> Vec<Point> {
+    pub fn take(&mut self, max: usize) -> Vec<Queued> {
         debug_assert_eq!(self.in_flight, 0, "one batch at a time");
         let n = max.min(self.waiting.len());
         self.in_flight = n;
@@ -72,7 +72,7 @@ impl Queue {
 
     /// The batch in flight failed: back to the front, in order, to be
     /// retried; returns how many old points were dropped to fit it.
-    pub fn put_back(&mut self, batch: Vec<Point>) -> usize {
+    pub fn put_back(&mut self, batch: Vec<Queued>) -> usize {
         self.in_flight = 0;
         for point in batch.into_iter().rev() {
             self.waiting.push_front(point);
@@ -91,7 +91,7 @@ impl Queue {
 
 /// One request for `batch`: a time series per label set, in the order the
 /// series first appear, each with its samples in time order.
-pub fn request(batch: &[Point], series: &Series) -> WriteRequest {
+pub fn request(batch: &[Queued], series: &Series) -> WriteRequest {
     let mut index: HashMap<u32, usize> = HashMap::new();
     let mut timeseries: Vec<TimeSeries> = Vec::new();
     for point in batch {
@@ -102,7 +102,7 @@ pub fn request(batch: &[Point], series: &Series) -> WriteRequest {
             });
             timeseries.len() - 1
         });
-        timeseries[at].samples.push(Sample {
+        timeseries[at].samples.push(PromSample {
             value: point.value,
             timestamp: point.ts,
         });
@@ -131,8 +131,8 @@ mod tests {
 
     use super::*;
 
-    fn point(series: u32, ts: i64) -> Point {
-        Point {
+    fn point(series: u32, ts: i64) -> Queued {
+        Queued {
             series,
             ts,
             value: ts as f64,

@@ -18,7 +18,7 @@ pub const JOB: &str = "vigil";
 
 /// One queued value: which series, when (Unix ms), what.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Point {
+pub struct Queued {
     pub series: u32,
     pub ts: i64,
     pub value: f64,
@@ -72,7 +72,7 @@ impl Series {
 
     /// The points of one sample, in catalog order; returns how many series
     /// the sample has (non-finite values included: the series exists).
-    pub fn sample(&mut self, sample: &Sample, mut push: impl FnMut(Point)) -> usize {
+    pub fn sample(&mut self, sample: &Sample, mut push: impl FnMut(Queued)) -> usize {
         let mut count = 0;
         catalog::for_each(sample, |metric, values, value| {
             count += 1;
@@ -86,7 +86,7 @@ impl Series {
     /// The points of one check round: `check_up` (1 answering, 0 down,
     /// nothing for unknown) and `check_latency_seconds`, as the history
     /// store keeps them.
-    pub fn round(&mut self, round: &CheckState, mut push: impl FnMut(Point)) {
+    pub fn round(&mut self, round: &CheckState, mut push: impl FnMut(Queued)) {
         if round.ts <= 0 {
             return;
         }
@@ -103,7 +103,7 @@ impl Series {
 
     /// One value as a point: finite, rounded to the metric's precision (the
     /// same values the history keeps), newer than the series' last one.
-    fn point(&mut self, metric: &Metric, values: &[&str], ts: i64, value: f64) -> Option<Point> {
+    fn point(&mut self, metric: &Metric, values: &[&str], ts: i64, value: f64) -> Option<Queued> {
         if !value.is_finite() {
             return None;
         }
@@ -115,7 +115,7 @@ impl Series {
         *newest = ts;
         // 100, 1 or 1e6: exact, so the division rounds correctly.
         let scale = (1.0 / metric.precision()).round();
-        Some(Point {
+        Some(Queued {
             series,
             ts,
             value: (value * scale).round() / scale,

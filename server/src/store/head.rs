@@ -27,7 +27,7 @@ const ROLLUP: u8 = 1;
 /// One open point: a series' value (or rollup) at a time, in units of the
 /// series' scale.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Point {
+pub struct OpenPoint {
     pub series: i64,
     pub t: i64,
     pub min: i64,
@@ -37,10 +37,10 @@ pub struct Point {
     pub n: i64,
 }
 
-impl Point {
+impl OpenPoint {
     /// One raw value.
-    pub fn raw(series: i64, t: i64, q: i64) -> Point {
-        Point {
+    pub fn raw(series: i64, t: i64, q: i64) -> OpenPoint {
+        OpenPoint {
             series,
             t,
             min: q,
@@ -52,9 +52,9 @@ impl Point {
     }
 
     /// A row of `series` quantized to `scale`.
-    pub fn of_row(series: i64, row: &Row, scale: f64) -> Point {
+    pub fn of_row(series: i64, row: &Row, scale: f64) -> OpenPoint {
         let q = |v: f64| (v / scale).round() as i64;
-        Point {
+        OpenPoint {
             series,
             t: row.t,
             min: q(row.min),
@@ -114,9 +114,9 @@ fn get_signed(bytes: &mut &[u8]) -> Result<i64, CodecError> {
 
 /// Encodes points, sorting them by time and series. Of two points with the
 /// same series and time the later one in `points` is kept.
-pub fn encode(points: &mut Vec<Point>) -> Vec<u8> {
+pub fn encode(points: &mut Vec<OpenPoint>) -> Vec<u8> {
     dedup(points);
-    let raw = points.iter().all(Point::is_raw);
+    let raw = points.iter().all(OpenPoint::is_raw);
     let mut out = Vec::with_capacity(8 + points.len() * 4);
     out.push(VERSION);
     out.push(if raw { RAW } else { ROLLUP });
@@ -145,7 +145,7 @@ pub fn encode(points: &mut Vec<Point>) -> Vec<u8> {
 
 /// Sorts by time and series, keeping the later of two points with the same
 /// series and time.
-fn dedup(points: &mut Vec<Point>) {
+fn dedup(points: &mut Vec<OpenPoint>) {
     keep_last(points, |p| (p.t, p.series));
 }
 
@@ -160,7 +160,11 @@ pub fn keep_last<T, K: Ord>(items: &mut Vec<T>, key: impl Fn(&T) -> K) {
 }
 
 /// Decodes a write made by [`encode`], keeping the points `keep` accepts.
-pub fn decode(mut bytes: &[u8], mut keep: impl FnMut(&Point) -> bool, out: &mut Vec<Point>) -> Result<(), CodecError> {
+pub fn decode(
+    mut bytes: &[u8],
+    mut keep: impl FnMut(&OpenPoint) -> bool,
+    out: &mut Vec<OpenPoint>,
+) -> Result<(), CodecError> {
     let bytes = &mut bytes;
     let [version, kind] = [get_byte(bytes)?, get_byte(bytes)?];
     if version != VERSION {
@@ -179,9 +183,9 @@ pub fn decode(mut bytes: &[u8], mut keep: impl FnMut(&Point) -> bool, out: &mut 
             series = series.wrapping_add(get_signed(bytes)?);
             let avg = get_signed(bytes)?;
             let point = if raw {
-                Point::raw(series, t, avg)
+                OpenPoint::raw(series, t, avg)
             } else {
-                Point {
+                OpenPoint {
                     series,
                     t,
                     min: avg.wrapping_sub(get(bytes)? as i64),
@@ -209,7 +213,7 @@ fn get_byte(bytes: &mut &[u8]) -> Result<u8, CodecError> {
 }
 
 /// Stores `points` of `tier` as one write. Nothing is stored for none.
-pub fn insert(tx: &Transaction, tier: usize, points: &mut Vec<Point>) -> Result<(), StoreError> {
+pub fn insert(tx: &Transaction, tier: usize, points: &mut Vec<OpenPoint>) -> Result<(), StoreError> {
     let (Some(first), Some(last)) = (points.iter().map(|p| p.t).min(), points.iter().map(|p| p.t).max()) else {
         return Ok(());
     };
@@ -226,8 +230,8 @@ pub fn read(
     tier: usize,
     from: i64,
     to: i64,
-    mut keep: impl FnMut(&Point) -> bool,
-) -> Result<Vec<Point>, StoreError> {
+    mut keep: impl FnMut(&OpenPoint) -> bool,
+) -> Result<Vec<OpenPoint>, StoreError> {
     let mut stmt =
         conn.prepare_cached("SELECT data FROM pending WHERE tier = ?1 AND first < ?3 AND last >= ?2 ORDER BY id")?;
     let mut rows = stmt.query(params![tier as i64, from, to])?;
@@ -242,7 +246,7 @@ pub fn read(
 /// before `before`, oldest write first (with any later points they hold).
 /// A damaged write is logged and dropped with the rest: kept, it would
 /// stop every later seal, and the file would grow without end.
-pub fn take(tx: &Transaction, tier: usize, before: i64) -> Result<Vec<Point>, StoreError> {
+pub fn take(tx: &Transaction, tier: usize, before: i64) -> Result<Vec<OpenPoint>, StoreError> {
     let mut points = Vec::new();
     {
         let mut stmt = tx.prepare_cached("SELECT id, data FROM pending WHERE tier = ?1 AND first < ?2 ORDER BY id")?;
@@ -299,7 +303,7 @@ pub fn migrate_rows_table(conn: &mut Connection) -> Result<(), StoreError> {
         return Ok(());
     }
     let tx = conn.transaction()?;
-    let mut by_tier: Vec<Vec<Point>> = Vec::new();
+    let mut by_tier: Vec<Vec<OpenPoint>> = Vec::new();
     {
         let mut stmt = tx.prepare(
             "SELECT h.tier, h.series, s.name, h.t, h.min, h.max, h.avg, h.last, h.n
@@ -321,7 +325,7 @@ pub fn migrate_rows_table(conn: &mut Connection) -> Result<(), StoreError> {
                 by_tier.resize(tier + 1, Vec::new());
             }
             let scale = super::model::scale_of(&r.get::<_, String>(2)?);
-            by_tier[tier].push(Point::of_row(r.get(1)?, &row, scale));
+            by_tier[tier].push(OpenPoint::of_row(r.get(1)?, &row, scale));
         }
     }
     for (tier, mut points) in by_tier.into_iter().enumerate() {
@@ -336,7 +340,7 @@ pub fn migrate_rows_table(conn: &mut Connection) -> Result<(), StoreError> {
 mod tests {
     use super::*;
 
-    fn round_trip(mut points: Vec<Point>) -> Vec<Point> {
+    fn round_trip(mut points: Vec<OpenPoint>) -> Vec<OpenPoint> {
         let bytes = encode(&mut points);
         let mut out = Vec::new();
         decode(&bytes, |_| true, &mut out).unwrap();
@@ -349,14 +353,14 @@ mod tests {
         let t = 1_700_000_000_123;
         round_trip(vec![]);
         round_trip(vec![
-            Point::raw(3, t, 4200),
-            Point::raw(1, t, -7),
-            Point::raw(2, t + 1000, i64::MAX),
-            Point::raw(1, t + 1000, i64::MIN),
-            Point::raw(i64::MAX, -5, 0),
+            OpenPoint::raw(3, t, 4200),
+            OpenPoint::raw(1, t, -7),
+            OpenPoint::raw(2, t + 1000, i64::MAX),
+            OpenPoint::raw(1, t + 1000, i64::MIN),
+            OpenPoint::raw(i64::MAX, -5, 0),
         ]);
         round_trip(vec![
-            Point {
+            OpenPoint {
                 series: 9,
                 t,
                 min: -100,
@@ -365,25 +369,25 @@ mod tests {
                 last: 299,
                 n: 60,
             },
-            Point::raw(4, t - 60_000, 1),
+            OpenPoint::raw(4, t - 60_000, 1),
         ]);
     }
 
     #[test]
     fn points_sort_and_the_later_of_two_at_one_time_stays() {
         let out = round_trip(vec![
-            Point::raw(2, 2000, 1),
-            Point::raw(1, 1000, 1),
-            Point::raw(2, 2000, 5),
+            OpenPoint::raw(2, 2000, 1),
+            OpenPoint::raw(1, 1000, 1),
+            OpenPoint::raw(2, 2000, 5),
         ]);
-        assert_eq!(out, vec![Point::raw(1, 1000, 1), Point::raw(2, 2000, 5)]);
+        assert_eq!(out, vec![OpenPoint::raw(1, 1000, 1), OpenPoint::raw(2, 2000, 5)]);
     }
 
     #[test]
     fn a_steady_host_costs_a_few_bytes_a_value() {
         let t = 1_700_000_000_000;
-        let mut points: Vec<Point> = (0..10)
-            .flat_map(|s| (1..=40).map(move |series| Point::raw(series, t + s * 1000, 4200 + series * 3)))
+        let mut points: Vec<OpenPoint> = (0..10)
+            .flat_map(|s| (1..=40).map(move |series| OpenPoint::raw(series, t + s * 1000, 4200 + series * 3)))
             .collect();
         let bytes = encode(&mut points).len();
         assert!(bytes <= 400 * 4, "{bytes} bytes for 400 values");
@@ -391,7 +395,7 @@ mod tests {
 
     #[test]
     fn damaged_writes_are_errors() {
-        let mut points = vec![Point::raw(1, 1000, 300), Point::raw(2, 1000, 5)];
+        let mut points = vec![OpenPoint::raw(1, 1000, 300), OpenPoint::raw(2, 1000, 5)];
         let bytes = encode(&mut points);
         let mut out = Vec::new();
         for cut in 0..bytes.len() {
@@ -416,8 +420,8 @@ mod tests {
     #[test]
     fn any_damage_is_an_error_or_other_points_never_a_panic() {
         let t = 1_700_000_000_000;
-        let mut raw: Vec<Point> = (0..40).map(|s| Point::raw(s, t + s % 3, s * 977 - 5000)).collect();
-        let mut rolled = vec![Point {
+        let mut raw: Vec<OpenPoint> = (0..40).map(|s| OpenPoint::raw(s, t + s % 3, s * 977 - 5000)).collect();
+        let mut rolled = vec![OpenPoint {
             series: 3,
             t,
             min: -4,

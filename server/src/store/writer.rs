@@ -15,7 +15,7 @@ use app::metrics::Sample;
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
 use super::codec::Block;
-use super::head::{self, Point};
+use super::head::{self, OpenPoint};
 use super::model::{block_rows, rollup, scale_of, Row, DEFAULT_SCALE};
 use super::{file_bytes, StoreError, Tiers};
 use crate::catalog;
@@ -41,7 +41,7 @@ pub struct Writer {
     /// Errors already logged, to keep a failing disk from flooding the log.
     logged_errors: u64,
     /// The batch's points, reused from batch to batch.
-    points: Vec<Point>,
+    points: Vec<OpenPoint>,
 }
 
 fn ms(d: Duration) -> i64 {
@@ -121,7 +121,7 @@ impl Writer {
                         }),
                     };
                     let q = (value / metric.precision()).round() as i64;
-                    result = id.map(|id| points.push(Point::raw(id, sample.ts, q)));
+                    result = id.map(|id| points.push(OpenPoint::raw(id, sample.ts, q)));
                 });
             }
             result?;
@@ -134,7 +134,7 @@ impl Writer {
                 ] {
                     if let Some(value) = value {
                         let q = (value / scale_of(&name)).round() as i64;
-                        points.push(Point::raw(Self::series_id(&mut self.ids, &tx, &name)?, round.ts, q));
+                        points.push(OpenPoint::raw(Self::series_id(&mut self.ids, &tx, &name)?, round.ts, q));
                     }
                 }
             }
@@ -199,7 +199,8 @@ impl Writer {
         let window = ms(tier.chunk).max(1);
         let tx = self.conn.transaction()?;
         let points = head::take(&tx, k, closed_before)?;
-        let (mut sealed, mut kept): (Vec<Point>, Vec<Point>) = points.into_iter().partition(|p| p.t < closed_before);
+        let (mut sealed, mut kept): (Vec<OpenPoint>, Vec<OpenPoint>) =
+            points.into_iter().partition(|p| p.t < closed_before);
         let w = |t: i64| t.div_euclid(window);
         // By window, series and time; of two points at one time the later write's stays.
         head::keep_last(&mut sealed, |p| (w(p.t), p.series, p.t));
@@ -207,7 +208,7 @@ impl Writer {
         let mut rolled = Vec::new();
         for in_window in sealed.chunk_by(|a, b| w(a.t) == w(b.t)) {
             let start = w(in_window[0].t) * window;
-            let by_series: Vec<&[Point]> = in_window.chunk_by(|a, b| a.series == b.series).collect();
+            let by_series: Vec<&[OpenPoint]> = in_window.chunk_by(|a, b| a.series == b.series).collect();
             let times = window_times(&tx, k, start, &by_series)?;
             let spec = Window {
                 tier: k,
@@ -221,7 +222,11 @@ impl Writer {
                 let rows: Vec<Row> = points.iter().map(|p| p.row(scale)).collect();
                 let all = write_chunk(&tx, id, &spec, &rows, scale)?;
                 if let Some(next) = &next {
-                    rolled.extend(rollup(&all, ms(next.step)).iter().map(|r| Point::of_row(id, r, scale)));
+                    rolled.extend(
+                        rollup(&all, ms(next.step))
+                            .iter()
+                            .map(|r| OpenPoint::of_row(id, r, scale)),
+                    );
                 }
             }
         }
@@ -292,7 +297,7 @@ fn window_times(
     tx: &Transaction,
     tier: usize,
     start: i64,
-    by_series: &[&[Point]],
+    by_series: &[&[OpenPoint]],
 ) -> Result<Option<Times>, StoreError> {
     let stored: Option<Vec<u8>> = tx
         .query_row(
