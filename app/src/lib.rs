@@ -16,6 +16,8 @@
 //! - [`checks`]: the health checks of outside services: wire types, the
 //!   query trait and server functions, the live board, the table and detail.
 //! - [`error`]: the error every server function answers with.
+//! - [`varint`]: LEB128 and zigzag integers, for the store and the
+//!   explorer's column answers.
 //!
 //! Server functions reach the engine through one small async trait per
 //! feature (`MetricsQuery`, `HealthQuery`, `ChecksQuery`), which the `vigil` crate
@@ -36,6 +38,7 @@ pub mod live;
 pub mod metrics;
 pub mod pages;
 pub mod sort;
+pub mod varint;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, Link, Meta, MetaTags, Stylesheet, Title};

@@ -13,9 +13,8 @@ use wasm_bindgen::JsValue;
 
 use super::chart::{Line, Spec};
 use super::data::{chart_columns, Loaded};
-use super::state::{now_ms, View};
+use super::state::{now_ms, ChartStatus, View};
 use super::uplot::{self, Chart};
-use super::view::ChartStatus;
 use crate::error::ApiError;
 
 /// How often a view that ends now loads again.

@@ -181,7 +181,7 @@ impl View {
             .filter(|b| *b != view.span);
         view.host = first("host")
             .map(|h| h.trim().to_string())
-            .filter(|h| h.len() <= crate::fleet::MAX_HOST_NAME_BYTES);
+            .filter(|h| h.len() <= crate::metrics::MAX_HOST_NAME_BYTES);
         view
     }
 
@@ -322,30 +322,32 @@ pub fn format_datetime_utc(ms: i64) -> String {
     format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}", secs / 3600, secs / 60 % 60)
 }
 
-/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let doy = (153 * (m + if m > 2 { -3 } else { 9 }) + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-/// The date of a day count since 1970-01-01.
-fn civil_from_days(z: i64) -> (i64, i64, i64) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
-}
-
 pub use crate::format::now_ms;
+use crate::format::{civil_from_days, days_from_civil};
+
+/// Whether the chart is drawn, and if not, why. Set only in the browser.
+#[derive(Clone, Debug, PartialEq)]
+#[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+pub(crate) enum ChartStatus {
+    Loading,
+    Drawn,
+    NoSeries,
+    NoData,
+    Failed(String),
+}
+
+impl ChartStatus {
+    /// What the page says in the chart's place (nothing once it is drawn).
+    pub(crate) fn text(&self) -> String {
+        match self {
+            ChartStatus::Loading => "The chart draws once the page’s script has loaded.".into(),
+            ChartStatus::Drawn => String::new(),
+            ChartStatus::NoSeries => "Pick at least one series to chart.".into(),
+            ChartStatus::NoData => "No data in this window.".into(),
+            ChartStatus::Failed(why) => format!("No chart: {why}"),
+        }
+    }
+}
 
 #[cfg(test)]
 mod tests {

@@ -11,7 +11,7 @@ use leptos_router::hooks::{use_navigate, use_query_map};
 use leptos_router::NavigateOptions;
 
 use super::data::{load, Loaded};
-use super::state::{format_datetime_utc, now_ms, Preset, Span, View, MAX_SERIES, PATH};
+use super::state::{format_datetime_utc, now_ms, ChartStatus, Preset, Span, View, MAX_SERIES, PATH};
 use super::units;
 use crate::error::ApiError;
 use crate::metrics::{list_series, SeriesInfo};
@@ -20,29 +20,6 @@ use crate::metrics::{list_series, SeriesInfo};
 type Catalog = Resource<Result<Vec<SeriesInfo>, ApiError>>;
 /// The selected series over the selected window.
 type Data = Resource<Result<Loaded, ApiError>>;
-
-/// Whether the chart is drawn, and if not, why. Set only in the browser.
-#[derive(Clone, Debug, PartialEq)]
-#[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
-pub(crate) enum ChartStatus {
-    Loading,
-    Drawn,
-    NoSeries,
-    NoData,
-    Failed(String),
-}
-
-impl ChartStatus {
-    fn text(&self) -> String {
-        match self {
-            ChartStatus::Loading => "The chart draws once the page’s script has loaded.".into(),
-            ChartStatus::Drawn => String::new(),
-            ChartStatus::NoSeries => "Pick at least one series to chart.".into(),
-            ChartStatus::NoData => "No data in this window.".into(),
-            ChartStatus::Failed(why) => format!("No chart: {why}"),
-        }
-    }
-}
 
 /// The explorer: picker, range bar, chart and summary for the URL's view.
 #[component]

@@ -17,9 +17,6 @@ use serde::{Deserialize, Serialize};
 use crate::error::ApiError;
 use crate::health::Status;
 
-/// Longest host name a query accepts (a DNS name's limit).
-pub const MAX_HOST_NAME_BYTES: usize = 253;
-
 /// The fullest filesystem of a host.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct DiskFill {
@@ -68,12 +65,6 @@ impl crate::error::PublicError for FleetError {
     }
 }
 
-/// Refuses a host argument that no host could have.
-pub fn validate_host(host: &str) -> Result<(), crate::metrics::MetricsError> {
-    crate::error::check_length("host name", host, MAX_HOST_NAME_BYTES)
-        .map_err(crate::metrics::MetricsError::InvalidArgument)
-}
-
 #[cfg(feature = "ssr")]
 pub use ssr::*;
 
@@ -82,16 +73,13 @@ mod ssr {
     use std::sync::Arc;
 
     use super::*;
-    use crate::metrics::{MetricsError, MetricsQuery};
+    use crate::metrics::MetricsError;
 
     /// The fleet queries the server answers for the app.
     #[async_trait::async_trait]
     pub trait FleetQuery: Send + Sync + 'static {
         /// Every host: this one, and those the engine knows. By name.
         async fn hosts(&self) -> Result<Vec<HostSummary>, FleetError>;
-        /// Whose metrics a query reads: this host's own (collector and
-        /// store), or another host's from the engine.
-        fn metrics_of(&self, host: &str) -> Result<Arc<dyn MetricsQuery>, MetricsError>;
     }
 
     /// The fleet provided for this request.
@@ -99,17 +87,6 @@ mod ssr {
         crate::auth::require_principal().map_err(|_| MetricsError::SignedOut)?;
         use_context::<Arc<dyn FleetQuery>>()
             .ok_or_else(|| MetricsError::Unavailable("no FleetQuery in the server function's context".into()))
-    }
-
-    /// The metrics of `host`; this host's when `None` or empty.
-    pub fn use_metrics_of(host: Option<&str>) -> Result<Arc<dyn MetricsQuery>, MetricsError> {
-        match host.filter(|h| !h.is_empty()) {
-            None => crate::metrics::use_metrics(),
-            Some(host) => {
-                validate_host(host)?;
-                use_fleet()?.metrics_of(host)
-            }
-        }
     }
 }
 

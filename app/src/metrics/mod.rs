@@ -65,6 +65,14 @@ impl crate::error::PublicError for MetricsError {
     }
 }
 
+/// Longest host name a query accepts (a DNS name's limit).
+pub const MAX_HOST_NAME_BYTES: usize = 253;
+
+/// Refuses a host argument that no host could have.
+pub fn validate_host(host: &str) -> Result<(), MetricsError> {
+    crate::error::check_length("host name", host, MAX_HOST_NAME_BYTES).map_err(MetricsError::InvalidArgument)
+}
+
 #[cfg(feature = "ssr")]
 pub use ssr::*;
 
@@ -94,6 +102,26 @@ mod ssr {
         use_context::<Arc<dyn MetricsQuery>>()
             .ok_or_else(|| MetricsError::Unavailable("no MetricsQuery in the server function's context".into()))
     }
+
+    /// Whose metrics a query with `host=` reads: this host's own, or
+    /// another host's (from the engine the fleet reads). The server's
+    /// fleet implements it.
+    pub trait HostMetrics: Send + Sync + 'static {
+        fn metrics_of(&self, host: &str) -> Result<Arc<dyn MetricsQuery>, MetricsError>;
+    }
+
+    /// The metrics of `host`; this host's when `None` or empty: the one
+    /// place a `host=` argument is resolved.
+    pub fn use_metrics_of(host: Option<&str>) -> Result<Arc<dyn MetricsQuery>, MetricsError> {
+        let Some(host) = host.filter(|h| !h.is_empty()) else {
+            return use_metrics();
+        };
+        validate_host(host)?;
+        crate::auth::require_principal().map_err(|_| MetricsError::SignedOut)?;
+        let hosts = use_context::<Arc<dyn HostMetrics>>()
+            .ok_or_else(|| MetricsError::Unavailable("no HostMetrics in the server function's context".into()))?;
+        hosts.metrics_of(host)
+    }
 }
 
 /// The current sample, recent history and the live stream position. Used
@@ -109,7 +137,7 @@ pub async fn get_snapshot() -> Result<Snapshot, ApiError> {
 #[server(prefix = "/api/v1", endpoint = "latest", input = leptos::server_fn::codec::GetUrl)]
 pub async fn get_latest(series: String, host: Option<String>) -> Result<Latest, ApiError> {
     validate_series_name(&series)?;
-    let metrics = crate::fleet::use_metrics_of(host.as_deref())?;
+    let metrics = use_metrics_of(host.as_deref())?;
     Ok(metrics.latest(&series).await?)
 }
 
@@ -126,7 +154,7 @@ pub async fn query_range(
 ) -> Result<Range, ApiError> {
     validate_series_name(&series)?;
     validate_range(from, to, points).map_err(MetricsError::InvalidArgument)?;
-    let metrics = crate::fleet::use_metrics_of(host.as_deref())?;
+    let metrics = use_metrics_of(host.as_deref())?;
     Ok(metrics.range(&series, from, to, points).await?)
 }
 
@@ -157,6 +185,6 @@ pub async fn query_columns(
 /// `GET /api/v1/series` (`?host=NAME` for another host of the fleet).
 #[server(prefix = "/api/v1", endpoint = "series", input = leptos::server_fn::codec::GetUrl)]
 pub async fn list_series(host: Option<String>) -> Result<Vec<SeriesInfo>, ApiError> {
-    let metrics = crate::fleet::use_metrics_of(host.as_deref())?;
+    let metrics = use_metrics_of(host.as_deref())?;
     Ok(metrics.series().await?)
 }

@@ -155,38 +155,20 @@ mod column {
             let mut bytes = Vec::with_capacity(times.len() * 2 + 8);
             let mut prev = 0i64;
             for &t in times {
-                let d = t.wrapping_sub(prev);
-                let mut z = ((d << 1) ^ (d >> 63)) as u64;
-                while z >= 0x80 {
-                    bytes.push(z as u8 | 0x80);
-                    z >>= 7;
-                }
-                bytes.push(z as u8);
+                crate::varint::put_signed(&mut bytes, t.wrapping_sub(prev));
                 prev = t;
             }
             s.serialize_bytes(&bytes)
         }
 
         pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<i64>, D::Error> {
-            bytes(d, "varint time differences", |b| {
+            bytes(d, "varint time differences", |mut b| {
                 let mut times = Vec::with_capacity(b.len() / 2);
-                let (mut prev, mut z, mut shift) = (0i64, 0u64, 0u32);
-                for &byte in b {
-                    if shift > 63 {
-                        return Err("a time difference longer than 10 bytes".into());
-                    }
-                    z |= u64::from(byte & 0x7f) << shift;
-                    if byte & 0x80 == 0 {
-                        let d = (z >> 1) as i64 ^ -((z & 1) as i64);
-                        prev = prev.wrapping_add(d);
-                        times.push(prev);
-                        (z, shift) = (0, 0);
-                    } else {
-                        shift += 7;
-                    }
-                }
-                if shift != 0 {
-                    return Err("the times end inside a number".into());
+                let mut prev = 0i64;
+                while !b.is_empty() {
+                    let delta = crate::varint::get_signed(&mut b).map_err(|e| format!("a time: {e}"))?;
+                    prev = prev.wrapping_add(delta);
+                    times.push(prev);
                 }
                 Ok(times)
             })

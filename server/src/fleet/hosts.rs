@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use app::fleet::{DiskFill, FleetError, FleetQuery, HostSummary};
 use app::health::Status;
-use app::metrics::{MetricsError, MetricsQuery};
+use app::metrics::{HostMetrics, MetricsError, MetricsQuery};
 
 use super::promql::{millis, quote, InstantSeries, PromClient};
 use super::remote::{series_cache, RemoteHost, SeriesCache};
@@ -268,7 +268,9 @@ impl FleetQuery for Fleet {
         hosts.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(hosts)
     }
+}
 
+impl HostMetrics for Fleet {
     fn metrics_of(&self, host: &str) -> Result<Arc<dyn MetricsQuery>, MetricsError> {
         if host == self.local_name {
             return Ok(self.local.clone());

@@ -53,8 +53,10 @@ pub fn router(state: AppState) -> Router {
     let checks: Arc<dyn ChecksQuery> = state.local.clone();
     let accounts: Arc<dyn Accounts> = state.auth.clone();
     let fleet: Arc<dyn app::fleet::FleetQuery> = state.fleet.clone();
+    let hosts: Arc<dyn app::metrics::HostMetrics> = state.fleet.clone();
     let context = move || {
         provide_context(fleet.clone());
+        provide_context(hosts.clone());
         provide_context(metrics.clone());
         provide_context(health.clone());
         provide_context(checks.clone());

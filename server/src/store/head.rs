@@ -16,6 +16,8 @@
 
 use rusqlite::{params, Connection, Transaction};
 
+use app::varint::{put, put_signed};
+
 use super::codec::CodecError;
 use super::model::Row;
 use super::StoreError;
@@ -82,34 +84,19 @@ impl OpenPoint {
     }
 }
 
-fn put(out: &mut Vec<u8>, mut v: u64) {
-    while v >= 0x80 {
-        out.push(v as u8 | 0x80);
-        v >>= 7;
-    }
-    out.push(v as u8);
-}
-
-fn put_signed(out: &mut Vec<u8>, v: i64) {
-    put(out, ((v << 1) ^ (v >> 63)) as u64);
-}
-
 fn get(bytes: &mut &[u8]) -> Result<u64, CodecError> {
-    let mut v = 0u64;
-    for shift in (0..64).step_by(7) {
-        let (&b, rest) = bytes.split_first().ok_or(CodecError::Truncated)?;
-        *bytes = rest;
-        v |= u64::from(b & 0x7f) << shift;
-        if b & 0x80 == 0 {
-            return Ok(v);
-        }
-    }
-    Err(CodecError::Column("varint longer than 64 bits".into()))
+    app::varint::get(bytes).map_err(varint_error)
 }
 
 fn get_signed(bytes: &mut &[u8]) -> Result<i64, CodecError> {
-    let v = get(bytes)?;
-    Ok((v >> 1) as i64 ^ -((v & 1) as i64))
+    app::varint::get_signed(bytes).map_err(varint_error)
+}
+
+fn varint_error(err: app::varint::VarintError) -> CodecError {
+    match err {
+        app::varint::VarintError::Truncated => CodecError::Truncated,
+        app::varint::VarintError::TooLong => CodecError::Column("varint longer than 64 bits".into()),
+    }
 }
 
 /// Encodes points, sorting them by time and series. Of two points with the
