@@ -31,7 +31,7 @@ use crate::store::{History, StoreOptions, Tiers};
 #[derive(Clone, Debug)]
 pub struct Options {
     pub bind: SocketAddr,
-    pub data_dir: PathBuf,
+    pub(crate) data_dir: PathBuf,
     pub config: Config,
     /// A built front end to serve from disk; `None` serves the one inside
     /// the binary (or `LEPTOS_SITE_ROOT` when set).

@@ -14,25 +14,25 @@ use app::metrics::{slug, Disk, Kind, NetIface, RemoteWriteFigures, Sample, Serie
 
 /// Called once per series value: the label values (in the order of
 /// [`Metric::labels`]) and the value.
-pub type Emit<'a> = dyn FnMut(&[&str], f64) + 'a;
+pub(crate) type Emit<'a> = dyn FnMut(&[&str], f64) + 'a;
 
 /// One catalog entry.
-pub struct Metric {
-    pub name: &'static str,
-    pub help: &'static str,
-    pub unit: Unit,
-    pub kind: Kind,
+pub(crate) struct Metric {
+    pub(crate) name: &'static str,
+    pub(crate) help: &'static str,
+    pub(crate) unit: Unit,
+    pub(crate) kind: Kind,
     /// Label names; the first tells the series apart and names them.
-    pub labels: &'static [&'static str],
+    pub(crate) labels: &'static [&'static str],
     /// Emits every value of this metric in `sample`.
-    pub read: fn(&Sample, &mut Emit),
+    pub(crate) read: fn(&Sample, &mut Emit),
 }
 
 impl Metric {
     /// The smallest step the history store keeps for this metric: values
     /// are stored as integer multiples of it (a person reads percentages to
     /// two decimals and byte counts to the byte).
-    pub fn precision(&self) -> f64 {
+    pub(crate) fn precision(&self) -> f64 {
         match self.unit {
             Unit::Percent | Unit::PerSecond | Unit::Number => 0.01,
             Unit::Bytes | Unit::BytesPerSecond => 1.0,
@@ -41,7 +41,7 @@ impl Metric {
     }
 
     /// The series name for these label values.
-    pub fn series_name(&self, labels: &[&str]) -> String {
+    pub(crate) fn series_name(&self, labels: &[&str]) -> String {
         match labels.first() {
             Some(key) => format!("{}.{}", self.name, slug(key)),
             None => self.name.to_string(),
@@ -88,7 +88,7 @@ macro_rules! metric {
 }
 
 /// Every series Vigil keeps.
-pub static CATALOG: &[Metric] = &[
+pub(crate) static CATALOG: &[Metric] = &[
     metric!(
         "cpu_usage_percent",
         Percent,
@@ -314,7 +314,7 @@ pub static CATALOG: &[Metric] = &[
 ];
 
 /// Calls `f` for every series value in `sample`, catalog order.
-pub fn for_each(sample: &Sample, mut f: impl FnMut(&Metric, &[&str], f64)) {
+pub(crate) fn for_each(sample: &Sample, mut f: impl FnMut(&Metric, &[&str], f64)) {
     for metric in CATALOG {
         (metric.read)(sample, &mut |labels, value| f(metric, labels, value));
     }
@@ -342,7 +342,7 @@ pub fn series(sample: &Sample) -> Vec<SeriesInfo> {
 }
 
 /// The catalog metric a series name belongs to.
-pub fn metric_of(series: &str) -> Option<&'static Metric> {
+pub(crate) fn metric_of(series: &str) -> Option<&'static Metric> {
     let metric_name = series.split('.').next()?;
     CATALOG.iter().chain(CHECK_METRICS).find(|m| m.name == metric_name)
 }
@@ -351,7 +351,7 @@ pub fn metric_of(series: &str) -> Option<&'static Metric> {
 /// (`check_up.NAME`, `check_latency_seconds.NAME`). The store writes them
 /// from check rounds, not from samples, so they read nothing from a sample;
 /// `/metrics` encodes the checks' latest state itself.
-pub static CHECK_METRICS: &[Metric] = &[
+pub(crate) static CHECK_METRICS: &[Metric] = &[
     metric!(
         "check_up",
         Number,
@@ -372,7 +372,7 @@ pub static CHECK_METRICS: &[Metric] = &[
 
 /// The `check_up` value of a round that observed `status`: 1 when the
 /// target answered (up or degraded), 0 when down, none when unknown.
-pub fn check_up(status: app::health::Status) -> Option<f64> {
+pub(crate) fn check_up(status: app::health::Status) -> Option<f64> {
     use app::health::Status;
     match status {
         Status::Up | Status::Degraded => Some(1.0),
@@ -382,7 +382,7 @@ pub fn check_up(status: app::health::Status) -> Option<f64> {
 }
 
 /// The series of the checks named `checks`, for the series list.
-pub fn check_series<'a>(checks: impl IntoIterator<Item = &'a str>) -> Vec<SeriesInfo> {
+pub(crate) fn check_series<'a>(checks: impl IntoIterator<Item = &'a str>) -> Vec<SeriesInfo> {
     let mut out = Vec::new();
     for name in checks {
         for m in CHECK_METRICS {
@@ -400,7 +400,7 @@ pub fn check_series<'a>(checks: impl IntoIterator<Item = &'a str>) -> Vec<Series
 }
 
 /// The value of one series in `sample`, by its series name.
-pub fn value(sample: &Sample, series: &str) -> Option<f64> {
+pub(crate) fn value(sample: &Sample, series: &str) -> Option<f64> {
     let metric = metric_of(series)?;
     let mut found = None;
     (metric.read)(sample, &mut |labels, v| {

@@ -8,11 +8,11 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-pub use crate::checks::config::{CheckConfig, ExpectStatus, NotifyConfig, NotifyKind};
+pub(crate) use crate::checks::config::{CheckConfig, NotifyConfig};
 pub use crate::fleet::config::{FleetConfig, HostConfig};
 pub use crate::health::Thresholds;
 pub use crate::remote_write::config::RemoteWriteConfig;
-pub use crate::store::HistoryConfig;
+pub(crate) use crate::store::HistoryConfig;
 
 /// Everything the config file can set.
 #[derive(Clone, Debug, Default, PartialEq, Deserialize)]
@@ -78,7 +78,7 @@ pub struct CollectorConfig {
     #[serde(with = "humantime_serde")]
     pub interval: Duration,
     /// How many processes the memory top list holds.
-    pub top_processes: usize,
+    pub(crate) top_processes: usize,
 }
 
 impl Default for CollectorConfig {
@@ -96,10 +96,10 @@ impl Default for CollectorConfig {
 pub struct LiveConfig {
     /// How far back a reconnecting client can resume (`/ws?since=SEQ`).
     #[serde(with = "humantime_serde")]
-    pub replay_window: Duration,
+    pub(crate) replay_window: Duration,
     /// Browser origins allowed to open `/ws` besides the page's own, e.g.
     /// `"https://dash.example.com"` when Vigil sits behind a proxy.
-    pub allowed_origins: Vec<String>,
+    pub(crate) allowed_origins: Vec<String>,
 }
 
 impl Default for LiveConfig {
@@ -130,7 +130,7 @@ pub struct ServerConfig {
     /// the open-file limit is lower.
     pub max_connections: Option<usize>,
     /// Largest request body (server functions, APIs) in KiB; larger gets 413.
-    pub body_limit_kib: usize,
+    pub(crate) body_limit_kib: usize,
     /// PEM certificate chain; with `tls_key`, Vigil serves HTTPS.
     pub tls_cert: Option<PathBuf>,
     /// PEM private key (PKCS#8, PKCS#1 or SEC1) of `tls_cert`.
@@ -147,11 +147,11 @@ pub struct ServerConfig {
     /// Public names this Vigil is reached by (`vigil.example.org`), which
     /// an open Vigil (loopback, no account) answers besides `localhost`
     /// and loopback addresses.
-    pub hostnames: Vec<String>,
+    pub(crate) hostnames: Vec<String>,
     /// Reverse proxies whose `X-Forwarded-For` and `X-Forwarded-Proto` are
     /// believed: addresses or networks (`127.0.0.1`, `10.0.0.0/8`), as
     /// `--trust-proxy` takes them.
-    pub trusted_proxies: Vec<String>,
+    pub(crate) trusted_proxies: Vec<String>,
 }
 
 impl Default for ServerConfig {

@@ -17,23 +17,23 @@ use crate::signals::SampleBus;
 use crate::store::{History, StoreError};
 
 /// Answers the app's queries from the live state.
-pub struct LocalHost {
-    pub hub: Arc<Hub>,
-    pub bus: Arc<SampleBus>,
-    pub monitor: Arc<Monitor>,
-    pub history: Arc<History>,
-    pub checks: Arc<crate::signals::CheckBus>,
-    pub recent: Arc<crate::checks::recent::Recent>,
+pub(crate) struct LocalHost {
+    pub(crate) hub: Arc<Hub>,
+    pub(crate) bus: Arc<SampleBus>,
+    pub(crate) monitor: Arc<Monitor>,
+    pub(crate) history: Arc<History>,
+    pub(crate) checks: Arc<crate::signals::CheckBus>,
+    pub(crate) recent: Arc<crate::checks::recent::Recent>,
     /// Each check's uptime, for a short while: the list asks for every
     /// check's, and three range queries per check add up.
-    pub uptimes: moka::sync::Cache<String, Uptime>,
+    pub(crate) uptimes: moka::sync::Cache<String, Uptime>,
 }
 
 const HOUR: i64 = 3_600_000;
 const DAY: i64 = 24 * HOUR;
 
 /// How long a computed uptime is reused.
-pub const UPTIME_TTL: Duration = Duration::from_secs(30);
+pub(crate) const UPTIME_TTL: Duration = Duration::from_secs(30);
 
 /// Percent up of the rounds stored for `check` in `[from, to)`, in `points`
 /// buckets; `None` for a bucket without rounds.
@@ -95,7 +95,7 @@ fn bars(history: &History, check: &str, width: i64, n: u32, now: i64) -> Vec<Upt
 impl LocalHost {
     /// This host in the fleet list, named `name`: from its latest sample
     /// and its health rollup.
-    pub fn summary(&self, name: &str) -> app::fleet::HostSummary {
+    pub(crate) fn summary(&self, name: &str) -> app::fleet::HostSummary {
         let sample = self.bus.latest();
         let report = self.monitor.report();
         let reason = report

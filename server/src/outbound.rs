@@ -7,10 +7,10 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 /// The `User-Agent` of Vigil's own requests to engines and receivers.
-pub const USER_AGENT: &str = concat!("vigil/", env!("CARGO_PKG_VERSION"));
+pub(crate) const USER_AGENT: &str = concat!("vigil/", env!("CARGO_PKG_VERSION"));
 
 /// Checks an engine URL: absolute `http` or `https`.
-pub fn validate_url(url: &str) -> Result<(), String> {
+pub(crate) fn validate_url(url: &str) -> Result<(), String> {
     let parsed = reqwest::Url::parse(url).map_err(|e| format!("not a URL ({e})"))?;
     if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
         return Err(format!(
@@ -69,7 +69,7 @@ impl std::fmt::Debug for Credentials {
 impl Credentials {
     /// Reads the token or password file (trailing newline trimmed); a
     /// bearer token wins over basic auth.
-    pub fn read(
+    pub(crate) fn read(
         bearer_token_file: Option<&PathBuf>,
         basic_user: Option<&str>,
         basic_password_file: Option<&PathBuf>,
@@ -92,7 +92,7 @@ impl Credentials {
     }
 
     /// Adds the `Authorization` header, if any.
-    pub fn apply(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+    pub(crate) fn apply(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
         match self {
             Credentials::None => request,
             Credentials::Bearer(token) => request.bearer_auth(token),
@@ -104,7 +104,7 @@ impl Credentials {
 /// A request error in words, without the URL (it may hold a key):
 /// "connect refused", "timed out after 3 s", "connect failed: invalid peer
 /// certificate: Expired".
-pub fn describe_error(err: &reqwest::Error, timeout: Duration) -> String {
+pub(crate) fn describe_error(err: &reqwest::Error, timeout: Duration) -> String {
     use std::error::Error;
     if err.is_timeout() {
         return format!("timed out after {}", human(timeout));
@@ -137,7 +137,7 @@ pub fn describe_error(err: &reqwest::Error, timeout: Duration) -> String {
 }
 
 /// A connection error in words ("connect refused", "connect timed out").
-pub fn describe_io(err: &std::io::Error) -> String {
+pub(crate) fn describe_io(err: &std::io::Error) -> String {
     use std::io::ErrorKind;
     match err.kind() {
         ErrorKind::ConnectionRefused => "connect refused".into(),
@@ -150,7 +150,7 @@ pub fn describe_io(err: &std::io::Error) -> String {
 }
 
 /// A duration as a reason says it: "850 ms", "3 s", "2.5 s".
-pub fn human(d: Duration) -> String {
+pub(crate) fn human(d: Duration) -> String {
     let ms = d.as_millis();
     if ms < 1000 {
         format!("{ms} ms")

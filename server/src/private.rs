@@ -13,13 +13,13 @@ use std::path::Path;
 
 /// Creates `dir` and any missing parents, each created one `0700`. An
 /// existing directory is left as it is (it may be shared on purpose).
-pub fn create_dir(dir: &Path) -> io::Result<()> {
+pub(crate) fn create_dir(dir: &Path) -> io::Result<()> {
     DirBuilder::new().recursive(true).mode(0o700).create(dir)
 }
 
 /// Makes sure the database file `path` exists and is `0600` before SQLite
 /// opens it.
-pub fn database_file(path: &Path) -> io::Result<()> {
+pub(crate) fn database_file(path: &Path) -> io::Result<()> {
     match OpenOptions::new().write(true).create_new(true).mode(0o600).open(path) {
         Ok(_) => Ok(()),
         Err(err) if err.kind() == io::ErrorKind::AlreadyExists => narrow(path),
@@ -29,7 +29,7 @@ pub fn database_file(path: &Path) -> io::Result<()> {
 
 /// Reads a secret from a file (trailing newline dropped); a clear error
 /// names the file, never the content.
-pub fn read_secret(path: &Path) -> io::Result<String> {
+pub(crate) fn read_secret(path: &Path) -> io::Result<String> {
     let text = std::fs::read_to_string(path)?;
     let secret = text.trim_end_matches(['\n', '\r']).to_string();
     if secret.is_empty() {

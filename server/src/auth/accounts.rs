@@ -22,7 +22,7 @@ use crate::signals::clock::{now_ms, now_s};
 impl Auth {
     /// Opens the account database, loads live sessions, and creates the
     /// configured admin when there is no account yet.
-    pub fn open(options: AuthOptions) -> Result<Arc<Auth>, AuthStartError> {
+    pub(crate) fn open(options: AuthOptions) -> Result<Arc<Auth>, AuthStartError> {
         let open_err = |source| AuthStartError::Open {
             dir: options.data_dir.clone(),
             source,
@@ -58,7 +58,7 @@ impl Auth {
     }
 
     /// Whether any account exists.
-    pub fn has_accounts(&self) -> bool {
+    pub(crate) fn has_accounts(&self) -> bool {
         self.has_accounts.load(Ordering::Acquire)
     }
 
@@ -90,7 +90,7 @@ impl Auth {
     }
 
     /// Signs in, after the rate limit, with the hash check off the async workers.
-    pub async fn sign_in(
+    pub(crate) async fn sign_in(
         self: &Arc<Self>,
         name: String,
         password: String,
@@ -124,7 +124,7 @@ impl Auth {
     /// Creates the first admin account and signs it in. Once an account
     /// exists this is refused at once, before any hashing; attempts count
     /// against the client's sign-in rate limit.
-    pub async fn set_up(
+    pub(crate) async fn set_up(
         self: &Arc<Self>,
         name: String,
         password: String,
@@ -146,7 +146,7 @@ impl Auth {
     }
 
     /// Ends a session (sign-out); unknown ids are ignored.
-    pub async fn end_session(self: &Arc<Self>, id: String) -> Result<(), AuthError> {
+    pub(crate) async fn end_session(self: &Arc<Self>, id: String) -> Result<(), AuthError> {
         let auth = self.clone();
         blocking(move || {
             auth.store()?.delete_session(&id).map_err(unavailable)?;
@@ -234,7 +234,7 @@ impl Auth {
 
     /// Forgets rate-limit state of addresses that have been quiet, and
     /// expired sessions (in memory, closing their sockets, and on disk).
-    pub fn tidy(&self) {
+    pub(crate) fn tidy(&self) {
         self.limiter.retain_recent();
         self.limiter.shrink_to_fit();
         let now = now_s();

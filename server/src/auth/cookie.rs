@@ -8,10 +8,10 @@ use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use sha2::{Digest, Sha256};
 
 /// The session cookie's name.
-pub const COOKIE: &str = "vigil_session";
+pub(crate) const COOKIE: &str = "vigil_session";
 
 /// The session token in a request's cookies, if it is well formed.
-pub fn session_cookie(headers: &HeaderMap) -> Option<String> {
+pub(crate) fn session_cookie(headers: &HeaderMap) -> Option<String> {
     CookieJar::from_headers(headers)
         .get(COOKIE)
         .map(|c| c.value().to_string())
@@ -21,7 +21,7 @@ pub fn session_cookie(headers: &HeaderMap) -> Option<String> {
 /// The `Set-Cookie` value for `token` (an empty token with `max_age` 0
 /// clears it): HttpOnly, SameSite=Strict, the whole site, `Secure` when
 /// the browser came over HTTPS.
-pub fn set_cookie(token: &str, max_age_s: u64, secure: bool) -> HeaderValue {
+pub(crate) fn set_cookie(token: &str, max_age_s: u64, secure: bool) -> HeaderValue {
     let cookie = Cookie::build((COOKIE, token.to_string()))
         .path("/")
         .http_only(true)
@@ -35,12 +35,12 @@ pub fn set_cookie(token: &str, max_age_s: u64, secure: bool) -> HeaderValue {
 }
 
 /// A session's id: the hex SHA-256 of its token.
-pub fn session_id(token: &str) -> String {
+pub(crate) fn session_id(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
 /// 32 random bytes from the OS, in hex.
-pub fn random_token() -> Result<String, AuthError> {
+pub(crate) fn random_token() -> Result<String, AuthError> {
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes).map_err(|e| AuthError::Unavailable(format!("no randomness: {e}")))?;
     Ok(hex::encode(bytes))

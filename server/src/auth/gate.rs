@@ -20,7 +20,7 @@ use super::{Auth, NotLocal};
 
 /// The kinds of door a path is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Door {
+pub(crate) enum Door {
     /// Built files: open to anyone, and nobody needs identifying.
     Static,
     /// The sign-in page and forms: open to anyone (the page shows who is signed in).
@@ -53,7 +53,7 @@ const PUBLIC_FILES: &[&str] = &[
 const PUBLIC_DIRS: &[&str] = &["/pkg/", "/icons/", "/vendor/"];
 
 impl Door {
-    pub fn of(path: &str) -> Door {
+    pub(crate) fn of(path: &str) -> Door {
         match path {
             "/login" => Door::Public,
             p if p.starts_with("/auth/") => Door::Public,
@@ -75,7 +75,7 @@ impl Door {
 /// come from this origin's pages (every mode); an open Vigil answers only
 /// requests addressed to a loopback name (or `[server] hostnames`) that no
 /// proxy forwarded; then the door's own rule.
-pub async fn gate(State(auth): State<Arc<Auth>>, mut request: Request, next: Next) -> Response {
+pub(crate) async fn gate(State(auth): State<Arc<Auth>>, mut request: Request, next: Next) -> Response {
     let door = Door::of(request.uri().path());
     if door == Door::Static {
         // Most requests of a page load: no cookie to hash, no session to look up.
@@ -155,9 +155,9 @@ pub async fn gate(State(auth): State<Arc<Auth>>, mut request: Request, next: Nex
 /// (the peer, or a trusted proxy's word) and whether the browser came over
 /// HTTPS (Vigil's own TLS, or a trusted proxy's word).
 #[derive(Clone, Copy, Debug)]
-pub struct Client {
-    pub addr: IpAddr,
-    pub https: bool,
+pub(crate) struct Client {
+    pub(crate) addr: IpAddr,
+    pub(crate) https: bool,
 }
 
 fn refuse(auth: &Auth, door: Door, principal: Option<&Principal>, uri: &axum::http::Uri, wants_html: bool) -> Response {

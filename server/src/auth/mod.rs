@@ -25,15 +25,15 @@
 //! - [`gate`]: the middleware every request passes; [`routes`]: sign in,
 //!   sign out, first account.
 
-pub mod accounts;
-pub mod cookie;
-pub mod gate;
-pub mod origin;
-pub mod password;
-pub mod policy;
+pub(crate) mod accounts;
+pub(crate) mod cookie;
+pub(crate) mod gate;
+pub(crate) mod origin;
+pub(crate) mod password;
+pub(crate) mod policy;
 pub mod proxy;
 pub mod routes;
-pub mod store;
+pub(crate) mod store;
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -47,36 +47,35 @@ use governor::DefaultKeyedRateLimiter;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
-pub use self::cookie::COOKIE;
 use self::origin::SiteNames;
 use self::proxy::TrustedProxies;
 use self::store::AuthStore;
 
 /// How the doors are kept.
 #[derive(Clone, Debug)]
-pub struct AuthOptions {
-    pub data_dir: PathBuf,
+pub(crate) struct AuthOptions {
+    pub(crate) data_dir: PathBuf,
     /// Vigil is bound to a loopback address only.
-    pub loopback: bool,
+    pub(crate) loopback: bool,
     /// How long a session lasts after sign-in.
-    pub session_ttl: Duration,
+    pub(crate) session_ttl: Duration,
     /// Sign-in attempts per client address per minute.
-    pub attempts_per_minute: u32,
+    pub(crate) attempts_per_minute: u32,
     /// The bearer token `/metrics` accepts (from a file or the environment).
-    pub metrics_token: Option<String>,
+    pub(crate) metrics_token: Option<String>,
     /// The account created at start when none exists (unattended installs).
-    pub bootstrap_admin: Option<(String, String)>,
+    pub(crate) bootstrap_admin: Option<(String, String)>,
     /// Cookies get `Secure` (Vigil serves TLS itself).
-    pub secure_cookies: bool,
+    pub(crate) secure_cookies: bool,
     /// Peers whose `X-Forwarded-For`/`-Proto` are believed.
-    pub proxies: TrustedProxies,
+    pub(crate) proxies: TrustedProxies,
     /// The names and origins this Vigil is reached by.
-    pub names: SiteNames,
+    pub(crate) names: SiteNames,
 }
 
 /// Why an open Vigil refuses a request: it serves only this machine's browsers.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum NotLocal {
+pub(crate) enum NotLocal {
     #[error(
         "this Vigil runs open (no account) on loopback and answers only loopback names; \
          {0:?} is not one (list it in [server] hostnames, or create an account)"
@@ -101,7 +100,7 @@ const HASH_WAIT: Duration = Duration::from_secs(10);
 
 /// Why the account database could not be used at start.
 #[derive(Debug, thiserror::Error)]
-pub enum AuthStartError {
+pub(crate) enum AuthStartError {
     #[error("cannot open the account database in {}: {source}", dir.display())]
     Open { dir: PathBuf, source: rusqlite::Error },
     #[error("cannot create the configured admin account: {0}")]
@@ -137,7 +136,7 @@ impl Drop for Session {
 }
 
 /// Accounts, sessions and the door policy.
-pub struct Auth {
+pub(crate) struct Auth {
     store: Mutex<AuthStore>,
     /// Live sessions by id (hex SHA-256 of the token).
     sessions: RwLock<HashMap<String, Session>>,
@@ -165,9 +164,9 @@ impl std::fmt::Debug for Auth {
 }
 
 /// A new session: the token goes to the browser, the id to the database.
-pub struct NewSession {
-    pub token: String,
-    pub ttl: Duration,
+pub(crate) struct NewSession {
+    pub(crate) token: String,
+    pub(crate) ttl: Duration,
 }
 
 #[cfg(test)]

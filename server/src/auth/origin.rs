@@ -22,7 +22,7 @@ use axum::http::{header, HeaderMap};
 
 /// The names and origins this Vigil is reached by.
 #[derive(Clone, Debug, Default)]
-pub struct SiteNames {
+pub(crate) struct SiteNames {
     /// Public names (`[server] hostnames`), lowercase, without ports.
     hostnames: Arc<[String]>,
     /// Other origins whose pages may talk to this Vigil (`[live] allowed_origins`).
@@ -31,7 +31,7 @@ pub struct SiteNames {
 
 /// Why a request was not taken as this origin's.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum Foreign {
+pub(crate) enum Foreign {
     #[error("origin {0} is not allowed")]
     Origin(String),
     #[error("a {0} request is not allowed")]
@@ -39,7 +39,7 @@ pub enum Foreign {
 }
 
 impl SiteNames {
-    pub fn new(hostnames: &[String], allowed_origins: &[String]) -> Self {
+    pub(crate) fn new(hostnames: &[String], allowed_origins: &[String]) -> Self {
         SiteNames {
             hostnames: hostnames
                 .iter()
@@ -55,7 +55,7 @@ impl SiteNames {
     /// Whether the request is addressed to a loopback name or one of the
     /// configured host names. A request without `Host` (HTTP/1.0 tools)
     /// names nothing else and passes.
-    pub fn host_is_ours(&self, headers: &HeaderMap) -> bool {
+    pub(crate) fn host_is_ours(&self, headers: &HeaderMap) -> bool {
         let Some(host) = headers.get(header::HOST) else {
             return true;
         };
@@ -67,7 +67,7 @@ impl SiteNames {
 
     /// Whether the request comes from a page of this origin (see the
     /// module doc); the foreign origin otherwise.
-    pub fn check_origin(&self, headers: &HeaderMap) -> Result<(), Foreign> {
+    pub(crate) fn check_origin(&self, headers: &HeaderMap) -> Result<(), Foreign> {
         let origin = headers.get(header::ORIGIN).map(|o| o.to_str().unwrap_or("(not text)"));
         if let Some(origin) = origin.filter(|o| *o != "null") {
             let lower = origin.trim_end_matches('/').to_ascii_lowercase();

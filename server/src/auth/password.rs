@@ -9,7 +9,7 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use argon2::Argon2;
 
 /// Hashes a password with a fresh random salt.
-pub fn hash(password: &str) -> Result<String, AuthError> {
+pub(crate) fn hash(password: &str) -> Result<String, AuthError> {
     let mut salt = [0u8; 16];
     getrandom::fill(&mut salt).map_err(|e| AuthError::Unavailable(format!("no randomness: {e}")))?;
     let salt = SaltString::encode_b64(&salt).map_err(|e| AuthError::Unavailable(e.to_string()))?;
@@ -20,14 +20,14 @@ pub fn hash(password: &str) -> Result<String, AuthError> {
 }
 
 /// Whether `password` matches a stored PHC hash; a malformed hash matches nothing.
-pub fn verify(password: &str, stored: &str) -> bool {
+pub(crate) fn verify(password: &str, stored: &str) -> bool {
     PasswordHash::new(stored)
         .map(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
         .unwrap_or(false)
 }
 
 /// A hash of a random password, checked against when a name is unknown.
-pub fn decoy_hash() -> &'static str {
+pub(crate) fn decoy_hash() -> &'static str {
     static DECOY: OnceLock<String> = OnceLock::new();
     DECOY.get_or_init(|| {
         let mut secret = [0u8; 24];

@@ -18,23 +18,23 @@ use crate::signals::clock::now_s;
 
 impl Auth {
     /// Whether every door is open: loopback and no account.
-    pub fn is_open(&self) -> bool {
+    pub(crate) fn is_open(&self) -> bool {
         self.options.loopback && !self.has_accounts()
     }
 
-    pub fn options(&self) -> &AuthOptions {
+    pub(crate) fn options(&self) -> &AuthOptions {
         &self.options
     }
 
     /// The names and origins this Vigil is reached by.
-    pub fn names(&self) -> &SiteNames {
+    pub(crate) fn names(&self) -> &SiteNames {
         &self.options.names
     }
 
     /// Whether a request came straight from a browser on this machine:
     /// addressed to a loopback name (or a configured one) and forwarded by
     /// no proxy. Only such requests may use an open Vigil.
-    pub fn local(&self, headers: &HeaderMap) -> Result<(), NotLocal> {
+    pub(crate) fn local(&self, headers: &HeaderMap) -> Result<(), NotLocal> {
         if proxy::has_proxy_headers(headers) {
             return Err(NotLocal::Proxied);
         }
@@ -50,7 +50,7 @@ impl Auth {
 
     /// When the socket a request opens must close: its session's end and
     /// expiry, or, with no session (an open Vigil), the first account.
-    pub fn socket_end(&self, session: Option<&str>) -> crate::live::ws::SessionEnd {
+    pub(crate) fn socket_end(&self, session: Option<&str>) -> crate::live::ws::SessionEnd {
         let Some(id) = session else {
             return crate::live::ws::SessionEnd {
                 ended: self.open_ended.clone(),
@@ -81,7 +81,7 @@ impl Auth {
     /// Who a request is: its session's account, the anonymous admin of an
     /// open Vigil (for a [`local`](Self::local) request only), or nobody.
     /// Also returns the session id when there is one.
-    pub fn identify(&self, headers: &HeaderMap) -> Option<(Principal, Option<String>)> {
+    pub(crate) fn identify(&self, headers: &HeaderMap) -> Option<(Principal, Option<String>)> {
         if let Some(id) = session_cookie(headers).map(|token| session_id(&token)) {
             let sessions = self.sessions.read().expect("sessions lock");
             if let Some(session) = sessions.get(&id).filter(|s| s.expires > now_s()) {
@@ -103,7 +103,7 @@ impl Auth {
 
     /// Whether `/metrics` may answer: open to a local request on loopback
     /// (a local Prometheus), else a session or the configured bearer token.
-    pub fn metrics_allowed(&self, headers: &HeaderMap, principal: Option<&Principal>) -> bool {
+    pub(crate) fn metrics_allowed(&self, headers: &HeaderMap, principal: Option<&Principal>) -> bool {
         if principal.is_some() || (self.options.loopback && self.local(headers).is_ok()) {
             return true;
         }
@@ -119,13 +119,13 @@ impl Auth {
 
     /// The client's address: the peer, or, when the peer is a trusted
     /// proxy, the client its `X-Forwarded-For` names.
-    pub fn client_addr(&self, headers: &HeaderMap, peer: IpAddr) -> IpAddr {
+    pub(crate) fn client_addr(&self, headers: &HeaderMap, peer: IpAddr) -> IpAddr {
         self.options.proxies.client_addr(headers, peer)
     }
 
     /// Whether the browser reached Vigil over HTTPS (Vigil's own TLS, or a
     /// trusted proxy's `X-Forwarded-Proto`): cookies get `Secure`.
-    pub fn https(&self, headers: &HeaderMap, peer: IpAddr) -> bool {
+    pub(crate) fn https(&self, headers: &HeaderMap, peer: IpAddr) -> bool {
         self.options.secure_cookies || self.options.proxies.forwarded_https(headers, peer)
     }
 }

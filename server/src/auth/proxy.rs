@@ -50,7 +50,7 @@ impl TrustedProxies {
     }
 
     /// Both lists together.
-    pub fn merged(mut self, other: &TrustedProxies) -> Self {
+    pub(crate) fn merged(mut self, other: &TrustedProxies) -> Self {
         for net in &other.0 {
             if !self.0.contains(net) {
                 self.0.push(*net);
@@ -60,17 +60,12 @@ impl TrustedProxies {
     }
 
     /// Whether no proxy is trusted.
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
 
-    /// The trusted networks.
-    pub fn networks(&self) -> &[IpNet] {
-        &self.0
-    }
-
     /// Whether `ip` is one of the proxies.
-    pub fn trusts(&self, ip: IpAddr) -> bool {
+    pub(crate) fn trusts(&self, ip: IpAddr) -> bool {
         let ip = ip.to_canonical();
         self.0.iter().any(|net| net.contains(&ip))
     }
@@ -79,7 +74,7 @@ impl TrustedProxies {
     /// proxy, the rightmost `X-Forwarded-For` entry that is not itself a
     /// trusted proxy. An entry that does not parse stops the walk at the
     /// last address that did.
-    pub fn client_addr(&self, headers: &HeaderMap, peer: IpAddr) -> IpAddr {
+    pub(crate) fn client_addr(&self, headers: &HeaderMap, peer: IpAddr) -> IpAddr {
         let peer = peer.to_canonical();
         if !self.trusts(peer) {
             return peer;
@@ -103,7 +98,7 @@ impl TrustedProxies {
     }
 
     /// Whether a trusted proxy says the browser came over HTTPS.
-    pub fn forwarded_https(&self, headers: &HeaderMap, peer: IpAddr) -> bool {
+    pub(crate) fn forwarded_https(&self, headers: &HeaderMap, peer: IpAddr) -> bool {
         self.trusts(peer)
             && headers
                 .get("x-forwarded-proto")
@@ -144,7 +139,7 @@ fn parse_forwarded_addr(text: &str) -> Option<IpAddr> {
 /// Whether a request carries any header a reverse proxy adds. Such a
 /// request did not come straight from a browser on this machine, whatever
 /// address it arrived from.
-pub fn has_proxy_headers(headers: &HeaderMap) -> bool {
+pub(crate) fn has_proxy_headers(headers: &HeaderMap) -> bool {
     [
         "forwarded",
         "x-forwarded-for",
@@ -158,7 +153,7 @@ pub fn has_proxy_headers(headers: &HeaderMap) -> bool {
 
 /// What rate limits and connection counts key on: an IPv4 address, or the
 /// /64 of an IPv6 one.
-pub fn rate_key(ip: IpAddr) -> IpAddr {
+pub(crate) fn rate_key(ip: IpAddr) -> IpAddr {
     match ip.to_canonical() {
         IpAddr::V4(v4) => IpAddr::V4(v4),
         IpAddr::V6(v6) => {

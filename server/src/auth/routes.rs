@@ -24,7 +24,7 @@ use super::{Auth, NewSession};
 use app::error::ApiError;
 
 /// The routes, to merge into the app's router.
-pub fn router<S>() -> Router<S>
+pub(crate) fn router<S>() -> Router<S>
 where
     S: Clone + Send + Sync + 'static,
     Arc<Auth>: FromRef<S>,
@@ -36,7 +36,7 @@ where
 
 /// The routes as a table (what [`router`] is built from, and what
 /// `http::endpoints` lists).
-pub fn routes<S>() -> Vec<(&'static str, Method, MethodRouter<S>)>
+pub(crate) fn routes<S>() -> Vec<(&'static str, Method, MethodRouter<S>)>
 where
     S: Clone + Send + Sync + 'static,
     Arc<Auth>: FromRef<S>,

@@ -14,21 +14,21 @@ use app::auth::{Account, Role};
 use rusqlite::{params, Connection, OptionalExtension};
 
 /// The file name under the data dir.
-pub const FILE_NAME: &str = "auth.db";
+pub(crate) const FILE_NAME: &str = "auth.db";
 
 /// A stored session.
 #[derive(Clone, Debug, PartialEq)]
-pub struct StoredSession {
+pub(crate) struct StoredSession {
     /// Hex SHA-256 of the token.
-    pub id: String,
-    pub account: String,
-    pub role: Role,
+    pub(crate) id: String,
+    pub(crate) account: String,
+    pub(crate) role: Role,
     /// Unix seconds.
-    pub expires: i64,
+    pub(crate) expires: i64,
 }
 
 /// The account database.
-pub struct AuthStore {
+pub(crate) struct AuthStore {
     conn: Connection,
     read_only: bool,
 }
@@ -51,7 +51,7 @@ const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS account (
 impl AuthStore {
     /// Opens (or creates) `auth.db` under `dir`; read-only when the file
     /// system is (see the module doc).
-    pub fn open(dir: &Path) -> rusqlite::Result<AuthStore> {
+    pub(crate) fn open(dir: &Path) -> rusqlite::Result<AuthStore> {
         let path = dir.join(FILE_NAME);
         match Self::open_writable(&path) {
             Err(err) if read_only_file_system(dir, &err) => {
@@ -67,7 +67,7 @@ impl AuthStore {
     }
 
     /// Whether writes are refused (a read-only data dir).
-    pub fn is_read_only(&self) -> bool {
+    pub(crate) fn is_read_only(&self) -> bool {
         self.read_only
     }
 
@@ -104,13 +104,13 @@ impl AuthStore {
         Ok(AuthStore { conn, read_only: false })
     }
 
-    pub fn account_count(&self) -> rusqlite::Result<usize> {
+    pub(crate) fn account_count(&self) -> rusqlite::Result<usize> {
         self.conn
             .query_row("SELECT count(*) FROM account", [], |r| r.get::<_, i64>(0))
             .map(|n| n as usize)
     }
 
-    pub fn admin_count(&self) -> rusqlite::Result<usize> {
+    pub(crate) fn admin_count(&self) -> rusqlite::Result<usize> {
         self.conn
             .query_row("SELECT count(*) FROM account WHERE role = 'admin'", [], |r| {
                 r.get::<_, i64>(0)
@@ -119,7 +119,7 @@ impl AuthStore {
     }
 
     /// The password hash and role of an account.
-    pub fn credentials(&self, name: &str) -> rusqlite::Result<Option<(String, Role)>> {
+    pub(crate) fn credentials(&self, name: &str) -> rusqlite::Result<Option<(String, Role)>> {
         self.conn
             .query_row("SELECT hash, role FROM account WHERE name = ?1", [name], |r| {
                 Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
@@ -129,7 +129,7 @@ impl AuthStore {
     }
 
     /// Adds an account; `false` when the name is taken.
-    pub fn insert_account(&self, name: &str, role: Role, hash: &str, now_ms: i64) -> rusqlite::Result<bool> {
+    pub(crate) fn insert_account(&self, name: &str, role: Role, hash: &str, now_ms: i64) -> rusqlite::Result<bool> {
         let inserted = self.conn.execute(
             "INSERT OR IGNORE INTO account (name, role, hash, created_ms) VALUES (?1, ?2, ?3, ?4)",
             params![name, role.as_str(), hash, now_ms],
@@ -139,7 +139,7 @@ impl AuthStore {
 
     /// Adds the first account only if there is none, atomically (two
     /// browsers racing on the setup page cannot both become admin).
-    pub fn insert_first_account(&mut self, name: &str, hash: &str, now_ms: i64) -> rusqlite::Result<bool> {
+    pub(crate) fn insert_first_account(&mut self, name: &str, hash: &str, now_ms: i64) -> rusqlite::Result<bool> {
         let tx = self
             .conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
@@ -156,11 +156,11 @@ impl AuthStore {
     }
 
     /// Removes an account and its sessions; `false` when there was none.
-    pub fn delete_account(&self, name: &str) -> rusqlite::Result<bool> {
+    pub(crate) fn delete_account(&self, name: &str) -> rusqlite::Result<bool> {
         Ok(self.conn.execute("DELETE FROM account WHERE name = ?1", [name])? == 1)
     }
 
-    pub fn set_hash(&self, name: &str, hash: &str) -> rusqlite::Result<bool> {
+    pub(crate) fn set_hash(&self, name: &str, hash: &str) -> rusqlite::Result<bool> {
         Ok(self
             .conn
             .execute("UPDATE account SET hash = ?2 WHERE name = ?1", params![name, hash])?
@@ -168,7 +168,7 @@ impl AuthStore {
     }
 
     /// Every account with its count of unexpired sessions at `now_s`.
-    pub fn accounts(&self, now_s: i64) -> rusqlite::Result<Vec<Account>> {
+    pub(crate) fn accounts(&self, now_s: i64) -> rusqlite::Result<Vec<Account>> {
         let mut stmt = self.conn.prepare(
             "SELECT a.name, a.role, a.created_ms,
                     (SELECT count(*) FROM session s WHERE s.account = a.name AND s.expires > ?1)
@@ -185,7 +185,7 @@ impl AuthStore {
         rows.collect()
     }
 
-    pub fn insert_session(&self, session: &StoredSession, now_ms: i64) -> rusqlite::Result<()> {
+    pub(crate) fn insert_session(&self, session: &StoredSession, now_ms: i64) -> rusqlite::Result<()> {
         self.conn.execute(
             "INSERT INTO session (id, account, created_ms, expires) VALUES (?1, ?2, ?3, ?4)",
             params![session.id, session.account, now_ms, session.expires],
@@ -193,13 +193,13 @@ impl AuthStore {
         Ok(())
     }
 
-    pub fn delete_session(&self, id: &str) -> rusqlite::Result<()> {
+    pub(crate) fn delete_session(&self, id: &str) -> rusqlite::Result<()> {
         self.conn.execute("DELETE FROM session WHERE id = ?1", [id])?;
         Ok(())
     }
 
     /// Deletes an account's sessions but `keep`; returns the deleted ids.
-    pub fn delete_sessions_of(&self, account: &str, keep: Option<&str>) -> rusqlite::Result<Vec<String>> {
+    pub(crate) fn delete_sessions_of(&self, account: &str, keep: Option<&str>) -> rusqlite::Result<Vec<String>> {
         let mut stmt = self
             .conn
             .prepare("DELETE FROM session WHERE account = ?1 AND id IS NOT ?2 RETURNING id")?;
@@ -208,12 +208,12 @@ impl AuthStore {
     }
 
     /// Deletes the sessions expired at `now_s`; returns how many.
-    pub fn delete_expired(&self, now_s: i64) -> rusqlite::Result<usize> {
+    pub(crate) fn delete_expired(&self, now_s: i64) -> rusqlite::Result<usize> {
         self.conn.execute("DELETE FROM session WHERE expires <= ?1", [now_s])
     }
 
     /// Drops expired sessions, then returns the live ones with their roles.
-    pub fn live_sessions(&self, now_s: i64) -> rusqlite::Result<Vec<StoredSession>> {
+    pub(crate) fn live_sessions(&self, now_s: i64) -> rusqlite::Result<Vec<StoredSession>> {
         if !self.read_only {
             self.delete_expired(now_s)?;
         }

@@ -7,7 +7,7 @@ use std::time::Duration;
 use app::auth::{AuthError, Role};
 use axum::http::HeaderMap;
 
-use super::cookie::{session_cookie, session_id};
+use super::cookie::{session_cookie, session_id, COOKIE};
 use super::*;
 fn options(dir: &Path, loopback: bool) -> AuthOptions {
     AuthOptions {

@@ -16,7 +16,7 @@ use tokio::time::Instant;
 
 /// What a round may do.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Gate {
+pub(crate) enum Gate {
     /// Closed: probe, with the check's retries.
     Probe,
     /// Half-open: one trial attempt, no retries.
@@ -27,7 +27,7 @@ pub enum Gate {
 
 /// One check's breaker.
 #[derive(Clone, Debug)]
-pub struct Breaker {
+pub(crate) struct Breaker {
     threshold: u32,
     reset_timeout: Duration,
     state: State,
@@ -42,7 +42,7 @@ enum State {
 }
 
 impl Breaker {
-    pub fn new(threshold: u32, reset_timeout: Duration) -> Breaker {
+    pub(crate) fn new(threshold: u32, reset_timeout: Duration) -> Breaker {
         Breaker {
             threshold: threshold.max(1),
             reset_timeout,
@@ -53,7 +53,7 @@ impl Breaker {
 
     /// Whether this round may probe; an open breaker whose time is up turns
     /// half-open here.
-    pub fn gate(&mut self) -> Gate {
+    pub(crate) fn gate(&mut self) -> Gate {
         match self.state {
             State::Closed => Gate::Probe,
             State::HalfOpen => Gate::Trial,
@@ -70,7 +70,7 @@ impl Breaker {
     }
 
     /// Records a probed round: `ok` unless the target was found down.
-    pub fn record(&mut self, ok: bool) {
+    pub(crate) fn record(&mut self, ok: bool) {
         if ok {
             self.failures = 0;
             self.state = State::Closed;
@@ -89,7 +89,7 @@ impl Breaker {
         }
     }
 
-    pub fn state(&self) -> BreakerState {
+    pub(crate) fn state(&self) -> BreakerState {
         match self.state {
             State::Closed => BreakerState::Closed,
             State::Open { .. } => BreakerState::Open,
@@ -98,7 +98,7 @@ impl Breaker {
     }
 
     /// Probed rounds in a row that found the target down.
-    pub fn failures(&self) -> u32 {
+    pub(crate) fn failures(&self) -> u32 {
         self.failures
     }
 }

@@ -12,26 +12,26 @@ use app::checks::CheckKind;
 use serde::Deserialize;
 
 /// Defaults of the optional keys, in one place.
-pub mod defaults {
+pub(crate) mod defaults {
     use std::time::Duration;
 
-    pub const INTERVAL: Duration = Duration::from_secs(30);
-    pub const TIMEOUT: Duration = Duration::from_secs(5);
-    pub const RETRIES: u32 = 1;
-    pub const FAILURE_THRESHOLD: u32 = 3;
-    pub const RESET_TIMEOUT: Duration = Duration::from_secs(60);
-    pub const CONFIRM: u32 = 2;
-    pub const MAX_BLOCK_AGE: Duration = Duration::from_secs(120);
-    pub const MAX_LAG_BLOCKS: u64 = 5;
-    pub const WEBHOOK_TIMEOUT: Duration = Duration::from_secs(5);
-    pub const WEBHOOK_RETRIES: u32 = 3;
+    pub(crate) const INTERVAL: Duration = Duration::from_secs(30);
+    pub(crate) const TIMEOUT: Duration = Duration::from_secs(5);
+    pub(crate) const RETRIES: u32 = 1;
+    pub(crate) const FAILURE_THRESHOLD: u32 = 3;
+    pub(crate) const RESET_TIMEOUT: Duration = Duration::from_secs(60);
+    pub(crate) const CONFIRM: u32 = 2;
+    pub(crate) const MAX_BLOCK_AGE: Duration = Duration::from_secs(120);
+    pub(crate) const MAX_LAG_BLOCKS: u64 = 5;
+    pub(crate) const WEBHOOK_TIMEOUT: Duration = Duration::from_secs(5);
+    pub(crate) const WEBHOOK_RETRIES: u32 = 3;
 
     pub(super) fn interval() -> Duration {
         INTERVAL
     }
     /// The timeout of a check that sets none: [`TIMEOUT`], or four fifths of
     /// a shorter interval, so that any valid interval works without one.
-    pub fn timeout_for(interval: Duration) -> Duration {
+    pub(crate) fn timeout_for(interval: Duration) -> Duration {
         TIMEOUT.min(interval * 4 / 5)
     }
     pub(super) fn retries() -> u32 {
@@ -66,7 +66,7 @@ pub struct CheckConfig {
     /// API (`/api/v1/checks/NAME`) and webhooks.
     pub name: String,
     #[serde(rename = "type")]
-    pub kind: CheckKind,
+    pub(crate) kind: CheckKind,
     /// http(s) for `http` and `ethereum`, ws(s) for `websocket`.
     pub url: Option<String>,
     /// `host:port`, for `tcp` only.
@@ -167,7 +167,7 @@ pub struct NotifyConfig {
     #[serde(rename = "type")]
     pub kind: NotifyKind,
     /// http(s) URL the JSON is POSTed to.
-    pub url: String,
+    pub(crate) url: String,
     /// Longest one delivery attempt may take.
     #[serde(default = "defaults::webhook_timeout", with = "humantime_serde")]
     pub timeout: Duration,
@@ -206,7 +206,7 @@ impl Default for ExpectStatus {
 
 impl ExpectStatus {
     /// Whether `code` is accepted.
-    pub fn accepts(&self, code: u16) -> bool {
+    pub(crate) fn accepts(&self, code: u16) -> bool {
         self.ranges.iter().any(|r| r.contains(&code))
     }
 }
@@ -272,19 +272,19 @@ impl TryFrom<String> for ExpectStatus {
 
 /// A rule a `[[checks]]` or `[[notify]]` entry broke.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Invalid {
+pub(crate) struct Invalid {
     /// `"checks"` or `"notify"`.
-    pub section: &'static str,
+    pub(crate) section: &'static str,
     /// Which entry (0-based, in file order).
-    pub index: usize,
+    pub(crate) index: usize,
     /// The offending key; `None` for the entry as a whole.
-    pub field: Option<&'static str>,
-    pub message: String,
+    pub(crate) field: Option<&'static str>,
+    pub(crate) message: String,
 }
 
 impl Invalid {
     /// The key as config errors name it, e.g. `checks[1].timeout`.
-    pub fn key(&self) -> String {
+    pub(crate) fn key(&self) -> String {
         match self.field {
             Some(field) => format!("{}[{}].{field}", self.section, self.index),
             None => format!("{}[{}]", self.section, self.index),
@@ -293,7 +293,7 @@ impl Invalid {
 }
 
 /// Checks every rule of the `checks` and `notify` sections.
-pub fn validate(checks: &[CheckConfig], notify: &[NotifyConfig]) -> Result<(), Invalid> {
+pub(crate) fn validate(checks: &[CheckConfig], notify: &[NotifyConfig]) -> Result<(), Invalid> {
     let mut seen: HashMap<&str, usize> = HashMap::new();
     for (index, check) in checks.iter().enumerate() {
         let fail = |field: Option<&'static str>, message: String| Invalid {

@@ -6,14 +6,14 @@ use app::health::Status;
 
 /// One check's announced status.
 #[derive(Clone, Debug)]
-pub struct Damper {
+pub(crate) struct Damper {
     confirm: u32,
     announced: Status,
     pending: Option<(Status, u32)>,
 }
 
 impl Damper {
-    pub fn new(confirm: u32) -> Damper {
+    pub(crate) fn new(confirm: u32) -> Damper {
         Damper {
             confirm: confirm.max(1),
             announced: Status::Unknown,
@@ -22,13 +22,13 @@ impl Damper {
     }
 
     /// The status as announced so far.
-    pub fn announced(&self) -> Status {
+    pub(crate) fn announced(&self) -> Status {
         self.announced
     }
 
     /// Takes one round's status; returns `(from, to)` when this round makes
     /// a change announced.
-    pub fn observe(&mut self, status: Status) -> Option<(Status, Status)> {
+    pub(crate) fn observe(&mut self, status: Status) -> Option<(Status, Status)> {
         if status == self.announced {
             self.pending = None;
             return None;

@@ -37,7 +37,7 @@ pub enum Method {
 }
 
 impl Method {
-    pub const ALL: [Method; 5] = [
+    pub(crate) const ALL: [Method; 5] = [
         Method::ChainId,
         Method::Syncing,
         Method::PeerCount,
@@ -50,11 +50,11 @@ impl Method {
     }
 
     /// The JSON-RPC id of this call in a round.
-    pub fn id(self) -> u64 {
+    pub(crate) fn id(self) -> u64 {
         self.index() as u64 + 1
     }
 
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Method::ChainId => "eth_chainId",
             Method::Syncing => "eth_syncing",
@@ -65,7 +65,7 @@ impl Method {
     }
 
     /// The request object of this call.
-    pub fn request(self) -> Value {
+    pub(crate) fn request(self) -> Value {
         let params = match self {
             Method::LatestBlock => json!(["latest", false]),
             _ => json!([]),
@@ -85,7 +85,7 @@ impl Method {
 }
 
 /// The batch of one round.
-pub fn batch_request() -> Value {
+pub(crate) fn batch_request() -> Value {
     Value::Array(Method::ALL.iter().map(|m| m.request()).collect())
 }
 
@@ -106,12 +106,12 @@ impl Answers {
         }
     }
 
-    pub fn set(&mut self, method: Method, answer: Result<Value, String>) {
+    pub(crate) fn set(&mut self, method: Method, answer: Result<Value, String>) {
         self.results[method.index()] = Some(answer.map_err(|why| format!("{}: {why}", method.name())));
     }
 
     /// Whether any call got a result.
-    pub fn any_result(&self) -> bool {
+    pub(crate) fn any_result(&self) -> bool {
         self.results.iter().any(|r| matches!(r, Some(Ok(_))))
     }
 }
@@ -184,7 +184,7 @@ fn answer_of(entry: &Value) -> Result<Value, String> {
 }
 
 /// A JSON-RPC quantity (`"0x1a"`).
-pub fn quantity(value: &Value) -> Result<u64, String> {
+pub(crate) fn quantity(value: &Value) -> Result<u64, String> {
     let Some(text) = value.as_str() else {
         return Err(format!(
             "expected a hex string, got {}",
@@ -405,7 +405,7 @@ fn summary(subs: &[SubResult]) -> String {
 }
 
 /// One Ethereum node, and optionally a reference node.
-pub struct EthereumProbe {
+pub(crate) struct EthereumProbe {
     client: reqwest::Client,
     url: String,
     reference: Option<String>,
@@ -416,7 +416,7 @@ pub struct EthereumProbe {
 }
 
 impl EthereumProbe {
-    pub fn new(client: reqwest::Client, check: &CheckConfig) -> EthereumProbe {
+    pub(crate) fn new(client: reqwest::Client, check: &CheckConfig) -> EthereumProbe {
         EthereumProbe {
             client,
             url: check.url.clone().unwrap_or_default(),

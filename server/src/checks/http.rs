@@ -17,13 +17,13 @@ use super::{millis, sub, Outcome, Probe, SubResult};
 use crate::outbound::{describe_error, human};
 
 /// A certificate that expires within this many days is degraded.
-pub const CERT_WARN_DAYS: i64 = 14;
+pub(crate) const CERT_WARN_DAYS: i64 = 14;
 
 /// The most of a body read (for the keyword); the rest is ignored.
-pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+pub(crate) const MAX_BODY_BYTES: usize = 1024 * 1024;
 
 /// One GET per attempt.
-pub struct HttpProbe {
+pub(crate) struct HttpProbe {
     client: reqwest::Client,
     url: String,
     expect: ExpectStatus,
@@ -35,7 +35,7 @@ pub struct HttpProbe {
 impl HttpProbe {
     /// The probe of an `http` check. `client` should keep the TLS info
     /// (`tls_info(true)`, as [`super::http_client`] does) for the expiry.
-    pub fn new(client: reqwest::Client, check: &CheckConfig) -> HttpProbe {
+    pub(crate) fn new(client: reqwest::Client, check: &CheckConfig) -> HttpProbe {
         HttpProbe {
             client,
             url: check.url.clone().unwrap_or_default(),
@@ -103,7 +103,11 @@ impl Probe for HttpProbe {
 }
 
 /// Reads at most `limit` bytes of the body; a failure comes back in words.
-pub async fn read_limited(res: &mut reqwest::Response, limit: usize, timeout: Duration) -> Result<Vec<u8>, String> {
+pub(crate) async fn read_limited(
+    res: &mut reqwest::Response,
+    limit: usize,
+    timeout: Duration,
+) -> Result<Vec<u8>, String> {
     let mut body = Vec::new();
     loop {
         match res.chunk().await {
@@ -168,7 +172,7 @@ fn cert_sub(days: Result<i64, String>) -> SubResult {
 
 /// Whole days from `now_unix` (seconds) until the certificate's notAfter,
 /// negative once expired.
-pub fn cert_days_left(der: &[u8], now_unix: i64) -> Result<i64, String> {
+pub(crate) fn cert_days_left(der: &[u8], now_unix: i64) -> Result<i64, String> {
     let (_, cert) =
         x509_parser::parse_x509_certificate(der).map_err(|e| format!("cannot read the TLS certificate: {e}"))?;
     let not_after = cert.validity().not_after.timestamp();

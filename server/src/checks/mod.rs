@@ -23,21 +23,21 @@
 //! The wire types ([`CheckState`], [`SubResult`], [`BreakerState`],
 //! [`Transition`]) live in `app::checks`, shared with the web app.
 
-pub mod breaker;
+pub(crate) mod breaker;
 pub mod config;
-pub mod damping;
+pub(crate) mod damping;
 pub mod ethereum;
-pub mod http;
+pub(crate) mod http;
 pub mod notify;
-pub mod recent;
+pub(crate) mod recent;
 pub mod retry;
-pub mod scheduler;
-pub mod tcp;
-pub mod websocket;
+pub(crate) mod scheduler;
+pub(crate) mod tcp;
+pub(crate) mod websocket;
 
 use std::time::Duration;
 
-pub use app::checks::{BreakerState, CheckKind, CheckState, SubResult, Transition};
+pub(crate) use app::checks::{BreakerState, CheckKind, SubResult};
 use app::health::Status;
 pub use scheduler::{initial_states, start, MAX_CONCURRENT_PROBES};
 
@@ -56,14 +56,14 @@ pub struct Outcome {
     /// Why, in words a person can act on ("HTTP 503", "connect refused").
     pub reason: String,
     /// How long the probe took.
-    pub latency: Duration,
+    pub(crate) latency: Duration,
     /// The parts of a composite check (and the figures of simple ones).
     pub subs: Vec<SubResult>,
 }
 
 impl Outcome {
     /// An outcome without latency or parts (the caller adds them).
-    pub fn new(status: Status, reason: impl Into<String>) -> Outcome {
+    pub(crate) fn new(status: Status, reason: impl Into<String>) -> Outcome {
         Outcome {
             status,
             reason: reason.into(),
@@ -73,22 +73,23 @@ impl Outcome {
     }
 
     /// The target answered as it should.
-    pub fn up(reason: impl Into<String>) -> Outcome {
+    pub(crate) fn up(reason: impl Into<String>) -> Outcome {
         Outcome::new(Status::Up, reason)
     }
 
     /// The target answered, but past a warning threshold.
-    pub fn degraded(reason: impl Into<String>) -> Outcome {
+    #[cfg(test)]
+    pub(crate) fn degraded(reason: impl Into<String>) -> Outcome {
         Outcome::new(Status::Degraded, reason)
     }
 
     /// The target did not answer, or answered wrong.
-    pub fn down(reason: impl Into<String>) -> Outcome {
+    pub(crate) fn down(reason: impl Into<String>) -> Outcome {
         Outcome::new(Status::Down, reason)
     }
 
     /// The same outcome, taking `latency`.
-    pub fn with_latency(mut self, latency: Duration) -> Outcome {
+    pub(crate) fn with_latency(mut self, latency: Duration) -> Outcome {
         self.latency = latency;
         self
     }
@@ -96,7 +97,7 @@ impl Outcome {
     /// The outcome of a composite check: the worst status among the parts
     /// that could be told (an `unknown` part does not count), the reasons of
     /// the parts with that status, or `summary` when all is well.
-    pub fn from_subs(subs: Vec<SubResult>, summary: impl FnOnce(&[SubResult]) -> String) -> Outcome {
+    pub(crate) fn from_subs(subs: Vec<SubResult>, summary: impl FnOnce(&[SubResult]) -> String) -> Outcome {
         let status = subs
             .iter()
             .map(|s| s.status)
@@ -122,7 +123,7 @@ impl Outcome {
 }
 
 /// A part of a composite outcome.
-pub fn sub(name: &str, status: Status, reason: impl Into<String>, value: Option<f64>) -> SubResult {
+pub(crate) fn sub(name: &str, status: Status, reason: impl Into<String>, value: Option<f64>) -> SubResult {
     SubResult {
         name: name.into(),
         status,
@@ -173,7 +174,7 @@ pub fn http_client() -> Result<reqwest::Client, ChecksError> {
 
 /// What a check probes, safe to show: scheme, host and port, without
 /// credentials, and with the path hidden (RPC providers put API keys there).
-pub fn display_target(check: &config::CheckConfig) -> String {
+pub(crate) fn display_target(check: &config::CheckConfig) -> String {
     if let Some(address) = &check.address {
         return address.clone();
     }
@@ -196,7 +197,7 @@ pub fn display_target(check: &config::CheckConfig) -> String {
 }
 
 /// Milliseconds as a float, for latency figures.
-pub fn millis(d: Duration) -> f64 {
+pub(crate) fn millis(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
@@ -204,7 +205,7 @@ pub fn millis(d: Duration) -> f64 {
 /// a reason. Control characters are escaped (`\n`, `\u{1b}`): a reason is
 /// logged and shown, and a target must not be able to forge log lines or
 /// terminal escapes with it.
-pub fn snippet(text: &str, max: usize) -> String {
+pub(crate) fn snippet(text: &str, max: usize) -> String {
     let mut out = String::new();
     for c in text.chars().take(max) {
         if c.is_control() {

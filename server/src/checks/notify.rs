@@ -21,7 +21,7 @@ use super::config::NotifyConfig;
 use crate::outbound::describe_error;
 
 /// Transitions a webhook may have waiting; more are dropped (and logged).
-pub const QUEUE: usize = 256;
+pub(crate) const QUEUE: usize = 256;
 
 /// Hands transitions to the webhook tasks.
 #[derive(Clone, Default)]
@@ -36,7 +36,7 @@ pub fn worth_sending(t: &Transition) -> bool {
 
 impl Notifier {
     /// Queues `t` for every webhook, without waiting.
-    pub fn send(&self, t: &Arc<Transition>) {
+    pub(crate) fn send(&self, t: &Arc<Transition>) {
         if !worth_sending(t) {
             return;
         }
@@ -100,7 +100,7 @@ async fn run(
 
 /// Delays between delivery attempts: 500 ms, 1 s, 2 s, ... up to 30 s, with
 /// jitter (see `retry::backoff`).
-pub fn backoff(retries: u32) -> ExponentialBuilder {
+pub(crate) fn backoff(retries: u32) -> ExponentialBuilder {
     ExponentialBuilder::default()
         .with_min_delay(Duration::from_millis(500))
         .with_max_delay(Duration::from_secs(30))

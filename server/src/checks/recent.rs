@@ -25,13 +25,13 @@ struct Log {
 
 /// Recent rounds and transitions by check name.
 #[derive(Default)]
-pub struct Recent {
+pub(crate) struct Recent {
     logs: RwLock<HashMap<String, Log>>,
 }
 
 impl Recent {
     /// Takes one event.
-    pub fn record(&self, event: &CheckEvent) {
+    pub(crate) fn record(&self, event: &CheckEvent) {
         let mut logs = self.logs.write().unwrap_or_else(|e| e.into_inner());
         match event {
             CheckEvent::Round(state) if state.ts > 0 => {
@@ -61,7 +61,7 @@ impl Recent {
     }
 
     /// One check's state and recent history; `None` for an unknown name.
-    pub fn detail(&self, checks: &CheckBus, name: &str) -> Option<CheckDetail> {
+    pub(crate) fn detail(&self, checks: &CheckBus, name: &str) -> Option<CheckDetail> {
         let state = checks.get(name)?;
         let logs = self.logs.read().unwrap_or_else(|e| e.into_inner());
         let log = logs.get(name);
@@ -77,7 +77,7 @@ impl Recent {
     }
 
     /// One check's last `n` rounds, oldest first.
-    pub fn rounds(&self, name: &str, n: usize) -> Vec<Round> {
+    pub(crate) fn rounds(&self, name: &str, n: usize) -> Vec<Round> {
         let logs = self.logs.read().unwrap_or_else(|e| e.into_inner());
         logs.get(name).map_or_else(Vec::new, |l| {
             l.rounds
@@ -90,7 +90,11 @@ impl Recent {
 }
 
 /// Records every check event until `shutdown`.
-pub async fn keep(recent: Arc<Recent>, mut events: broadcast::Receiver<CheckEvent>, shutdown: CancellationToken) {
+pub(crate) async fn keep(
+    recent: Arc<Recent>,
+    mut events: broadcast::Receiver<CheckEvent>,
+    shutdown: CancellationToken,
+) {
     loop {
         let event = tokio::select! {
             _ = shutdown.cancelled() => return,

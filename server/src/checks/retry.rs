@@ -21,14 +21,14 @@ use super::{Outcome, Probe};
 use crate::outbound::human;
 
 /// The first delay between two attempts (before jitter).
-pub const FIRST_DELAY: Duration = Duration::from_millis(200);
+pub(crate) const FIRST_DELAY: Duration = Duration::from_millis(200);
 /// The longest delay between two attempts (before jitter).
-pub const MAX_DELAY: Duration = Duration::from_secs(5);
+pub(crate) const MAX_DELAY: Duration = Duration::from_secs(5);
 
 /// Delays between the attempts of one round: 200 ms, 400 ms, 800 ms, ...
 /// up to 5 s, each plus a random jitter of up to its own length, so that
 /// checks of one target do not retry in lockstep.
-pub fn backoff(retries: u32) -> ExponentialBuilder {
+pub(crate) fn backoff(retries: u32) -> ExponentialBuilder {
     ExponentialBuilder::default()
         .with_min_delay(FIRST_DELAY)
         .with_max_delay(MAX_DELAY)
@@ -49,9 +49,9 @@ pub async fn attempt(probe: &dyn Probe, timeout: Duration) -> Outcome {
 
 /// What a round found, and how many attempts it took.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Round {
-    pub outcome: Outcome,
-    pub attempts: u32,
+pub(crate) struct Round {
+    pub(crate) outcome: Outcome,
+    pub(crate) attempts: u32,
 }
 
 /// Probes until the target is not down, `backoff` runs out of delays, or
@@ -59,7 +59,7 @@ pub struct Round {
 /// round. A down outcome after several attempts says how many. Each attempt
 /// holds one of `permits` (not counted in its timeout); backoff pauses hold
 /// none.
-pub async fn round(
+pub(crate) async fn round(
     probe: &dyn Probe,
     timeout: Duration,
     budget: Duration,

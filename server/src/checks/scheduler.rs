@@ -34,14 +34,14 @@ pub const MAX_CONCURRENT_PROBES: usize = 64;
 /// How the checks run.
 #[derive(Clone)]
 pub struct Options {
-    pub max_concurrent: usize,
+    pub(crate) max_concurrent: usize,
     /// Shared by every HTTP and Ethereum probe and the webhooks.
-    pub client: reqwest::Client,
+    pub(crate) client: reqwest::Client,
 }
 
 impl Options {
     /// [`MAX_CONCURRENT_PROBES`] and [`super::http_client`].
-    pub fn new() -> Result<Options, ChecksError> {
+    pub(crate) fn new() -> Result<Options, ChecksError> {
         Ok(Options {
             max_concurrent: MAX_CONCURRENT_PROBES,
             client: super::http_client()?,
@@ -83,7 +83,7 @@ pub fn start(
 }
 
 /// [`start`] with chosen options.
-pub fn start_with(
+pub(crate) fn start_with(
     configs: &[CheckConfig],
     notify: &[NotifyConfig],
     options: Options,
@@ -114,17 +114,17 @@ pub fn start_with(
 }
 
 /// What one check's task needs besides its probe.
-pub struct CheckTask {
-    pub checks: Arc<CheckBus>,
+pub(crate) struct CheckTask {
+    pub(crate) checks: Arc<CheckBus>,
     /// The check's position in the config (and in [`CheckBus::snapshot`]).
-    pub index: usize,
-    pub config: CheckConfig,
-    pub permits: Arc<Semaphore>,
-    pub notifier: Notifier,
+    pub(crate) index: usize,
+    pub(crate) config: CheckConfig,
+    pub(crate) permits: Arc<Semaphore>,
+    pub(crate) notifier: Notifier,
 }
 
 /// Runs one check round after round until `shutdown`.
-pub async fn run_check(task: CheckTask, probe: Box<dyn Probe>, shutdown: CancellationToken) {
+pub(crate) async fn run_check(task: CheckTask, probe: Box<dyn Probe>, shutdown: CancellationToken) {
     let CheckTask {
         checks,
         index,

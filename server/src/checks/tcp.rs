@@ -9,12 +9,12 @@ use super::{millis, sub, Outcome, Probe};
 use crate::outbound::{describe_io, human};
 
 /// Connects to `host:port`.
-pub struct TcpProbe {
+pub(crate) struct TcpProbe {
     address: String,
 }
 
 impl TcpProbe {
-    pub fn new(address: String) -> TcpProbe {
+    pub(crate) fn new(address: String) -> TcpProbe {
         TcpProbe { address }
     }
 }

@@ -17,14 +17,14 @@ use crate::outbound::{describe_io, human};
 const MAX_MESSAGE_BYTES: usize = 64 * 1024;
 
 /// Opens a WebSocket per attempt.
-pub struct WebSocketProbe {
+pub(crate) struct WebSocketProbe {
     url: String,
     send: Option<String>,
     expect: Option<String>,
 }
 
 impl WebSocketProbe {
-    pub fn new(url: String, send: Option<String>, expect: Option<String>) -> WebSocketProbe {
+    pub(crate) fn new(url: String, send: Option<String>, expect: Option<String>) -> WebSocketProbe {
         WebSocketProbe { url, send, expect }
     }
 }

@@ -7,18 +7,18 @@ use std::path::Path;
 
 /// Space on one filesystem, in bytes.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Space {
-    pub total: u64,
+pub(crate) struct Space {
+    pub(crate) total: u64,
     /// Size minus free blocks (`df`'s "Used").
-    pub used: u64,
+    pub(crate) used: u64,
     /// What an unprivileged user may still write (`df`'s "Avail").
-    pub available: u64,
+    pub(crate) available: u64,
     /// Free blocks only root may use.
-    pub reserved: u64,
+    pub(crate) reserved: u64,
 }
 
 /// Reads the space of the filesystem mounted at `mount`.
-pub fn space(mount: &Path) -> std::io::Result<Space> {
+pub(crate) fn space(mount: &Path) -> std::io::Result<Space> {
     let st = rustix::fs::statvfs(mount)?;
     Ok(from_blocks(st.f_frsize, st.f_blocks, st.f_bfree, st.f_bavail))
 }

@@ -43,7 +43,7 @@ const VIRTUAL_FS: &[&str] = &[
 const PROCESS_SCAN_EVERY: Duration = Duration::from_secs(5);
 
 /// Owns the sysinfo state between samples (rates need the previous reading).
-pub struct HostCollector {
+pub(crate) struct HostCollector {
     system: System,
     disks: Disks,
     networks: Networks,
@@ -56,7 +56,7 @@ pub struct HostCollector {
 }
 
 impl HostCollector {
-    pub fn new(top_n: usize) -> Self {
+    pub(crate) fn new(top_n: usize) -> Self {
         let system = System::new_with_specifics(
             RefreshKind::nothing().with_cpu(sysinfo::CpuRefreshKind::nothing().with_cpu_usage()),
         );
@@ -76,7 +76,7 @@ impl HostCollector {
     }
 
     /// What the host is (read from the OS; does not change while running).
-    pub fn system_info(&self) -> SystemInfo {
+    pub(crate) fn system_info(&self) -> SystemInfo {
         // "Debian GNU/Linux 12", "Ubuntu 24.04", else whatever the OS says.
         let os = match (System::name(), System::os_version()) {
             (Some(name), Some(version)) => format!("{name} {version}"),
@@ -100,7 +100,7 @@ impl HostCollector {
     }
 
     /// Takes one sample. Blocking: call it from a blocking thread.
-    pub fn sample(&mut self, live: LiveFigures) -> Sample {
+    pub(crate) fn sample(&mut self, live: LiveFigures) -> Sample {
         let started = Instant::now();
         self.system.refresh_cpu_usage();
         self.system.refresh_memory();

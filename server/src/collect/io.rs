@@ -9,15 +9,15 @@ const SECTOR: f64 = 512.0;
 
 /// Read/write throughput of one block device.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
-pub struct IoRate {
-    pub read_bps: f64,
-    pub write_bps: f64,
-    pub read_iops: f64,
-    pub write_iops: f64,
+pub(crate) struct IoRate {
+    pub(crate) read_bps: f64,
+    pub(crate) write_bps: f64,
+    pub(crate) read_iops: f64,
+    pub(crate) write_iops: f64,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Counters {
+pub(crate) struct Counters {
     reads: u64,
     sectors_read: u64,
     writes: u64,
@@ -26,7 +26,7 @@ pub struct Counters {
 
 /// Turns successive counter readings into rates.
 #[derive(Default)]
-pub struct DiskIo {
+pub(crate) struct DiskIo {
     last: HashMap<String, Counters>,
     at: Option<Instant>,
 }
@@ -34,7 +34,7 @@ pub struct DiskIo {
 impl DiskIo {
     /// Reads the counters now and returns rates since the previous reading
     /// (none on the first call, or when `/proc/diskstats` is unreadable).
-    pub fn refresh(&mut self) -> HashMap<String, IoRate> {
+    pub(crate) fn refresh(&mut self) -> HashMap<String, IoRate> {
         let Ok(stats) = procfs::diskstats() else {
             return HashMap::new();
         };

@@ -21,13 +21,13 @@ use std::time::{Duration, Instant};
 use tokio::time::MissedTickBehavior;
 use tokio_util::sync::CancellationToken;
 
-pub use host::HostCollector;
+pub(crate) use host::HostCollector;
 
 use crate::signals::stats::SelfStats;
 use crate::signals::SampleBus;
 
 /// Samples every `interval` until `shutdown`, publishing each sample.
-pub async fn run(
+pub(crate) async fn run(
     mut collector: HostCollector,
     bus: Arc<SampleBus>,
     sources: SelfStats,
@@ -80,7 +80,7 @@ pub async fn run(
 
 /// Takes the first sample before the server accepts requests, so the first
 /// page already shows real values. CPU usage needs two readings apart in time.
-pub async fn first_sample(collector: HostCollector, bus: &SampleBus) -> std::io::Result<HostCollector> {
+pub(crate) async fn first_sample(collector: HostCollector, bus: &SampleBus) -> std::io::Result<HostCollector> {
     let (collector, sample) = tokio::task::spawn_blocking(move || {
         let mut collector = collector;
         std::thread::sleep(sysinfo::MINIMUM_CPU_UPDATE_INTERVAL);
@@ -95,13 +95,13 @@ pub async fn first_sample(collector: HostCollector, bus: &SampleBus) -> std::io:
 
 /// The live stream's own figures for one sample.
 #[derive(Clone, Copy, Debug, Default)]
-pub struct LiveFigures {
-    pub clients: u64,
-    pub frames_per_s: f64,
-    pub frames_sent_total: u64,
-    pub lagged_total: u64,
-    pub broadcast_lag_ms: f64,
-    pub store_write_ms: f64,
-    pub store_bytes: u64,
-    pub remote_write: Option<app::metrics::RemoteWriteFigures>,
+pub(crate) struct LiveFigures {
+    pub(crate) clients: u64,
+    pub(crate) frames_per_s: f64,
+    pub(crate) frames_sent_total: u64,
+    pub(crate) lagged_total: u64,
+    pub(crate) broadcast_lag_ms: f64,
+    pub(crate) store_write_ms: f64,
+    pub(crate) store_bytes: u64,
+    pub(crate) remote_write: Option<app::metrics::RemoteWriteFigures>,
 }

@@ -24,15 +24,15 @@ pub struct FleetConfig {
     pub prometheus: String,
     /// How long one engine request may take.
     #[serde(default = "default_query_timeout", with = "humantime_serde")]
-    pub timeout: Duration,
+    pub(crate) timeout: Duration,
     /// A host not heard from for this long is shown as stale.
     #[serde(default = "default_stale_after", with = "humantime_serde")]
-    pub stale_after: Duration,
+    pub(crate) stale_after: Duration,
     /// `Authorization: Bearer` with the token in this file.
-    pub bearer_token_file: Option<PathBuf>,
+    pub(crate) bearer_token_file: Option<PathBuf>,
     /// HTTP basic auth user, with `basic_password_file`.
-    pub basic_user: Option<String>,
-    pub basic_password_file: Option<PathBuf>,
+    pub(crate) basic_user: Option<String>,
+    pub(crate) basic_password_file: Option<PathBuf>,
 }
 
 fn default_query_timeout() -> Duration {
@@ -44,7 +44,7 @@ fn default_stale_after() -> Duration {
 }
 
 /// Checks a `[host]` name: it goes into label values and URLs.
-pub fn validate_host_name(name: &str) -> Result<(), String> {
+pub(crate) fn validate_host_name(name: &str) -> Result<(), String> {
     if name.is_empty() || name.len() > 253 {
         return Err("must be 1 to 253 bytes".into());
     }

@@ -25,9 +25,9 @@ const FORGET_AFTER_MS: i64 = 7 * 86_400_000;
 const LIST_TTL: Duration = Duration::from_secs(2);
 
 /// The engine side of the fleet.
-pub struct FleetEngine {
-    pub client: Arc<PromClient>,
-    pub stale_after: Duration,
+pub(crate) struct FleetEngine {
+    pub(crate) client: Arc<PromClient>,
+    pub(crate) stale_after: Duration,
     series: SeriesCache,
     list: moka::sync::Cache<(), Arc<Vec<HostSummary>>>,
     /// Held while the engine is asked for the list, so requests that miss
@@ -37,7 +37,7 @@ pub struct FleetEngine {
 
 /// Why the engine `[fleet]` names cannot be used.
 #[derive(Debug, thiserror::Error)]
-pub enum FleetStartError {
+pub(crate) enum FleetStartError {
     #[error("cannot read the engine's credentials: {0}")]
     Credentials(std::io::Error),
     #[error("cannot build the HTTP client: {0}")]
@@ -58,7 +58,7 @@ impl FleetEngine {
         Ok(FleetEngine::new(client, config.stale_after))
     }
 
-    pub fn new(client: PromClient, stale_after: Duration) -> FleetEngine {
+    pub(crate) fn new(client: PromClient, stale_after: Duration) -> FleetEngine {
         FleetEngine {
             client: Arc::new(client),
             stale_after,
@@ -70,29 +70,29 @@ impl FleetEngine {
 }
 
 /// This host and, with `[fleet]`, the engine's hosts.
-pub struct Fleet {
+pub(crate) struct Fleet {
     /// This host's `[host] name`.
-    pub local_name: String,
+    pub(crate) local_name: String,
     /// This host's own metrics (collector, store, health).
-    pub local: Arc<crate::local::LocalHost>,
-    pub thresholds: Thresholds,
-    pub engine: Option<FleetEngine>,
+    pub(crate) local: Arc<crate::local::LocalHost>,
+    pub(crate) thresholds: Thresholds,
+    pub(crate) engine: Option<FleetEngine>,
 }
 
 /// Figures of one host as the engine answered them.
 #[derive(Default, Debug, PartialEq)]
-pub struct Figures {
-    pub last_seen: Option<i64>,
-    pub cpu: Option<f64>,
-    pub memory: Option<f64>,
-    pub disk: Option<DiskFill>,
+pub(crate) struct Figures {
+    pub(crate) last_seen: Option<i64>,
+    pub(crate) cpu: Option<f64>,
+    pub(crate) memory: Option<f64>,
+    pub(crate) disk: Option<DiskFill>,
     /// The worst check: 0 when one is down.
-    pub checks_up: Option<f64>,
+    pub(crate) checks_up: Option<f64>,
 }
 
 /// A host's status from its figures: unknown when quiet for `stale_after`,
 /// then memory and disk against the thresholds, then its checks.
-pub fn judge(f: &Figures, thresholds: &Thresholds, stale_after_ms: i64, now: i64) -> (Status, String) {
+pub(crate) fn judge(f: &Figures, thresholds: &Thresholds, stale_after_ms: i64, now: i64) -> (Status, String) {
     match f.last_seen {
         None => return (Status::Unknown, "no recent sample".into()),
         Some(t) if now - t > stale_after_ms => {

@@ -3,9 +3,9 @@
 //! them. (This Vigil's own series reach the engine through
 //! `remote_write`, a sink beside the store.)
 
-pub mod config;
-pub mod hosts;
-pub mod promql;
-pub mod remote;
+pub(crate) mod config;
+pub(crate) mod hosts;
+pub(crate) mod promql;
+pub(crate) mod remote;
 
-pub use hosts::Fleet;
+pub(crate) use hosts::Fleet;

@@ -12,7 +12,7 @@ use crate::outbound::{redact_url, Credentials, USER_AGENT};
 
 /// One engine.
 #[derive(Clone, Debug)]
-pub struct PromClient {
+pub(crate) struct PromClient {
     base: String,
     client: reqwest::Client,
     credentials: Credentials,
@@ -20,7 +20,7 @@ pub struct PromClient {
 
 /// Why the engine did not answer.
 #[derive(Debug, thiserror::Error)]
-pub enum PromError {
+pub(crate) enum PromError {
     /// Without the URL (it may carry credentials).
     #[error("cannot reach the engine: {0}")]
     Transport(reqwest::Error),
@@ -37,20 +37,20 @@ impl From<reqwest::Error> for PromError {
 }
 
 /// Labels of one series.
-pub type Labels = BTreeMap<String, String>;
+pub(crate) type Labels = BTreeMap<String, String>;
 
 /// One series of an instant answer: its labels and value.
 #[derive(Clone, Debug, PartialEq)]
-pub struct InstantSeries {
-    pub labels: Labels,
-    pub value: f64,
+pub(crate) struct InstantSeries {
+    pub(crate) labels: Labels,
+    pub(crate) value: f64,
 }
 
 /// One series of a range answer: its labels and `(Unix ms, value)` points.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Matrix {
-    pub labels: Labels,
-    pub points: Vec<(i64, f64)>,
+pub(crate) struct Matrix {
+    pub(crate) labels: Labels,
+    pub(crate) points: Vec<(i64, f64)>,
 }
 
 #[derive(Deserialize)]
@@ -90,7 +90,7 @@ impl QueryData {
 }
 
 /// A time in the engine's seconds (also the value of `timestamp()`), as Unix ms.
-pub fn millis(t: f64) -> i64 {
+pub(crate) fn millis(t: f64) -> i64 {
     (t * 1000.0).round() as i64
 }
 
@@ -116,7 +116,7 @@ fn number(s: &str) -> Option<f64> {
 }
 
 /// A label value as a PromQL string literal.
-pub fn quote(value: &str) -> String {
+pub(crate) fn quote(value: &str) -> String {
     let mut out = String::with_capacity(value.len() + 2);
     out.push('"');
     for c in value.chars() {
@@ -134,7 +134,7 @@ pub fn quote(value: &str) -> String {
 impl PromClient {
     /// `base` is the API root (`http://127.0.0.1:9090`); each request may
     /// take `timeout`.
-    pub fn new(base: &str, timeout: Duration, credentials: Credentials) -> Result<PromClient, reqwest::Error> {
+    pub(crate) fn new(base: &str, timeout: Duration, credentials: Credentials) -> Result<PromClient, reqwest::Error> {
         let client = reqwest::Client::builder()
             .timeout(timeout)
             .connect_timeout(timeout.min(Duration::from_secs(5)))
@@ -148,7 +148,7 @@ impl PromClient {
     }
 
     /// The API root this client asks, fit for logs (no credentials).
-    pub fn base(&self) -> String {
+    pub(crate) fn base(&self) -> String {
         redact_url(&self.base)
     }
 
@@ -182,7 +182,7 @@ impl PromClient {
     }
 
     /// An instant query evaluated at `at` (Unix ms; the engine's now when `None`).
-    pub async fn instant(&self, query: &str, at: Option<i64>) -> Result<Vec<InstantSeries>, PromError> {
+    pub(crate) async fn instant(&self, query: &str, at: Option<i64>) -> Result<Vec<InstantSeries>, PromError> {
         let mut params = vec![("query", query.to_string())];
         if let Some(at) = at {
             params.push(("time", seconds(at)));
@@ -203,7 +203,13 @@ impl PromClient {
     }
 
     /// A range query from `start` to `end` (Unix ms, both included) every `step_ms`.
-    pub async fn range(&self, query: &str, start: i64, end: i64, step_ms: i64) -> Result<Vec<Matrix>, PromError> {
+    pub(crate) async fn range(
+        &self,
+        query: &str,
+        start: i64,
+        end: i64,
+        step_ms: i64,
+    ) -> Result<Vec<Matrix>, PromError> {
         let params = [
             ("query", query.to_string()),
             ("start", seconds(start)),
@@ -228,7 +234,7 @@ impl PromClient {
     }
 
     /// The label sets of every series matching `selector` between `start` and `end`.
-    pub async fn series(&self, selector: &str, start: i64, end: i64) -> Result<Vec<Labels>, PromError> {
+    pub(crate) async fn series(&self, selector: &str, start: i64, end: i64) -> Result<Vec<Labels>, PromError> {
         let params = [
             ("match[]", selector.to_string()),
             ("start", seconds(start)),

@@ -24,18 +24,18 @@ const SERIES_LOOKBACK_MS: i64 = 24 * 3_600_000;
 
 /// One series of a remote host: what the API shows, and how to select it.
 #[derive(Clone, Debug)]
-pub struct RemoteSeries {
-    pub info: SeriesInfo,
-    pub selector: String,
+pub(crate) struct RemoteSeries {
+    pub(crate) info: SeriesInfo,
+    pub(crate) selector: String,
     /// Position in the catalog, for listing in catalog order.
     order: usize,
 }
 
 /// The series of each host, for a minute: every query needs the list to
 /// find its selector, and it changes only when a disk or a NIC comes or goes.
-pub type SeriesCache = moka::sync::Cache<String, Arc<Vec<RemoteSeries>>>;
+pub(crate) type SeriesCache = moka::sync::Cache<String, Arc<Vec<RemoteSeries>>>;
 
-pub fn series_cache() -> SeriesCache {
+pub(crate) fn series_cache() -> SeriesCache {
     moka::sync::Cache::builder()
         .max_capacity(10_000)
         .time_to_live(std::time::Duration::from_secs(60))
@@ -43,7 +43,7 @@ pub fn series_cache() -> SeriesCache {
 }
 
 /// The selector of every series of `host`.
-pub fn host_selector(host: &str) -> String {
+pub(crate) fn host_selector(host: &str) -> String {
     format!("{{job=\"vigil\",instance={}}}", quote(host))
 }
 
@@ -61,7 +61,7 @@ fn catalog_position(metric: &Metric) -> usize {
 
 /// The Vigil series among the engine's label sets of one host; label sets
 /// of metrics this Vigil does not know (a newer version's) are skipped.
-pub fn to_series(host: &str, sets: &[Labels]) -> Vec<RemoteSeries> {
+pub(crate) fn to_series(host: &str, sets: &[Labels]) -> Vec<RemoteSeries> {
     let mut out: BTreeMap<String, RemoteSeries> = BTreeMap::new();
     for labels in sets {
         let Some(metric) = labels
@@ -107,7 +107,7 @@ pub fn to_series(host: &str, sets: &[Labels]) -> Vec<RemoteSeries> {
 
 /// Merges the min, max and avg answers (evaluated at the end of each
 /// step) into points stamped with their bucket's start.
-pub fn merge_buckets(step: i64, min: &[(i64, f64)], max: &[(i64, f64)], avg: &[(i64, f64)]) -> Vec<RangePoint> {
+pub(crate) fn merge_buckets(step: i64, min: &[(i64, f64)], max: &[(i64, f64)], avg: &[(i64, f64)]) -> Vec<RangePoint> {
     let mut at: BTreeMap<i64, [Option<f64>; 3]> = BTreeMap::new();
     for (i, answer) in [min, max, avg].into_iter().enumerate() {
         for &(t, v) in answer {
@@ -128,10 +128,10 @@ pub fn merge_buckets(step: i64, min: &[(i64, f64)], max: &[(i64, f64)], avg: &[(
 }
 
 /// Another host, answered by the engine.
-pub struct RemoteHost {
-    pub name: String,
-    pub engine: Arc<PromClient>,
-    pub cache: SeriesCache,
+pub(crate) struct RemoteHost {
+    pub(crate) name: String,
+    pub(crate) engine: Arc<PromClient>,
+    pub(crate) cache: SeriesCache,
 }
 
 impl RemoteHost {

@@ -23,10 +23,10 @@ use crate::signals::{CheckBus, CheckEvent, HealthBus, SampleBus};
 #[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Thresholds {
-    pub memory_degraded_pct: f64,
-    pub memory_down_pct: f64,
-    pub storage_degraded_pct: f64,
-    pub storage_down_pct: f64,
+    pub(crate) memory_degraded_pct: f64,
+    pub(crate) memory_down_pct: f64,
+    pub(crate) storage_degraded_pct: f64,
+    pub(crate) storage_down_pct: f64,
 }
 
 impl Default for Thresholds {
@@ -42,24 +42,24 @@ impl Default for Thresholds {
 
 /// While only the reasons change (memory 41.2 % -> 41.3 %), a new `health`
 /// frame goes out at most this often; a status change goes out at once.
-pub const REASONS_EVERY: Duration = Duration::from_secs(10);
+pub(crate) const REASONS_EVERY: Duration = Duration::from_secs(10);
 
 /// The rollup of Vigil's own components, from the latest sample and the
 /// sinks' counters.
-pub struct Monitor {
-    pub bus: Arc<SampleBus>,
-    pub stats: SelfStats,
+pub(crate) struct Monitor {
+    pub(crate) bus: Arc<SampleBus>,
+    pub(crate) stats: SelfStats,
     /// Outside services: each check is a component of the rollup.
-    pub checks: Arc<CheckBus>,
-    pub thresholds: Thresholds,
+    pub(crate) checks: Arc<CheckBus>,
+    pub(crate) thresholds: Thresholds,
     /// The collector interval, to tell a stale collector.
-    pub interval: Duration,
-    pub shutdown: CancellationToken,
+    pub(crate) interval: Duration,
+    pub(crate) shutdown: CancellationToken,
 }
 
 impl Monitor {
     /// The rollup as of now: Vigil's own components and every check.
-    pub fn report(&self) -> HealthReport {
+    pub(crate) fn report(&self) -> HealthReport {
         let own = self.own_report();
         let mut components = own.components;
         components.extend(self.checks.components());
@@ -68,7 +68,7 @@ impl Monitor {
 
     /// Vigil's own components only: what `/healthz` answers for, so that a
     /// dead outside service does not make Vigil itself look down.
-    pub fn own_report(&self) -> HealthReport {
+    pub(crate) fn own_report(&self) -> HealthReport {
         let sample = self.bus.latest();
         let store = &self.stats.store;
         let open_error = store.open_error();
@@ -93,7 +93,7 @@ impl Monitor {
 }
 
 /// Whether `next` is worth a `health` frame after `last` went out `since` ago.
-pub fn should_announce(last: Option<&HealthReport>, next: &HealthReport, since: Duration) -> bool {
+pub(crate) fn should_announce(last: Option<&HealthReport>, next: &HealthReport, since: Duration) -> bool {
     let Some(last) = last else { return true };
     let same_statuses = last.components.len() == next.components.len()
         && last
@@ -174,32 +174,32 @@ async fn announce(
 
 /// The history store's figures, as the rollup judges them.
 #[derive(Clone, Debug, Default)]
-pub struct StoreInputs<'a> {
+pub(crate) struct StoreInputs<'a> {
     /// Why the store could not open, if it could not.
-    pub open_error: Option<&'a str>,
+    pub(crate) open_error: Option<&'a str>,
     /// Batches that failed in a row, up to the last one.
-    pub failing_batches: u64,
+    pub(crate) failing_batches: u64,
     /// Why the last one failed, while they fail.
-    pub last_error: Option<String>,
-    pub last_write_ms: f64,
-    pub bytes: u64,
+    pub(crate) last_error: Option<String>,
+    pub(crate) last_write_ms: f64,
+    pub(crate) bytes: u64,
 }
 
 /// A batch write slower than this makes the store degraded.
 const SLOW_WRITE_MS: f64 = 500.0;
 
 /// What the rollup looks at, gathered from the engine.
-pub struct Inputs<'a> {
-    pub now_ms: i64,
-    pub interval: Duration,
-    pub sample: Option<&'a Sample>,
-    pub clients: u64,
-    pub shutting_down: bool,
-    pub store: StoreInputs<'a>,
+pub(crate) struct Inputs<'a> {
+    pub(crate) now_ms: i64,
+    pub(crate) interval: Duration,
+    pub(crate) sample: Option<&'a Sample>,
+    pub(crate) clients: u64,
+    pub(crate) shutting_down: bool,
+    pub(crate) store: StoreInputs<'a>,
 }
 
 /// Computes the rollup.
-pub fn rollup(inputs: &Inputs, t: &Thresholds) -> HealthReport {
+pub(crate) fn rollup(inputs: &Inputs, t: &Thresholds) -> HealthReport {
     let mut components = vec![hub(inputs), collector(inputs)];
     match inputs.sample {
         Some(s) => {

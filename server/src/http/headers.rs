@@ -26,7 +26,7 @@ use axum::response::Response;
 use leptos::nonce::Nonce;
 
 /// The policy of a response whose inline scripts carry `nonce`.
-pub fn content_security_policy(nonce: &str) -> String {
+pub(crate) fn content_security_policy(nonce: &str) -> String {
     format!(
         "default-src 'self'; \
          script-src 'self' 'wasm-unsafe-eval' 'nonce-{nonce}'; \
@@ -43,7 +43,7 @@ pub fn content_security_policy(nonce: &str) -> String {
 }
 
 /// Makes the request's nonce and sets the security headers on the answer.
-pub async fn security_headers(mut request: Request, next: Next) -> Response {
+pub(crate) async fn security_headers(mut request: Request, next: Next) -> Response {
     let nonce = Nonce::new();
     request.extensions_mut().insert(nonce.clone());
     let mut response = next.run(request).await;
@@ -62,7 +62,7 @@ pub async fn security_headers(mut request: Request, next: Next) -> Response {
 }
 
 /// The nonce [`security_headers`] made for this request, for the render.
-pub fn request_nonce(parts: &axum::http::request::Parts) -> Option<Nonce> {
+pub(crate) fn request_nonce(parts: &axum::http::request::Parts) -> Option<Nonce> {
     parts.extensions.get::<Nonce>().cloned()
 }
 

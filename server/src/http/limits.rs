@@ -23,14 +23,14 @@ use app::error::ApiError;
 
 /// How large a request body may be, and how long it may take.
 #[derive(Clone, Copy, Debug)]
-pub struct BodyLimits {
-    pub bytes: usize,
-    pub time: Duration,
+pub(crate) struct BodyLimits {
+    pub(crate) bytes: usize,
+    pub(crate) time: Duration,
 }
 
 /// Refuses or caps request bodies larger than the limit, and cuts off
 /// those that take longer than its time.
-pub async fn limit_body(State(limits): State<BodyLimits>, request: Request, next: Next) -> Response {
+pub(crate) async fn limit_body(State(limits): State<BodyLimits>, request: Request, next: Next) -> Response {
     let announced = request
         .headers()
         .get(header::CONTENT_LENGTH)
@@ -60,7 +60,7 @@ struct Deadline<B> {
 /// A request body that did not arrive in time.
 #[derive(Debug, thiserror::Error)]
 #[error("the request body did not arrive within {0:?}")]
-pub struct BodyTimedOut(Duration);
+pub(crate) struct BodyTimedOut(Duration);
 
 impl<B> http_body::Body for Deadline<B>
 where
@@ -90,7 +90,7 @@ where
 }
 
 /// The answer to a body over the limit.
-pub fn too_large(limit: usize) -> ApiError {
+pub(crate) fn too_large(limit: usize) -> ApiError {
     ApiError::with_status(
         StatusCode::PAYLOAD_TOO_LARGE,
         format!("request body too large: the limit is {} KiB", limit / 1024),

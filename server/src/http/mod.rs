@@ -15,13 +15,13 @@
 //! [`endpoints`] lists every route the router serves, from the same
 //! tables it is built from, so that tests can knock on every door.
 
-pub mod headers;
-pub mod limits;
-pub mod path;
-pub mod prom;
-pub mod serve;
-pub mod site;
-pub mod state;
+pub(crate) mod headers;
+pub(crate) mod limits;
+pub(crate) mod path;
+pub(crate) mod prom;
+pub(crate) mod serve;
+pub(crate) mod site;
+pub(crate) mod state;
 
 use std::sync::Arc;
 
@@ -47,7 +47,7 @@ use crate::local::LocalHost;
 use app::error::ApiError;
 
 /// The HTTP surface.
-pub fn router(state: AppState) -> Router {
+pub(crate) fn router(state: AppState) -> Router {
     let metrics: Arc<dyn MetricsQuery> = state.local.clone();
     let health: Arc<dyn HealthQuery> = state.local.clone();
     let checks: Arc<dyn ChecksQuery> = state.local.clone();

@@ -22,7 +22,7 @@ use app::error::ApiError;
 
 /// Why a path is not in normal form.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum NotNormal {
+pub(crate) enum NotNormal {
     #[error("a \".\" or \"..\" segment")]
     DotSegment,
     #[error("an empty segment (\"//\")")]
@@ -38,7 +38,7 @@ pub enum NotNormal {
 }
 
 /// Checks that `path` (as sent, before decoding) is in normal form.
-pub fn check(path: &str) -> Result<(), NotNormal> {
+pub(crate) fn check(path: &str) -> Result<(), NotNormal> {
     if !path.starts_with('/') {
         // `*` (OPTIONS) and absolute forms reach here only as paths.
         return Err(NotNormal::EmptySegment);
@@ -97,7 +97,7 @@ fn decode(segment: &str) -> Result<String, NotNormal> {
 }
 
 /// The middleware: a 400 for a path not in normal form.
-pub async fn normal_path(request: Request, next: Next) -> Response {
+pub(crate) async fn normal_path(request: Request, next: Next) -> Response {
     if let Err(why) = check(request.uri().path()) {
         return ApiError::with_status(
             StatusCode::BAD_REQUEST,

@@ -22,24 +22,24 @@ use crate::signals::SampleBus;
 /// The route an HTTP request matched: a route pattern such as `/healthz`,
 /// or `(static)` for files and unknown paths (bounded label values).
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct RouteLabel {
-    pub route: String,
+pub(crate) struct RouteLabel {
+    pub(crate) route: String,
 }
 
 /// Request latency by route (the performance monitor's HTTP side).
-pub type HttpLatency = Family<RouteLabel, Histogram, fn() -> Histogram>;
+pub(crate) type HttpLatency = Family<RouteLabel, Histogram, fn() -> Histogram>;
 
 /// Latency buckets from 0.5 ms to about 4 s.
 fn latency_histogram() -> Histogram {
     Histogram::new(exponential_buckets(0.0005, 2.0, 14))
 }
 
-pub fn http_latency() -> HttpLatency {
+pub(crate) fn http_latency() -> HttpLatency {
     Family::new_with_constructor(latency_histogram)
 }
 
 /// Builds the registry served at `/metrics`.
-pub fn registry(
+pub(crate) fn registry(
     bus: Arc<SampleBus>,
     monitor: Arc<Monitor>,
     checks: Arc<CheckBus>,
@@ -60,7 +60,7 @@ pub fn registry(
 }
 
 /// Encodes the registry as text.
-pub fn encode(registry: &Registry) -> Result<String, std::fmt::Error> {
+pub(crate) fn encode(registry: &Registry) -> Result<String, std::fmt::Error> {
     let mut out = String::new();
     prometheus_client::encoding::text::encode(&mut out, registry)?;
     Ok(out)

@@ -61,12 +61,12 @@ use tokio_util::task::TaskTracker;
 use crate::auth::proxy::{rate_key, TrustedProxies};
 
 /// The cap when none is configured and the open-file limit allows it.
-pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
+pub(crate) const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
 
 /// The largest request header (larger: 431) and hyper's read buffer per
 /// connection. hyper's default buffer, about 400 KiB, would let 10,000
 /// slow clients hold 4 GB between them; 64 KiB is twice what nginx accepts.
-pub const MAX_HEADER_BYTES: usize = 64 * 1024;
+pub(crate) const MAX_HEADER_BYTES: usize = 64 * 1024;
 
 /// File descriptors kept back from the cap for the database, the health
 /// checks' outgoing connections and the listener itself.
@@ -74,22 +74,22 @@ const RESERVED_FILES: u64 = 256;
 
 /// How the accept loop bounds its connections.
 #[derive(Clone)]
-pub struct ServeOptions {
+pub(crate) struct ServeOptions {
     /// From a request's first byte (or the accept) to the end of its header.
-    pub header_timeout: Duration,
+    pub(crate) header_timeout: Duration,
     /// Between a finished response and the next request's first byte.
-    pub idle_timeout: Duration,
+    pub(crate) idle_timeout: Duration,
     /// Serve HTTPS with this acceptor instead of plain HTTP.
-    pub tls: Option<TlsAcceptor>,
+    pub(crate) tls: Option<TlsAcceptor>,
     /// Most connections from one client address (0: no limit).
-    pub max_per_address: usize,
+    pub(crate) max_per_address: usize,
     /// Addresses the per-address cap does not count (trusted proxies).
-    pub exempt: TrustedProxies,
+    pub(crate) exempt: TrustedProxies,
 }
 
 /// The open connections and what the limits did, for `/metrics`.
 #[derive(Debug)]
-pub struct Connections {
+pub(crate) struct Connections {
     permits: Arc<Semaphore>,
     max: usize,
     capped: AtomicU64,
@@ -104,7 +104,7 @@ pub struct Connections {
 
 impl Connections {
     /// Allows at most `max` connections at once.
-    pub fn new(max: usize) -> Self {
+    pub(crate) fn new(max: usize) -> Self {
         Connections {
             permits: Arc::new(Semaphore::new(max)),
             max,
@@ -117,27 +117,27 @@ impl Connections {
     }
 
     /// The cap.
-    pub fn max(&self) -> usize {
+    pub(crate) fn max(&self) -> usize {
         self.max
     }
 
     /// Connections open now, live sockets included.
-    pub fn open(&self) -> usize {
+    pub(crate) fn open(&self) -> usize {
         self.max - self.permits.available_permits()
     }
 
     /// How many times the loop had to wait at the cap before accepting.
-    pub fn capped(&self) -> u64 {
+    pub(crate) fn capped(&self) -> u64 {
         self.capped.load(Ordering::Relaxed)
     }
 
     /// Connections dropped by the header or the idle timeout.
-    pub fn timed_out(&self) -> u64 {
+    pub(crate) fn timed_out(&self) -> u64 {
         self.timed_out.load(Ordering::Relaxed)
     }
 
     /// Connections closed at once because their address had too many open.
-    pub fn refused_per_address(&self) -> u64 {
+    pub(crate) fn refused_per_address(&self) -> u64 {
         self.refused_per_address.load(Ordering::Relaxed)
     }
 
@@ -190,7 +190,7 @@ impl Drop for AddressSlot {
 
 /// The cap for `configured`, or the default bounded by the open-file
 /// limit (each connection is a file descriptor).
-pub fn max_connections(configured: Option<usize>) -> usize {
+pub(crate) fn max_connections(configured: Option<usize>) -> usize {
     configured.unwrap_or_else(|| {
         let soft = rlimit::getrlimit(rlimit::Resource::NOFILE).map_or(u64::MAX, |(soft, _)| soft);
         let usable = soft.saturating_sub(RESERVED_FILES).max(64);
@@ -208,7 +208,7 @@ struct Shared {
 
 /// Serves `router` on `listener` until `shutdown` is cancelled, then waits
 /// for the open HTTP connections to finish their requests.
-pub async fn serve(
+pub(crate) async fn serve(
     listener: TcpListener,
     router: Router,
     options: ServeOptions,
@@ -572,7 +572,7 @@ pub enum TlsError {
 
 /// A TLS acceptor from PEM files: the certificate chain (leaf first) and
 /// its private key. HTTP/1.1 only, as served here.
-pub fn tls_acceptor(cert: &std::path::Path, key: &std::path::Path) -> Result<TlsAcceptor, TlsError> {
+pub(crate) fn tls_acceptor(cert: &std::path::Path, key: &std::path::Path) -> Result<TlsAcceptor, TlsError> {
     use rustls_pki_types::pem::PemObject;
     use rustls_pki_types::{CertificateDer, PrivateKeyDer};
     use tokio_rustls::rustls;

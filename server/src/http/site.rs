@@ -27,16 +27,16 @@ use tower::ServiceExt;
 
 /// One embedded file and its precompressed copies.
 #[derive(Debug)]
-pub struct Embedded {
-    pub content_type: &'static str,
+pub(crate) struct Embedded {
+    pub(crate) content_type: &'static str,
     /// Hash of the file's bytes (hex), the base of its ETags.
-    pub etag: &'static str,
-    pub identity: &'static [u8],
-    pub br: Option<&'static [u8]>,
-    pub gz: Option<&'static [u8]>,
+    pub(crate) etag: &'static str,
+    pub(crate) identity: &'static [u8],
+    pub(crate) br: Option<&'static [u8]>,
+    pub(crate) gz: Option<&'static [u8]>,
 }
 
-pub mod sw;
+pub(crate) mod sw;
 
 mod files {
     include!(concat!(env!("OUT_DIR"), "/site.rs"));
@@ -44,7 +44,7 @@ mod files {
 
 /// Where the front end is served from.
 #[derive(Clone, Debug)]
-pub enum Site {
+pub(crate) enum Site {
     /// The files built into the binary (possibly none).
     Embedded(&'static [(&'static str, Embedded)]),
     /// A directory on disk, read on each request.
@@ -54,7 +54,7 @@ pub enum Site {
 impl Site {
     /// The site for this process: `dir` (or `LEPTOS_SITE_ROOT` from the
     /// environment) when given, else the embedded files.
-    pub fn resolve(dir: Option<PathBuf>) -> Site {
+    pub(crate) fn resolve(dir: Option<PathBuf>) -> Site {
         match dir.or_else(|| std::env::var_os("LEPTOS_SITE_ROOT").map(PathBuf::from)) {
             Some(dir) => Site::Dir(dir),
             None => Site::Embedded(files::FILES),
@@ -62,7 +62,7 @@ impl Site {
     }
 
     /// Whether there is a front end to hydrate the pages with.
-    pub fn is_built(&self) -> bool {
+    pub(crate) fn is_built(&self) -> bool {
         match self {
             Site::Embedded(files) => files.iter().any(|(path, _)| path.ends_with(".wasm")),
             Site::Dir(dir) => dir.join("pkg").is_dir(),
@@ -70,7 +70,7 @@ impl Site {
     }
 
     /// Where the files come from, for the log.
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         match self {
             Site::Embedded(files) => format!("embedded ({} files)", files.len()),
             Site::Dir(dir) => dir.display().to_string(),
@@ -79,7 +79,7 @@ impl Site {
 
     /// The service worker script, versioned by the build (see
     /// [`service_worker`]); `None` without a built site.
-    pub fn service_worker(&self) -> Option<String> {
+    pub(crate) fn service_worker(&self) -> Option<String> {
         match self {
             Site::Embedded(files) => find(files, "/sw.js").map(|f| String::from_utf8_lossy(f.identity).into_owned()),
             Site::Dir(dir) => service_worker(dir),
@@ -88,7 +88,7 @@ impl Site {
 
     /// Answers a request for a static file; `None` when there is no such
     /// file (the caller renders the 404 page).
-    pub async fn serve(&self, request: Request) -> Option<Response> {
+    pub(crate) async fn serve(&self, request: Request) -> Option<Response> {
         if !matches!(*request.method(), Method::GET | Method::HEAD) {
             return None;
         }
@@ -113,7 +113,7 @@ impl Site {
 /// The router's fallback: a static file of `site` when there is one, else
 /// `page` (the app, which renders its "not found" page) with status 404
 /// unless the page set another (a redirect, say).
-pub fn files_or_not_found<P>(
+pub(crate) fn files_or_not_found<P>(
     site: Arc<Site>,
     page: P,
 ) -> impl Fn(Request) -> Pin<Box<dyn Future<Output = Response> + Send>> + Clone + Send + Sync + 'static
@@ -249,7 +249,7 @@ fn respond(file: &Embedded, method: &Method, headers: &HeaderMap) -> Response {
 /// The service worker (`sw.js` in the site root) filled in for the files
 /// under `pkg/` (see [`sw::render`]). `None` without a site. The embedded
 /// site's worker is filled in the same way by `build.rs`.
-pub fn service_worker(root: &Path) -> Option<String> {
+pub(crate) fn service_worker(root: &Path) -> Option<String> {
     let template = std::fs::read_to_string(root.join("sw.js")).ok()?;
     let mut pkg = Vec::new();
     for entry in std::fs::read_dir(root.join("pkg")).ok()? {

@@ -17,41 +17,41 @@ use crate::local::LocalHost;
 
 /// The router's state; every handler takes one of its parts.
 #[derive(Clone, FromRef)]
-pub struct AppState {
+pub(crate) struct AppState {
     /// Accounts, sessions and the door policy: the gate and the sign-in forms.
-    pub auth: Arc<Auth>,
+    pub(crate) auth: Arc<Auth>,
     /// The hub and the socket options: `/ws`.
-    pub live: LiveState,
+    pub(crate) live: LiveState,
     /// What server functions query (as Leptos context), and `/api/v1/checks/NAME`.
-    pub local: Arc<LocalHost>,
+    pub(crate) local: Arc<LocalHost>,
     /// This host and the engine's hosts (as Leptos context).
-    pub fleet: Arc<Fleet>,
+    pub(crate) fleet: Arc<Fleet>,
     /// `/healthz`.
-    pub monitor: Arc<Monitor>,
+    pub(crate) monitor: Arc<Monitor>,
     /// `/metrics` and what the latency middleware fills in.
-    pub metrics: Metrics,
+    pub(crate) metrics: Metrics,
     /// The built front end's files and `/sw.js`.
-    pub site: SiteFiles,
-    pub leptos_options: LeptosOptions,
+    pub(crate) site: SiteFiles,
+    pub(crate) leptos_options: LeptosOptions,
     /// Largest request body and longest time to receive it (`[server]`).
-    pub body_limits: super::limits::BodyLimits,
+    pub(crate) body_limits: super::limits::BodyLimits,
 }
 
 /// `/metrics`: the registry, and the request latencies it encodes.
 #[derive(Clone, FromRef)]
-pub struct Metrics {
-    pub registry: Arc<prometheus_client::registry::Registry>,
+pub(crate) struct Metrics {
+    pub(crate) registry: Arc<prometheus_client::registry::Registry>,
     /// Filled by the latency middleware, encoded by `registry`.
-    pub http_latency: HttpLatency,
+    pub(crate) http_latency: HttpLatency,
 }
 
 /// The built front end.
 #[derive(Clone)]
-pub struct SiteFiles {
+pub(crate) struct SiteFiles {
     /// The static files.
-    pub site: Arc<super::site::Site>,
+    pub(crate) site: Arc<super::site::Site>,
     /// `/sw.js`, versioned by the build; `None` without a built site.
-    pub service_worker: Option<Arc<str>>,
+    pub(crate) service_worker: Option<Arc<str>>,
 }
 
 impl FromRef<AppState> for HttpLatency {

@@ -38,7 +38,7 @@ impl Gathered {
 
 /// Publishes the check events of `events` as `checks` frames, at most one
 /// per `period`, until `shutdown`.
-pub async fn run(
+pub(crate) async fn run(
     hub: Arc<Hub>,
     mut events: broadcast::Receiver<CheckEvent>,
     period: Duration,

@@ -23,18 +23,18 @@ use crate::signals::LiveStats;
 
 /// One serialized frame, shared by every client.
 #[derive(Debug)]
-pub struct Frame {
-    pub seq: u64,
-    pub text: Utf8Bytes,
+pub(crate) struct Frame {
+    pub(crate) seq: u64,
+    pub(crate) text: Utf8Bytes,
     /// When it was published, to measure how long delivery took.
-    pub published: Instant,
+    pub(crate) published: Instant,
 }
 
-pub type SharedFrame = Arc<Frame>;
+pub(crate) type SharedFrame = Arc<Frame>;
 
 /// How a new subscription starts.
 #[derive(Debug)]
-pub enum Start {
+pub(crate) enum Start {
     /// A fresh client: a `snapshot` frame first.
     Snapshot(Utf8Bytes),
     /// A resuming client: the frames it missed, in order (maybe none).
@@ -44,34 +44,34 @@ pub enum Start {
 }
 
 /// A client's view of the stream.
-pub struct Subscription {
-    pub start: Start,
+pub(crate) struct Subscription {
+    pub(crate) start: Start,
     /// `seq` of the last frame `start` covers; later frames come from `rx`.
-    pub seq: u64,
-    pub rx: broadcast::Receiver<SharedFrame>,
+    pub(crate) seq: u64,
+    pub(crate) rx: broadcast::Receiver<SharedFrame>,
 }
 
 /// Hub tuning.
 #[derive(Clone, Debug)]
-pub struct HubOptions {
-    pub host: String,
+pub(crate) struct HubOptions {
+    pub(crate) host: String,
     /// What the host is, for snapshots.
-    pub system: SystemInfo,
-    pub interval: Duration,
+    pub(crate) system: SystemInfo,
+    pub(crate) interval: Duration,
     /// How long frames stay replayable.
-    pub replay_window: Duration,
+    pub(crate) replay_window: Duration,
     /// How many frames a slow client may fall behind before it must resync.
-    pub channel_capacity: usize,
+    pub(crate) channel_capacity: usize,
     /// Points of history a snapshot carries.
-    pub history_len: usize,
+    pub(crate) history_len: usize,
     /// First `seq`; defaults to the boot time in ms, so that `seq` keeps
     /// increasing across restarts and a client of an earlier run never
     /// mistakes new frames for ones it has seen.
-    pub first_seq: u64,
+    pub(crate) first_seq: u64,
 }
 
 impl HubOptions {
-    pub fn new(host: String, interval: Duration, replay_window: Duration) -> Self {
+    pub(crate) fn new(host: String, interval: Duration, replay_window: Duration) -> Self {
         let boot_ms = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_millis() as u64)
@@ -113,11 +113,11 @@ struct Ring {
 }
 
 /// The live stream's single point of publication.
-pub struct Hub {
+pub(crate) struct Hub {
     options: HubOptions,
     tx: broadcast::Sender<SharedFrame>,
     ring: Mutex<Ring>,
-    pub stats: Arc<LiveStats>,
+    pub(crate) stats: Arc<LiveStats>,
 }
 
 #[derive(Serialize)]
@@ -151,7 +151,7 @@ fn to_text<T: Serialize>(value: &T) -> Utf8Bytes {
 const RING_MAX_BYTES: usize = 4 << 20;
 
 impl Hub {
-    pub fn new(options: HubOptions, stats: Arc<LiveStats>) -> Arc<Hub> {
+    pub(crate) fn new(options: HubOptions, stats: Arc<LiveStats>) -> Arc<Hub> {
         let (tx, _) = broadcast::channel(options.channel_capacity.max(1));
         let ring = Ring {
             seq: options.first_seq,
@@ -169,10 +169,6 @@ impl Hub {
             ring: Mutex::new(ring),
             stats,
         })
-    }
-
-    pub fn options(&self) -> &HubOptions {
-        &self.options
     }
 
     fn lock(&self) -> MutexGuard<'_, Ring> {
@@ -195,7 +191,7 @@ impl Hub {
 
     /// Publishes one sample (a `sample` frame); snapshots carry the latest
     /// and a compact history. Returns its `seq`.
-    pub fn publish_sample(&self, sample: Arc<Sample>) -> u64 {
+    pub(crate) fn publish_sample(&self, sample: Arc<Sample>) -> u64 {
         let history_len = self.options.history_len;
         self.publish("sample", &*sample.clone(), |ring| {
             ring.history.push_back(Point::from(&*sample));
@@ -208,19 +204,19 @@ impl Hub {
 
     /// Publishes a health rollup (a `health` frame); snapshots carry the
     /// latest one. Returns its `seq`.
-    pub fn publish_health(&self, report: HealthReport) -> u64 {
+    pub(crate) fn publish_health(&self, report: HealthReport) -> u64 {
         let report = Arc::new(report);
         let kept = report.clone();
         self.publish("health", &*report, |ring| ring.health = Some(kept))
     }
 
     /// Publishes check rounds and transitions (a `checks` frame); returns its `seq`.
-    pub fn publish_checks(&self, update: &ChecksUpdate) -> u64 {
+    pub(crate) fn publish_checks(&self, update: &ChecksUpdate) -> u64 {
         self.publish("checks", update, |_| {})
     }
 
     /// Publishes a heartbeat if nothing went out for [`HEARTBEAT_MS`].
-    pub fn heartbeat_if_idle(&self, now_ms: i64) -> Option<u64> {
+    pub(crate) fn heartbeat_if_idle(&self, now_ms: i64) -> Option<u64> {
         let mut ring = self.lock();
         if ring.last_publish.elapsed() < Duration::from_millis(HEARTBEAT_MS) {
             return None;
@@ -265,12 +261,13 @@ impl Hub {
     }
 
     /// The newest `seq` published.
-    pub fn seq(&self) -> u64 {
+    #[cfg(test)]
+    pub(crate) fn seq(&self) -> u64 {
         self.lock().seq
     }
 
     /// The current state for a page or a new client.
-    pub fn snapshot(&self) -> Arc<Snapshot> {
+    pub(crate) fn snapshot(&self) -> Arc<Snapshot> {
         let mut ring = self.lock();
         self.snapshot_locked(&mut ring)
     }
@@ -315,7 +312,7 @@ impl Hub {
 
     /// Subscribes a client. With `since`, replays the frames after it if the
     /// ring still holds all of them, and otherwise starts with a resync.
-    pub fn subscribe(&self, since: Option<u64>) -> Subscription {
+    pub(crate) fn subscribe(&self, since: Option<u64>) -> Subscription {
         let mut ring = self.lock();
         // Subscribing under the lock: no frame can slip between the replay
         // (or snapshot) and the receiver.
@@ -333,7 +330,7 @@ impl Hub {
     }
 
     /// A `resync` frame for a client that fell behind, and its `seq`.
-    pub fn resync(&self) -> (u64, Utf8Bytes) {
+    pub(crate) fn resync(&self) -> (u64, Utf8Bytes) {
         let mut ring = self.lock();
         (ring.seq, self.snapshot_frames(&mut ring).1)
     }
@@ -342,7 +339,7 @@ impl Hub {
 /// Publishes every sample of the sample bus and every announced rollup of
 /// the health bus until `shutdown`. A hub that falls behind a bus skips
 /// what it missed: clients see a gap in time, never in `seq`.
-pub async fn run(
+pub(crate) async fn run(
     hub: Arc<Hub>,
     mut samples: broadcast::Receiver<Arc<Sample>>,
     mut reports: broadcast::Receiver<Arc<HealthReport>>,
@@ -371,7 +368,7 @@ pub async fn run(
 }
 
 /// Publishes heartbeats while the stream is quiet (long collector intervals).
-pub async fn heartbeat(hub: Arc<Hub>, shutdown: CancellationToken) {
+pub(crate) async fn heartbeat(hub: Arc<Hub>, shutdown: CancellationToken) {
     let mut ticker = tokio::time::interval(Duration::from_secs(1));
     loop {
         tokio::select! {

@@ -7,9 +7,9 @@
 //!
 //! Both keep the live stream's counters in `signals::stats::LiveStats`.
 
-pub mod checks;
-pub mod hub;
-pub mod ws;
+pub(crate) mod checks;
+pub(crate) mod hub;
+pub(crate) mod ws;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,7 +17,7 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-pub use hub::Hub;
+pub(crate) use hub::Hub;
 
 use self::hub::HubOptions;
 use crate::signals::{CheckBus, HealthBus, LiveStats, SampleBus};

@@ -32,13 +32,13 @@ pub struct SocketOptions {
     /// How often the server pings.
     pub ping_every: Duration,
     /// A client silent for this long (no pong, no frame) is dropped.
-    pub idle_timeout: Duration,
+    pub(crate) idle_timeout: Duration,
     /// A send that takes longer than this means the client stopped reading.
-    pub write_timeout: Duration,
+    pub(crate) write_timeout: Duration,
     /// Most frames a client may send in one second (pings, pongs, text);
     /// past it the socket is closed with 1008 (policy violation). Browsers
     /// send only an occasional ping, so this is far above real use.
-    pub max_messages_per_sec: u32,
+    pub(crate) max_messages_per_sec: u32,
 }
 
 impl Default for SocketOptions {
@@ -55,36 +55,36 @@ impl Default for SocketOptions {
 /// What `/ws` handlers reach: the hub, how sockets are kept, and the
 /// server's shutdown.
 #[derive(Clone)]
-pub struct LiveState {
-    pub hub: Arc<Hub>,
-    pub socket: SocketOptions,
+pub(crate) struct LiveState {
+    pub(crate) hub: Arc<Hub>,
+    pub(crate) socket: SocketOptions,
     /// Cancelled on SIGINT/SIGTERM.
-    pub shutdown: CancellationToken,
+    pub(crate) shutdown: CancellationToken,
     /// Client tasks that shutdown waits for.
-    pub tasks: TaskTracker,
+    pub(crate) tasks: TaskTracker,
 }
 
 /// When the session that opens a socket ends: the gate puts it on every
 /// request it admits to `/ws`, as the account side knows it.
 #[derive(Clone, Debug, Default)]
-pub struct SessionEnd {
+pub(crate) struct SessionEnd {
     /// Cancelled when the session ends (signed out, revoked), or, for an
     /// open Vigil's socket, when the first account is created.
-    pub ended: CancellationToken,
+    pub(crate) ended: CancellationToken,
     /// When the session expires.
-    pub expires: Option<tokio::time::Instant>,
+    pub(crate) expires: Option<tokio::time::Instant>,
 }
 
 /// `/ws?since=SEQ`: nothing else is taken (the handler's query).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Since {
+pub(crate) struct Since {
     since: Option<u64>,
 }
 
 /// The upgrade handler: checks `since`, then hands the socket to
 /// [`serve_client`]. (The gate has checked the session and the Origin.)
-pub async fn handler(
+pub(crate) async fn handler(
     State(state): State<LiveState>,
     session: Option<axum::Extension<SessionEnd>>,
     since: Result<Query<Since>, QueryRejection>,
@@ -134,7 +134,7 @@ enum FromReader {
 /// `stops` comes (the server shuts down, the session that opened the
 /// socket ends or expires). Generic over the socket halves so tests can
 /// drive it with channels.
-pub async fn serve_client<W, R>(
+pub(crate) async fn serve_client<W, R>(
     mut sink: W,
     stream: R,
     hub: Arc<Hub>,
@@ -158,16 +158,17 @@ pub async fn serve_client<W, R>(
 }
 
 /// What ends a socket from the server's side.
-pub struct Stops {
+pub(crate) struct Stops {
     /// The server is shutting down.
-    pub shutdown: CancellationToken,
+    pub(crate) shutdown: CancellationToken,
     /// The session that opened the socket ends or expires.
-    pub session: SessionEnd,
+    pub(crate) session: SessionEnd,
 }
 
 impl Stops {
     /// Only a shutdown ends the socket.
-    pub fn shutdown(shutdown: CancellationToken) -> Stops {
+    #[cfg(test)]
+    pub(crate) fn shutdown(shutdown: CancellationToken) -> Stops {
         Stops {
             shutdown,
             session: SessionEnd::default(),

@@ -20,11 +20,11 @@
 //! reading. A failed request is retried with exponential backoff; its
 //! samples stay queued until the buffer is full.
 
-pub mod config;
+pub(crate) mod config;
 pub mod proto;
-pub mod pusher;
+pub(crate) mod pusher;
 pub mod queue;
-pub mod sender;
+pub(crate) mod sender;
 pub mod series;
 
 use std::collections::HashSet;

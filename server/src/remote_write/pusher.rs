@@ -15,7 +15,7 @@ use crate::signals::WriteStats;
 
 /// One request's points and its encoded body.
 pub struct Batch {
-    pub points: Vec<Queued>,
+    pub(crate) points: Vec<Queued>,
     pub body: Vec<u8>,
 }
 
@@ -63,7 +63,7 @@ impl Pusher {
     }
 
     /// Queues the values of a check round.
-    pub fn round(&mut self, round: &CheckState) {
+    pub(crate) fn round(&mut self, round: &CheckState) {
         let before = self.series.check_series();
         let mut points = std::mem::take(&mut self.scratch);
         self.series.round(round, |p| points.push(p));
@@ -80,7 +80,7 @@ impl Pusher {
 
     /// `missed` samples went by unread (the task lagged the bus): their
     /// values are lost. Returns how many.
-    pub fn lagged(&mut self, missed: u64) -> u64 {
+    pub(crate) fn lagged(&mut self, missed: u64) -> u64 {
         let lost = missed * self.sample_series as u64;
         self.stats.dropped_total.fetch_add(lost, Ordering::Relaxed);
         lost
@@ -97,7 +97,7 @@ impl Pusher {
     }
 
     /// Whether a batch this big means more are waiting behind it.
-    pub fn was_full(&self, batch: &Batch) -> bool {
+    pub(crate) fn was_full(&self, batch: &Batch) -> bool {
         batch.points.len() >= self.max_per_send
     }
 
@@ -111,25 +111,25 @@ impl Pusher {
     }
 
     /// The receiver refused `batch` for good: its points are dropped.
-    pub fn refused(&mut self, batch: Batch) {
+    pub(crate) fn refused(&mut self, batch: Batch) {
         self.queue.done();
         self.dropped(batch.points.len());
     }
 
     /// `batch` did not get through: queued again, in front.
-    pub fn failed(&mut self, batch: Batch) {
+    pub(crate) fn failed(&mut self, batch: Batch) {
         self.stats.failed_sends_total.fetch_add(1, Ordering::Relaxed);
         let dropped = self.queue.put_back(batch.points);
         self.dropped(dropped);
     }
 
     /// The figures this pusher keeps current.
-    pub fn stats(&self) -> Arc<WriteStats> {
+    pub(crate) fn stats(&self) -> Arc<WriteStats> {
         self.stats.clone()
     }
 
     /// Points held (waiting and in flight).
-    pub fn queued(&self) -> usize {
+    pub(crate) fn queued(&self) -> usize {
         self.queue.len()
     }
 

@@ -11,14 +11,14 @@ use super::series::{Queued, Series};
 
 /// Points waiting, plus the batch in flight.
 #[derive(Debug)]
-pub struct Queue {
+pub(crate) struct Queue {
     waiting: VecDeque<Queued>,
     in_flight: usize,
     capacity: usize,
 }
 
 impl Queue {
-    pub fn new(capacity: usize) -> Queue {
+    pub(crate) fn new(capacity: usize) -> Queue {
         Queue {
             waiting: VecDeque::new(),
             in_flight: 0,
@@ -27,38 +27,39 @@ impl Queue {
     }
 
     /// Points held: waiting and in flight.
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.waiting.len() + self.in_flight
     }
 
-    pub fn is_empty(&self) -> bool {
+    #[cfg(test)]
+    pub(crate) fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
     /// Points waiting (not in flight).
-    pub fn waiting(&self) -> usize {
+    pub(crate) fn waiting(&self) -> usize {
         self.waiting.len()
     }
 
-    pub fn capacity(&self) -> usize {
+    pub(crate) fn capacity(&self) -> usize {
         self.capacity
     }
 
     /// Queues `point`; returns how many old points were dropped for it.
-    pub fn push(&mut self, point: Queued) -> usize {
+    pub(crate) fn push(&mut self, point: Queued) -> usize {
         self.waiting.push_back(point);
         self.trim()
     }
 
     /// Changes the bound; returns how many old points were dropped.
-    pub fn set_capacity(&mut self, capacity: usize) -> usize {
+    pub(crate) fn set_capacity(&mut self, capacity: usize) -> usize {
         self.capacity = capacity.max(1);
         self.trim()
     }
 
     /// The oldest `max` waiting points, now in flight until [`Queue::done`]
     /// or [`Queue::put_back`]. One batch at a time.
-    pub fn take(&mut self, max: usize) -> Vec<Queued> {
+    pub(crate) fn take(&mut self, max: usize) -> Vec<Queued> {
         debug_assert_eq!(self.in_flight, 0, "one batch at a time");
         let n = max.min(self.waiting.len());
         self.in_flight = n;
@@ -66,13 +67,13 @@ impl Queue {
     }
 
     /// The batch in flight is gone (sent, or refused for good).
-    pub fn done(&mut self) {
+    pub(crate) fn done(&mut self) {
         self.in_flight = 0;
     }
 
     /// The batch in flight failed: back to the front, in order, to be
     /// retried; returns how many old points were dropped to fit it.
-    pub fn put_back(&mut self, batch: Vec<Queued>) -> usize {
+    pub(crate) fn put_back(&mut self, batch: Vec<Queued>) -> usize {
         self.in_flight = 0;
         for point in batch.into_iter().rev() {
             self.waiting.push_front(point);
@@ -118,7 +119,7 @@ pub fn request(batch: &[Queued], series: &Series) -> WriteRequest {
 }
 
 /// Ticks of the collector in `buffer`, rounded up.
-pub fn ticks(buffer: std::time::Duration, interval: std::time::Duration) -> usize {
+pub(crate) fn ticks(buffer: std::time::Duration, interval: std::time::Duration) -> usize {
     let interval = interval.as_millis().max(1);
     buffer.as_millis().div_ceil(interval).max(1) as usize
 }

@@ -14,14 +14,14 @@ use super::proto::Label;
 use crate::catalog::{self, Metric, CHECK_METRICS};
 
 /// The `job` label of every pushed series.
-pub const JOB: &str = "vigil";
+pub(crate) const JOB: &str = "vigil";
 
 /// One queued value: which series, when (Unix ms), what.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Queued {
-    pub series: u32,
-    pub ts: i64,
-    pub value: f64,
+    pub(crate) series: u32,
+    pub(crate) ts: i64,
+    pub(crate) value: f64,
 }
 
 /// The label sets seen so far, by index.
@@ -52,7 +52,7 @@ impl Series {
     }
 
     /// The labels of series `id`, sorted by name (`__name__` first).
-    pub fn labels(&self, id: u32) -> &[Label] {
+    pub(crate) fn labels(&self, id: u32) -> &[Label] {
         &self.labels[id as usize]
     }
 
@@ -61,12 +61,13 @@ impl Series {
         self.labels.len()
     }
 
+    /// Whether no series is known yet.
     pub fn is_empty(&self) -> bool {
         self.labels.is_empty()
     }
 
     /// Check series known so far.
-    pub fn check_series(&self) -> usize {
+    pub(crate) fn check_series(&self) -> usize {
         self.checks
     }
 
@@ -86,7 +87,7 @@ impl Series {
     /// The points of one check round: `check_up` (1 answering, 0 down,
     /// nothing for unknown) and `check_latency_seconds`, as the history
     /// store keeps them.
-    pub fn round(&mut self, round: &CheckState, mut push: impl FnMut(Queued)) {
+    pub(crate) fn round(&mut self, round: &CheckState, mut push: impl FnMut(Queued)) {
         if round.ts <= 0 {
             return;
         }

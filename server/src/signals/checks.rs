@@ -34,7 +34,7 @@ pub struct CheckBus {
 impl CheckBus {
     /// A bus for these checks, each starting in the state given (in
     /// config order).
-    pub fn new(initial: Vec<CheckState>) -> Arc<CheckBus> {
+    pub(crate) fn new(initial: Vec<CheckState>) -> Arc<CheckBus> {
         let index = initial.iter().enumerate().map(|(i, c)| (c.name.clone(), i)).collect();
         let (tx, _) = broadcast::channel(EVENTS);
         Arc::new(CheckBus {
@@ -55,11 +55,6 @@ impl CheckBus {
         self.read().get(i).map(|s| CheckState::clone(s))
     }
 
-    /// The position of a check in config order.
-    pub fn position(&self, name: &str) -> Option<usize> {
-        self.index.get(name).copied()
-    }
-
     /// Every round and transition from now on.
     pub fn subscribe(&self) -> broadcast::Receiver<CheckEvent> {
         self.tx.subscribe()
@@ -67,7 +62,7 @@ impl CheckBus {
 
     /// One rollup component per check (its name, announced status and
     /// latest reason), for the health rollup.
-    pub fn components(&self) -> Vec<ComponentHealth> {
+    pub(crate) fn components(&self) -> Vec<ComponentHealth> {
         self.read()
             .iter()
             .map(|s| ComponentHealth {
@@ -84,7 +79,7 @@ impl CheckBus {
 
     /// Shows a trial in flight: the check's latest state with its breaker
     /// half-open, stored and broadcast.
-    pub fn half_open(&self, index: usize) {
+    pub(crate) fn half_open(&self, index: usize) {
         let state = {
             let mut states = self.states.write().unwrap_or_else(|e| e.into_inner());
             let Some(slot) = states.get_mut(index) else {
@@ -100,7 +95,7 @@ impl CheckBus {
 
     /// Stores a check's new state and broadcasts it, after its transition
     /// when its announced status changed.
-    pub fn publish(&self, index: usize, state: CheckState, transition: Option<Arc<Transition>>) {
+    pub(crate) fn publish(&self, index: usize, state: CheckState, transition: Option<Arc<Transition>>) {
         let state = Arc::new(state);
         if let Some(slot) = self.states.write().unwrap_or_else(|e| e.into_inner()).get_mut(index) {
             *slot = state.clone();

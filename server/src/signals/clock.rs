@@ -5,6 +5,6 @@
 pub use app::format::now_ms;
 
 /// Unix time in whole seconds.
-pub fn now_s() -> i64 {
+pub(crate) fn now_s() -> i64 {
     now_ms() / 1000
 }

@@ -18,7 +18,7 @@ pub struct HealthBus {
 }
 
 impl HealthBus {
-    pub fn new() -> Arc<HealthBus> {
+    pub(crate) fn new() -> Arc<HealthBus> {
         let (tx, _) = broadcast::channel(CAPACITY);
         Arc::new(HealthBus {
             tx,
@@ -27,19 +27,19 @@ impl HealthBus {
     }
 
     /// Announces a rollup to every subscriber and makes it the latest.
-    pub fn publish(&self, report: HealthReport) {
+    pub(crate) fn publish(&self, report: HealthReport) {
         let report = Arc::new(report);
         *self.latest.write().unwrap_or_else(|e| e.into_inner()) = Some(report.clone());
         let _ = self.tx.send(report);
     }
 
     /// Every rollup announced from now on.
-    pub fn subscribe(&self) -> broadcast::Receiver<Arc<HealthReport>> {
+    pub(crate) fn subscribe(&self) -> broadcast::Receiver<Arc<HealthReport>> {
         self.tx.subscribe()
     }
 
     /// The last rollup announced, if any.
-    pub fn latest(&self) -> Option<Arc<HealthReport>> {
+    pub(crate) fn latest(&self) -> Option<Arc<HealthReport>> {
         self.latest.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 }

@@ -17,13 +17,13 @@
 //! (The health monitor is a sink of samples and checks and the source of
 //! the health bus, which the live hub reads.)
 
-pub mod checks;
+pub(crate) mod checks;
 pub mod clock;
-pub mod health;
-pub mod samples;
-pub mod stats;
+pub(crate) mod health;
+pub(crate) mod samples;
+pub(crate) mod stats;
 
 pub use checks::{CheckBus, CheckEvent};
 pub use health::HealthBus;
-pub use samples::SampleBus;
+pub(crate) use samples::SampleBus;
 pub use stats::{LiveStats, StoreStats, WriteStats};

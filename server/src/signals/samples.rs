@@ -12,13 +12,13 @@ use tokio::sync::broadcast;
 const CAPACITY: usize = 64;
 
 /// Collectors -> subscribers.
-pub struct SampleBus {
+pub(crate) struct SampleBus {
     tx: broadcast::Sender<Arc<Sample>>,
     latest: RwLock<Option<Arc<Sample>>>,
 }
 
 impl SampleBus {
-    pub fn new() -> Arc<SampleBus> {
+    pub(crate) fn new() -> Arc<SampleBus> {
         let (tx, _) = broadcast::channel(CAPACITY);
         Arc::new(SampleBus {
             tx,
@@ -27,7 +27,7 @@ impl SampleBus {
     }
 
     /// Publishes a sample to every subscriber and makes it the latest.
-    pub fn publish(&self, sample: Sample) -> Arc<Sample> {
+    pub(crate) fn publish(&self, sample: Sample) -> Arc<Sample> {
         let sample = Arc::new(sample);
         *self.latest.write().unwrap_or_else(|e| e.into_inner()) = Some(sample.clone());
         // No subscribers is fine: nobody is listening yet.
@@ -36,12 +36,12 @@ impl SampleBus {
     }
 
     /// Every sample published from now on.
-    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Sample>> {
+    pub(crate) fn subscribe(&self) -> broadcast::Receiver<Arc<Sample>> {
         self.tx.subscribe()
     }
 
     /// The newest sample, if any was taken yet.
-    pub fn latest(&self) -> Option<Arc<Sample>> {
+    pub(crate) fn latest(&self) -> Option<Arc<Sample>> {
         self.latest.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 }

@@ -13,20 +13,20 @@ use app::metrics::RemoteWriteFigures;
 /// Counters about the live stream.
 #[derive(Debug, Default)]
 pub struct LiveStats {
-    pub clients: AtomicU64,
-    pub frames_sent: AtomicU64,
-    pub lagged: AtomicU64,
+    pub(crate) clients: AtomicU64,
+    pub(crate) frames_sent: AtomicU64,
+    pub(crate) lagged: AtomicU64,
     /// Longest publish-to-write delay since it was last taken, in µs.
-    pub max_delay_us: AtomicU64,
+    pub(crate) max_delay_us: AtomicU64,
 }
 
 impl LiveStats {
-    pub fn record_delay(&self, delay: Duration) {
+    pub(crate) fn record_delay(&self, delay: Duration) {
         self.max_delay_us.fetch_max(delay.as_micros() as u64, Ordering::Relaxed);
     }
 
     /// The longest delay since the last call, in milliseconds; resets it.
-    pub fn take_max_delay_ms(&self) -> f64 {
+    pub(crate) fn take_max_delay_ms(&self) -> f64 {
         self.max_delay_us.swap(0, Ordering::Relaxed) as f64 / 1000.0
     }
 }
@@ -36,41 +36,41 @@ impl LiveStats {
 #[derive(Debug, Default)]
 pub struct StoreStats {
     /// Duration of the last batch write, in µs.
-    pub last_write_us: AtomicU64,
+    pub(crate) last_write_us: AtomicU64,
     /// Size of the database file plus its WAL, in bytes.
-    pub bytes: AtomicU64,
+    pub(crate) bytes: AtomicU64,
     /// Samples written (series values) since start.
     pub values_written: AtomicU64,
     /// Batches that failed to write since start.
-    pub write_errors: AtomicU64,
+    pub(crate) write_errors: AtomicU64,
     /// Batches that failed in a row, up to the last one (0 when it succeeded).
-    pub failing_batches: AtomicU64,
+    pub(crate) failing_batches: AtomicU64,
     /// Samples dropped because the writer could not keep up.
-    pub dropped: AtomicU64,
+    pub(crate) dropped: AtomicU64,
     /// 1 once the store is open.
-    pub open: AtomicU64,
+    pub(crate) open: AtomicU64,
     /// Why the last batch failed, while batches fail.
-    pub last_error: Mutex<Option<String>>,
+    pub(crate) last_error: Mutex<Option<String>>,
     /// Why the store could not be opened, when it could not.
-    pub open_error: Mutex<Option<String>>,
+    pub(crate) open_error: Mutex<Option<String>>,
 }
 
 impl StoreStats {
-    pub fn last_write_ms(&self) -> f64 {
+    pub(crate) fn last_write_ms(&self) -> f64 {
         self.last_write_us.load(Ordering::Relaxed) as f64 / 1000.0
     }
 
     /// Why the last batch failed, if the last one did.
-    pub fn last_error(&self) -> Option<String> {
+    pub(crate) fn last_error(&self) -> Option<String> {
         self.last_error.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
-    pub fn set_error(&self, error: Option<String>) {
+    pub(crate) fn set_error(&self, error: Option<String>) {
         *self.last_error.lock().unwrap_or_else(|e| e.into_inner()) = error;
     }
 
     /// Why the store could not be opened, if it could not.
-    pub fn open_error(&self) -> Option<String> {
+    pub(crate) fn open_error(&self) -> Option<String> {
         self.open_error.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 }
@@ -79,23 +79,23 @@ impl StoreStats {
 /// the Vigil card and the history (through the sample's self figures).
 #[derive(Debug, Default)]
 pub struct WriteStats {
-    pub queued: AtomicU64,
-    pub capacity: AtomicU64,
+    pub(crate) queued: AtomicU64,
+    pub(crate) capacity: AtomicU64,
     pub sent_total: AtomicU64,
-    pub failed_sends_total: AtomicU64,
-    pub dropped_total: AtomicU64,
+    pub(crate) failed_sends_total: AtomicU64,
+    pub(crate) dropped_total: AtomicU64,
     /// f64 bits of the last request's duration in milliseconds.
-    pub last_send_ms_bits: AtomicU64,
-    pub last_success: AtomicI64,
+    pub(crate) last_send_ms_bits: AtomicU64,
+    pub(crate) last_success: AtomicI64,
 }
 
 impl WriteStats {
-    pub fn set_last_send_ms(&self, ms: f64) {
+    pub(crate) fn set_last_send_ms(&self, ms: f64) {
         self.last_send_ms_bits.store(ms.to_bits(), Ordering::Relaxed);
     }
 
     /// A consistent-enough copy for one sample.
-    pub fn figures(&self) -> RemoteWriteFigures {
+    pub(crate) fn figures(&self) -> RemoteWriteFigures {
         RemoteWriteFigures {
             queued: self.queued.load(Ordering::Relaxed),
             capacity: self.capacity.load(Ordering::Relaxed),
@@ -110,9 +110,9 @@ impl WriteStats {
 
 /// Every sink's counters, as the collector and the rollup read them.
 #[derive(Clone, Debug, Default)]
-pub struct SelfStats {
-    pub live: std::sync::Arc<LiveStats>,
-    pub store: std::sync::Arc<StoreStats>,
+pub(crate) struct SelfStats {
+    pub(crate) live: std::sync::Arc<LiveStats>,
+    pub(crate) store: std::sync::Arc<StoreStats>,
     /// The remote-write queue, when `[remote_write]` is set.
-    pub remote_write: Option<std::sync::Arc<WriteStats>>,
+    pub(crate) remote_write: Option<std::sync::Arc<WriteStats>>,
 }

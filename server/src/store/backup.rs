@@ -78,13 +78,8 @@ pub fn backup_files(data_dir: &Path, to: &Path, names: &[&'static str]) -> Resul
     Ok(copied)
 }
 
-/// Copies `data_dir`'s history database to `to`, which must not exist yet.
-pub fn backup(data_dir: &Path, to: &Path) -> Result<BackupReport, BackupError> {
-    backup_file(&data_dir.join(super::FILE_NAME), to)
-}
-
 /// Copies one SQLite database to `to`, which must not exist yet.
-pub fn backup_file(source_path: &Path, to: &Path) -> Result<BackupReport, BackupError> {
+pub(crate) fn backup_file(source_path: &Path, to: &Path) -> Result<BackupReport, BackupError> {
     let started = Instant::now();
     let source_path = source_path.to_path_buf();
     if !source_path.is_file() {
@@ -169,7 +164,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         database(dir.path(), 500);
         let to = dir.path().join("copy.db");
-        let report = backup(dir.path(), &to).unwrap();
+        let report = backup_file(&dir.path().join(super::super::FILE_NAME), &to).unwrap();
         assert!(report.pages > 0 && report.bytes > 0, "{report:?}");
         assert!(!partial_path(&to).exists());
         let copy = Connection::open(&to).unwrap();
@@ -183,11 +178,17 @@ mod tests {
     fn refuses_a_missing_source_and_an_existing_target() {
         let dir = tempfile::tempdir().unwrap();
         let to = dir.path().join("copy.db");
-        assert!(matches!(backup(dir.path(), &to), Err(BackupError::Missing(_))));
+        assert!(matches!(
+            backup_file(&dir.path().join(super::super::FILE_NAME), &to),
+            Err(BackupError::Missing(_))
+        ));
         assert!(!dir.path().join(super::super::FILE_NAME).exists(), "nothing created");
         database(dir.path(), 1);
         std::fs::write(&to, b"keep me").unwrap();
-        assert!(matches!(backup(dir.path(), &to), Err(BackupError::Exists(_))));
+        assert!(matches!(
+            backup_file(&dir.path().join(super::super::FILE_NAME), &to),
+            Err(BackupError::Exists(_))
+        ));
         assert_eq!(std::fs::read(&to).unwrap(), b"keep me");
     }
 

@@ -37,11 +37,11 @@ pub enum CodecError {
 
 /// A chunk as columns: `t` (Unix ms) and one or more integer columns.
 #[derive(Clone, Debug, Default, PartialEq)]
-pub struct Block {
+pub(crate) struct Block {
     /// What one unit of the integer columns is worth.
-    pub scale: f64,
-    pub t: Vec<i64>,
-    pub columns: Vec<Vec<i64>>,
+    pub(crate) scale: f64,
+    pub(crate) t: Vec<i64>,
+    pub(crate) columns: Vec<Vec<i64>>,
 }
 
 fn compress(values: &[i64]) -> Vec<u8> {
@@ -65,12 +65,12 @@ fn decompress(bytes: &[u8], rows: usize) -> Result<Vec<i64>, CodecError> {
 }
 
 /// A window's shared times, as stored in the `times` table.
-pub fn encode_times(t: &[i64]) -> Vec<u8> {
+pub(crate) fn encode_times(t: &[i64]) -> Vec<u8> {
     compress(t)
 }
 
 /// Reads times written by [`encode_times`].
-pub fn decode_times(bytes: &[u8]) -> Result<Vec<i64>, CodecError> {
+pub(crate) fn decode_times(bytes: &[u8]) -> Result<Vec<i64>, CodecError> {
     if bytes.is_empty() {
         return Ok(Vec::new());
     }
@@ -80,7 +80,7 @@ pub fn decode_times(bytes: &[u8]) -> Result<Vec<i64>, CodecError> {
 impl Block {
     /// Encodes the block; its time column is left out when it equals
     /// `shared`, the window's shared times.
-    pub fn encode(&self, shared: Option<&[i64]>) -> Vec<u8> {
+    pub(crate) fn encode(&self, shared: Option<&[i64]>) -> Vec<u8> {
         let share = shared.is_some_and(|s| s == self.t.as_slice());
         let mut out = Vec::with_capacity(16 + self.t.len());
         out.push(VERSION);
@@ -99,7 +99,7 @@ impl Block {
 
     /// Decodes a block written by [`Block::encode`]; `times` are the
     /// window's shared times ([`encode_times`]), if it has any.
-    pub fn decode(mut bytes: &[u8], times: Option<&[u8]>) -> Result<Block, CodecError> {
+    pub(crate) fn decode(mut bytes: &[u8], times: Option<&[u8]>) -> Result<Block, CodecError> {
         fn take<'a>(bytes: &mut &'a [u8], n: usize) -> Result<&'a [u8], CodecError> {
             if bytes.len() < n {
                 return Err(CodecError::Truncated);

@@ -29,19 +29,19 @@ const ROLLUP: u8 = 1;
 /// One open point: a series' value (or rollup) at a time, in units of the
 /// series' scale.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct OpenPoint {
-    pub series: i64,
-    pub t: i64,
-    pub min: i64,
-    pub max: i64,
-    pub avg: i64,
-    pub last: i64,
-    pub n: i64,
+pub(crate) struct OpenPoint {
+    pub(crate) series: i64,
+    pub(crate) t: i64,
+    pub(crate) min: i64,
+    pub(crate) max: i64,
+    pub(crate) avg: i64,
+    pub(crate) last: i64,
+    pub(crate) n: i64,
 }
 
 impl OpenPoint {
     /// One raw value.
-    pub fn raw(series: i64, t: i64, q: i64) -> OpenPoint {
+    pub(crate) fn raw(series: i64, t: i64, q: i64) -> OpenPoint {
         OpenPoint {
             series,
             t,
@@ -54,7 +54,7 @@ impl OpenPoint {
     }
 
     /// A row of `series` quantized to `scale`.
-    pub fn of_row(series: i64, row: &Row, scale: f64) -> OpenPoint {
+    pub(crate) fn of_row(series: i64, row: &Row, scale: f64) -> OpenPoint {
         let q = |v: f64| (v / scale).round() as i64;
         OpenPoint {
             series,
@@ -68,7 +68,7 @@ impl OpenPoint {
     }
 
     /// The point as a row, its values scaled back.
-    pub fn row(&self, scale: f64) -> Row {
+    pub(crate) fn row(&self, scale: f64) -> Row {
         Row {
             t: self.t,
             min: self.min as f64 * scale,
@@ -101,7 +101,7 @@ fn varint_error(err: app::varint::VarintError) -> CodecError {
 
 /// Encodes points, sorting them by time and series. Of two points with the
 /// same series and time the later one in `points` is kept.
-pub fn encode(points: &mut Vec<OpenPoint>) -> Vec<u8> {
+pub(crate) fn encode(points: &mut Vec<OpenPoint>) -> Vec<u8> {
     dedup(points);
     let raw = points.iter().all(OpenPoint::is_raw);
     let mut out = Vec::with_capacity(8 + points.len() * 4);
@@ -138,7 +138,7 @@ fn dedup(points: &mut Vec<OpenPoint>) {
 
 /// Sorts `items` by `key`, keeping of items with equal keys the one that
 /// came last: the later write wins.
-pub fn keep_last<T, K: Ord>(items: &mut Vec<T>, key: impl Fn(&T) -> K) {
+pub(crate) fn keep_last<T, K: Ord>(items: &mut Vec<T>, key: impl Fn(&T) -> K) {
     // Stable: of equal keys the later stays last, and survives the reversed dedup.
     items.sort_by_key(&key);
     items.reverse();
@@ -147,7 +147,7 @@ pub fn keep_last<T, K: Ord>(items: &mut Vec<T>, key: impl Fn(&T) -> K) {
 }
 
 /// Decodes a write made by [`encode`], keeping the points `keep` accepts.
-pub fn decode(
+pub(crate) fn decode(
     mut bytes: &[u8],
     mut keep: impl FnMut(&OpenPoint) -> bool,
     out: &mut Vec<OpenPoint>,
@@ -200,7 +200,7 @@ fn get_byte(bytes: &mut &[u8]) -> Result<u8, CodecError> {
 }
 
 /// Stores `points` of `tier` as one write. Nothing is stored for none.
-pub fn insert(tx: &Transaction, tier: usize, points: &mut Vec<OpenPoint>) -> Result<(), StoreError> {
+pub(crate) fn insert(tx: &Transaction, tier: usize, points: &mut Vec<OpenPoint>) -> Result<(), StoreError> {
     let (Some(first), Some(last)) = (points.iter().map(|p| p.t).min(), points.iter().map(|p| p.t).max()) else {
         return Ok(());
     };
@@ -212,7 +212,7 @@ pub fn insert(tx: &Transaction, tier: usize, points: &mut Vec<OpenPoint>) -> Res
 
 /// The open points of `tier` at times in `[from, to)` that `keep` accepts,
 /// oldest write first.
-pub fn read(
+pub(crate) fn read(
     conn: &Connection,
     tier: usize,
     from: i64,
@@ -233,7 +233,7 @@ pub fn read(
 /// before `before`, oldest write first (with any later points they hold).
 /// A damaged write is logged and dropped with the rest: kept, it would
 /// stop every later seal, and the file would grow without end.
-pub fn take(tx: &Transaction, tier: usize, before: i64) -> Result<Vec<OpenPoint>, StoreError> {
+pub(crate) fn take(tx: &Transaction, tier: usize, before: i64) -> Result<Vec<OpenPoint>, StoreError> {
     let mut points = Vec::new();
     {
         let mut stmt = tx.prepare_cached("SELECT id, data FROM pending WHERE tier = ?1 AND first < ?2 ORDER BY id")?;
@@ -265,7 +265,7 @@ fn blob<'a>(row: &'a rusqlite::Row) -> Result<&'a [u8], StoreError> {
 /// The open rows of one series and tier in `[from, to)`, oldest first, its
 /// values in units of `scale`. Of two points at the same time, the one
 /// written last counts.
-pub fn rows(
+pub(crate) fn rows(
     conn: &Connection,
     series: i64,
     tier: usize,
@@ -280,7 +280,7 @@ pub fn rows(
 
 /// Moves the rows of `head`, the table a row per open point that stores
 /// made before [`encode`] existed, into writes of open points, and drops it.
-pub fn migrate_rows_table(conn: &mut Connection) -> Result<(), StoreError> {
+pub(crate) fn migrate_rows_table(conn: &mut Connection) -> Result<(), StoreError> {
     let exists: bool = conn.query_row(
         "SELECT COUNT(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = 'head'",
         [],

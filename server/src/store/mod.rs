@@ -21,11 +21,11 @@
 //! A `kill -9` loses at most the batch being collected: every batch is
 //! committed (WAL, `synchronous = NORMAL`, which survives a process crash).
 
-pub mod backup;
-pub mod codec;
-pub mod head;
-pub mod model;
-pub mod query;
+pub(crate) mod backup;
+pub(crate) mod codec;
+pub(crate) mod head;
+pub(crate) mod model;
+pub(crate) mod query;
 pub mod writer;
 
 use std::path::{Path, PathBuf};
@@ -48,13 +48,13 @@ pub const FILE_NAME: &str = "vigil.db";
 #[derive(Clone, Debug, PartialEq)]
 pub struct Tier {
     /// `raw`, `1m`, `1h`: the name queries report.
-    pub name: &'static str,
+    pub(crate) name: &'static str,
     /// Time one point covers (raw: the collector interval).
-    pub step: Duration,
+    pub(crate) step: Duration,
     /// How long points are kept.
-    pub retention: Duration,
+    pub(crate) retention: Duration,
     /// Time one compressed chunk covers.
-    pub chunk: Duration,
+    pub(crate) chunk: Duration,
 }
 
 /// The tiers, finest first.
@@ -74,7 +74,7 @@ impl Tiers {
     /// open ([`head`], two to four bytes instead of under one in a block),
     /// and a query reads the open part write by write. Much shorter windows
     /// cost more in per-block overhead and query time (see BENCHMARKS.md).
-    pub fn configured(interval: Duration, config: &HistoryConfig) -> Tiers {
+    pub(crate) fn configured(interval: Duration, config: &HistoryConfig) -> Tiers {
         let hour = Duration::from_secs(3600);
         Tiers(vec![
             Tier {
@@ -226,13 +226,13 @@ pub fn file_bytes(path: &Path) -> u64 {
 }
 
 /// A few read connections, reused across queries.
-pub struct ReadPool {
+pub(crate) struct ReadPool {
     path: PathBuf,
     idle: Mutex<Vec<Connection>>,
 }
 
 impl ReadPool {
-    pub fn new(path: PathBuf) -> ReadPool {
+    pub(crate) fn new(path: PathBuf) -> ReadPool {
         ReadPool {
             path,
             idle: Mutex::new(Vec::new()),
@@ -240,7 +240,7 @@ impl ReadPool {
     }
 
     /// Runs `f` on a read connection (blocking).
-    pub fn with<T>(&self, f: impl FnOnce(&Connection) -> Result<T, StoreError>) -> Result<T, StoreError> {
+    pub(crate) fn with<T>(&self, f: impl FnOnce(&Connection) -> Result<T, StoreError>) -> Result<T, StoreError> {
         let conn = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
         let conn = match conn {
             Some(c) => c,
@@ -297,9 +297,7 @@ fn range_weight(key: &Key, range: &Arc<Range>) -> u32 {
 pub struct History {
     pool: Option<ReadPool>,
     tiers: Tiers,
-    pub stats: Arc<StoreStats>,
-    /// Why the store could not be opened, when it could not.
-    pub open_error: Option<String>,
+    pub(crate) stats: Arc<StoreStats>,
     /// Ranges that end near now: new data arrives every interval.
     recent: moka::sync::Cache<Key, Arc<Range>>,
     /// Ranges wholly in the past, which only retention changes.
@@ -374,7 +372,6 @@ impl History {
             pool,
             tiers,
             stats,
-            open_error,
             recent,
             past,
             interval,
@@ -417,7 +414,7 @@ impl History {
 impl History {
     /// The last `limit` announced status changes of a check, oldest first.
     /// Blocking: run it off the async workers.
-    pub fn transitions(&self, check: &str, limit: u32) -> Result<Vec<app::checks::Transition>, StoreError> {
+    pub(crate) fn transitions(&self, check: &str, limit: u32) -> Result<Vec<app::checks::Transition>, StoreError> {
         let pool = self.pool.as_ref().ok_or(StoreError::Closed)?;
         pool.with(|conn| {
             let mut stmt = conn.prepare_cached(

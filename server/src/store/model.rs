@@ -10,18 +10,18 @@ use crate::catalog;
 
 /// One stored point of any tier. Raw points have min = max = avg = last, n = 1.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Row {
-    pub t: i64,
-    pub min: f64,
-    pub max: f64,
-    pub avg: f64,
-    pub last: f64,
-    pub n: i64,
+pub(crate) struct Row {
+    pub(crate) t: i64,
+    pub(crate) min: f64,
+    pub(crate) max: f64,
+    pub(crate) avg: f64,
+    pub(crate) last: f64,
+    pub(crate) n: i64,
 }
 
 impl Row {
     /// One raw sample.
-    pub fn raw(t: i64, v: f64) -> Row {
+    pub(crate) fn raw(t: i64, v: f64) -> Row {
         Row {
             t,
             min: v,
@@ -35,15 +35,15 @@ impl Row {
 
 /// Values of series whose metric is unknown (from another version) are
 /// kept to this step.
-pub const DEFAULT_SCALE: f64 = 0.01;
+pub(crate) const DEFAULT_SCALE: f64 = 0.01;
 
 /// The step a series' values are stored in: its metric's precision.
-pub fn scale_of(series: &str) -> f64 {
+pub(crate) fn scale_of(series: &str) -> f64 {
     catalog::metric_of(series).map_or(DEFAULT_SCALE, |m| m.precision())
 }
 
 /// The rows a block holds.
-pub fn block_rows(block: &Block) -> Vec<Row> {
+pub(crate) fn block_rows(block: &Block) -> Vec<Row> {
     let s = block.scale;
     match block.columns.as_slice() {
         [v] => block
@@ -69,7 +69,7 @@ pub fn block_rows(block: &Block) -> Vec<Row> {
 /// Rolls rows (oldest first) up into buckets of `step` ms: min of the
 /// minimums, max of the maximums, the average weighted by count, the last
 /// value, and the count.
-pub fn rollup(rows: &[Row], step: i64) -> Vec<Row> {
+pub(crate) fn rollup(rows: &[Row], step: i64) -> Vec<Row> {
     let mut out: Vec<Row> = Vec::new();
     for r in rows {
         let t = r.t.div_euclid(step.max(1)) * step.max(1);

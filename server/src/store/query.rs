@@ -10,15 +10,15 @@ use super::model::{block_rows, scale_of, Row};
 use super::{StoreError, Tier, Tiers};
 
 /// What a range read needs to know about the series.
-pub struct Series<'a> {
-    pub name: &'a str,
-    pub unit: Unit,
+pub(crate) struct Series<'a> {
+    pub(crate) name: &'a str,
+    pub(crate) unit: Unit,
     /// Its id in the `series` table.
-    pub id: i64,
+    pub(crate) id: i64,
 }
 
 /// The id of a stored series, if it was ever written.
-pub fn series_id(conn: &Connection, name: &str) -> Result<Option<i64>, StoreError> {
+pub(crate) fn series_id(conn: &Connection, name: &str) -> Result<Option<i64>, StoreError> {
     Ok(conn
         .query_row("SELECT id FROM series WHERE name = ?1", [name], |r| r.get(0))
         .optional()?)
@@ -30,7 +30,7 @@ fn ms(t: &Tier) -> i64 {
 
 /// The tier to answer from: the coarsest whose step still gives `bucket`
 /// resolution, moved coarser while it no longer holds `from`.
-pub fn choose_tier(tiers: &Tiers, from: i64, bucket: i64, now: i64) -> usize {
+pub(crate) fn choose_tier(tiers: &Tiers, from: i64, bucket: i64, now: i64) -> usize {
     let mut k = tiers.0.iter().rposition(|t| ms(t) <= bucket).unwrap_or(0);
     while k + 1 < tiers.0.len() && from < now - tiers.0[k].retention.as_millis() as i64 {
         k += 1;
@@ -41,7 +41,7 @@ pub fn choose_tier(tiers: &Tiers, from: i64, bucket: i64, now: i64) -> usize {
 /// Rows of one tier in `[from, to)`: blocks overlapping it (a block's rows
 /// end less than `reach` ms after its start), then open points (in units of
 /// `scale`).
-pub fn read_tier(
+pub(crate) fn read_tier(
     conn: &Connection,
     series: i64,
     tier: usize,
@@ -67,7 +67,7 @@ pub fn read_tier(
 }
 
 /// Answers a range query for a stored series.
-pub fn range(
+pub(crate) fn range(
     conn: &Connection,
     tiers: &Tiers,
     series: Series,
@@ -110,7 +110,7 @@ pub fn range(
 /// Groups rows (oldest first) into buckets of `bucket` ms from `from`. A
 /// bucket of one raw sample is a `[t, value]`; anything else keeps its
 /// min, max and count-weighted average, so peaks survive.
-pub fn downsample(rows: &[Row], from: i64, bucket: i64) -> Vec<RangePoint> {
+pub(crate) fn downsample(rows: &[Row], from: i64, bucket: i64) -> Vec<RangePoint> {
     struct Acc {
         start: i64,
         first: Row,

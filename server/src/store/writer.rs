@@ -93,7 +93,11 @@ impl Writer {
     /// closed. A round becomes two points: `check_up.NAME` (1 when the
     /// target answered, up or degraded; 0 when down; nothing when unknown)
     /// and `check_latency_seconds.NAME`.
-    pub fn write_batch(&mut self, samples: &[Arc<Sample>], rounds: &[Arc<CheckState>]) -> Result<(), StoreError> {
+    pub(crate) fn write_batch(
+        &mut self,
+        samples: &[Arc<Sample>],
+        rounds: &[Arc<CheckState>],
+    ) -> Result<(), StoreError> {
         let started = Instant::now();
         let tx = self.conn.transaction()?;
         let mut points = std::mem::take(&mut self.points);
@@ -160,7 +164,7 @@ impl Writer {
     }
 
     /// Records announced status changes of checks.
-    pub fn write_transitions(&mut self, transitions: &[Arc<Transition>]) -> Result<(), StoreError> {
+    pub(crate) fn write_transitions(&mut self, transitions: &[Arc<Transition>]) -> Result<(), StoreError> {
         if transitions.is_empty() {
             return Ok(());
         }
@@ -180,7 +184,7 @@ impl Writer {
 
     /// Seals every chunk window that closed before `now_ms`, rolls it up
     /// into the next tier, and applies retention. Cheap when nothing closed.
-    pub fn seal(&mut self, now_ms: i64) -> Result<(), StoreError> {
+    pub(crate) fn seal(&mut self, now_ms: i64) -> Result<(), StoreError> {
         for k in 0..self.tiers.0.len() {
             let window = ms(self.tiers.0[k].chunk).max(1);
             let closed_before = now_ms.div_euclid(window) * window;
@@ -390,7 +394,7 @@ fn write_chunk(
 
 /// What the writer thread takes.
 #[derive(Clone, Debug)]
-pub enum Input {
+pub(crate) enum Input {
     Sample(Arc<Sample>),
     /// A finished check round (also one while the breaker is open).
     Round(Arc<CheckState>),
@@ -401,7 +405,7 @@ pub enum Input {
 /// Runs the writer until every sender is gone: batches of at most `batch`
 /// time (or [`MAX_BATCH`] inputs), one transaction each; the last batch is
 /// flushed before returning.
-pub fn run(mut writer: Writer, rx: Receiver<Input>, batch: Duration) {
+pub(crate) fn run(mut writer: Writer, rx: Receiver<Input>, batch: Duration) {
     let mut pending = Pending::default();
     let mut deadline: Option<Instant> = None;
     loop {

@@ -6,21 +6,21 @@ use std::hash::{Hash, Hasher};
 
 /// Replaced by a hash of the built files under `pkg/`: each build gets its
 /// own cache, and a deploy replaces the old one.
-pub const VERSION: &str = "__VIGIL_VERSION__";
+pub(crate) const VERSION: &str = "__VIGIL_VERSION__";
 /// Replaced (with its quotes) by the quoted URLs of every built file under
 /// `pkg/`, so the worker precaches the lazily loaded `--split` chunks too,
 /// whose names change with the code.
-pub const PKG_FILES: &str = "'__VIGIL_PKG_FILES__'";
+pub(crate) const PKG_FILES: &str = "'__VIGIL_PKG_FILES__'";
 
 /// Whether a file under `pkg/` is part of the build the browser loads
 /// (compressed copies, temporary files and TypeScript declarations are not).
-pub fn is_served(name: &str) -> bool {
+pub(crate) fn is_served(name: &str) -> bool {
     ![".br", ".gz", ".tmp", ".d.ts"].iter().any(|s| name.ends_with(s))
 }
 
 /// Fills `template` from the built files under `pkg/`, given as (file
 /// name, contents); their order does not matter.
-pub fn render(template: &str, pkg: &[(String, Vec<u8>)]) -> String {
+pub(crate) fn render(template: &str, pkg: &[(String, Vec<u8>)]) -> String {
     let mut files: Vec<&(String, Vec<u8>)> = pkg.iter().filter(|(name, _)| is_served(name)).collect();
     files.sort_by(|a, b| a.0.cmp(&b.0));
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
