@@ -1,37 +1,55 @@
-//! The Vigil server: collects host metrics, streams them live, judges
-//! health, and serves the Leptos app.
+//! The Vigil server: collects host metrics, checks outside services,
+//! streams both live, keeps history, judges health, and serves the Leptos
+//! app.
 //!
-//! Parts, one folder or file each, and how data moves between them:
+//! Parts, in layers: an arrow only points down (no two modules import each
+//! other), and each part publishes to or subscribes from `signals`,
+//! never reaching into another part beside it.
 //!
 //! ```text
-//! collect (timer, blocking pool) --Arc<Sample>--> bus --+--> live::hub --frames--> live::ws --> browsers
-//!                                                       +--> health::announce --health frames--> live::hub
-//!                                                       +--> store (writer thread, SQLite) <-- engine range queries
-//!                                                       +--> (latest) --> http::prom, health::Monitor, engine
-//!                                                       +--> fleet::remote_write --snappy protobuf--> Prometheus-compatible receiver
-//! browsers --server fns--> app (MetricsQuery, HealthQuery) --> engine --> hub / bus / monitor
+//! top        app (wiring)   http (router, accept loop)   auth (gate, accounts)   config (the file)
+//! read side  local (this host's queries)   fleet (an engine's hosts, PromQL)
+//! sinks      live (hub, /ws)   store (SQLite)   remote_write (push)   health (rollup)
+//! sources    collect (host metrics)   checks (outside services)
+//! signals    samples · checks · health · stats · clock
+//! shared     catalog (the series)   outbound (outgoing HTTP)   private (files, secrets)
+//! ```
+//!
+//! How data moves:
+//!
+//! ```text
+//! collect --Sample--> signals::samples --+--> live::hub --frames--> live::ws --> browsers
+//! checks --CheckEvent--> signals::checks +--> store (writer thread, SQLite)
+//!                                        +--> remote_write --snappy protobuf--> Prometheus-compatible receiver
+//!                                        +--> health::Monitor --rollups--> signals::health --> live::hub
+//! sinks --counters--> signals::stats --> collect (Vigil's own figures), health, /metrics
+//! browsers --server fns--> app crate traits --> local (store, hub, monitor) | fleet (engine)
 //! ```
 //!
 //! - [`app`]: the composition root: builds and wires everything, shutdown.
-//! - [`auth`]: accounts, sessions, the sign-in rate limit, and the gate
-//!   every request passes.
-//! - [`bus`]: the typed sample broadcast every collector tick goes through.
+//! - [`signals`]: the bottom layer: the sample, check and health buses,
+//!   the sinks' counters, the clock.
 //! - [`collect`]: host metrics (sysinfo, statvfs, procfs) on a timer.
-//! - [`catalog`]: every series Vigil keeps, declared once.
-//! - [`live`]: the hub (seq, replay ring, serialize once) and `/ws`.
-//! - [`health`]: the rollup and its announcements on the live stream.
 //! - [`checks`]: outside services (HTTP, TCP, WebSocket, Ethereum JSON-RPC)
 //!   probed on their interval with retries, breakers and webhooks; each is
 //!   a component of the rollup.
+//! - [`live`]: the hub (seq, replay ring, serialize once) and `/ws`.
 //! - [`store`]: history in SQLite: batched writes, compressed blocks, tiers.
-//! - [`engine`]: the app's query traits, implemented over the parts above.
-//! - [`http`]: the router, `/healthz`, `/metrics`, static files, errors;
-//!   the accept loop (connection cap, header and idle timeouts, TLS) and
-//!   the security headers and body limit every request goes through.
-//! - [`fleet`]: many hosts: every series pushed to a Prometheus-compatible
-//!   engine (remote write, with check rounds too) through a bounded queue.
-//! - [`config`]: the TOML file.
-//! - [`private`]: the data dir and databases, readable by Vigil's user only.
+//! - [`remote_write`]: every series pushed to a Prometheus-compatible
+//!   receiver through a bounded queue.
+//! - [`health`]: the rollup, its thresholds, and its announcements.
+//! - [`local`]: the app's query traits, implemented over this host's parts.
+//! - [`fleet`]: many hosts: an engine's hosts and their history, by PromQL.
+//! - [`http`]: the router and its narrow states, `/healthz`, `/metrics`,
+//!   static files; the one normal path; the accept loop (connection caps,
+//!   header, idle and body timeouts, TLS) and the security headers.
+//! - [`auth`]: accounts, sessions, the door policy and the gate every
+//!   request passes.
+//! - [`config`]: the TOML file, its sections from their owners.
+//! - [`catalog`]: every series Vigil keeps, declared once.
+//! - [`outbound`]: what every outgoing request shares.
+//! - [`private`]: the data dir and databases, readable by Vigil's user
+//!   only, and secrets read from files.
 
 pub mod app;
 pub mod auth;

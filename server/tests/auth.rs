@@ -62,40 +62,6 @@ async fn exposed(data: tempfile::TempDir, tune: impl FnOnce(&mut vigil::Options)
     .await
 }
 
-fn url(t: &TestServer, path: &str) -> String {
-    format!("http://127.0.0.1:{}{}", t.server.addr.port(), path)
-}
-
-async fn get(t: &TestServer, path: &str, cookie: Option<&str>) -> reqwest::Response {
-    let mut req = client().get(url(t, path));
-    if let Some(c) = cookie {
-        req = req.header(COOKIE, c);
-    }
-    req.send().await.unwrap()
-}
-
-async fn post_json(t: &TestServer, path: &str, body: Value, cookie: Option<&str>) -> reqwest::Response {
-    let mut req = client().post(url(t, path)).json(&body);
-    if let Some(c) = cookie {
-        req = req.header(COOKIE, c);
-    }
-    req.send().await.unwrap()
-}
-
-/// A server function call (urlencoded form, as the page's forms send).
-async fn call(t: &TestServer, path: &str, form: &[(&str, &str)], cookie: &str) -> (StatusCode, Value) {
-    let res = client()
-        .post(url(t, path))
-        .header(COOKIE, cookie)
-        .header("accept", "application/json")
-        .form(form)
-        .send()
-        .await
-        .unwrap();
-    let status = res.status();
-    (status, res.json().await.unwrap_or(Value::Null))
-}
-
 /// The `name=value` part of the session cookie a response set.
 fn session_cookie(res: &reqwest::Response) -> String {
     let set = res
@@ -112,7 +78,7 @@ fn session_cookie(res: &reqwest::Response) -> String {
 }
 
 async fn sign_in(t: &TestServer, name: &str, password: &str) -> String {
-    let res = post_json(t, "/auth/login", json!({ "name": name, "password": password }), None).await;
+    let res = post_json_with(t, "/auth/login", json!({ "name": name, "password": password }), None).await;
     assert_eq!(res.status(), StatusCode::OK, "sign-in of {name}");
     session_cookie(&res)
 }
@@ -137,24 +103,24 @@ async fn open_ws(t: &TestServer, cookie: Option<&str>, origin: Option<&str>) -> 
 
 async fn assert_refused_everywhere(t: &TestServer, cookie: Option<&str>, why: &str) {
     for api in ["/api/v1/snapshot", "/api/v1/series", "/api/v1/checks", "/api/v1/users"] {
-        let res = get(t, api, cookie).await;
+        let res = get_with(t, api, cookie).await;
         assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "{api} {why}");
         let body: Value = res.json().await.unwrap();
         assert!(body["error"].is_string(), "{api}: {body}");
     }
-    let page = get(t, "/checks?q=x", cookie).await;
+    let page = get_with(t, "/checks?q=x", cookie).await;
     assert_eq!(page.status(), StatusCode::SEE_OTHER, "pages redirect {why}");
     let to = page.headers()["location"].to_str().unwrap().to_string();
     assert!(to == "/setup" || to == "/login?next=/checks%3Fq%3Dx", "{to}");
     assert_eq!(
-        get(t, "/metrics", cookie).await.status(),
+        get_with(t, "/metrics", cookie).await.status(),
         StatusCode::UNAUTHORIZED,
         "/metrics {why}"
     );
     let origin = format!("http://127.0.0.1:{}", t.server.addr.port());
     assert_eq!(open_ws(t, cookie, Some(&origin)).await.err(), Some(401), "/ws {why}");
     // /healthz stays open, with the status alone.
-    let health: Value = get(t, "/healthz", cookie).await.json().await.unwrap();
+    let health: Value = get_with(t, "/healthz", cookie).await.json().await.unwrap();
     assert!(
         health["status"].is_string() && health.get("components").is_none(),
         "{health}"
@@ -181,15 +147,15 @@ async fn every_door_is_checked_and_sessions_are_real() {
 
     // No account yet: no data anywhere, and pages point to the setup page.
     assert_refused_everywhere(&t, None, "before any account").await;
-    let setup = get(&t, "/setup", None).await;
+    let setup = get_with(&t, "/setup", None).await;
     assert_eq!(setup.status(), StatusCode::OK);
     assert!(setup.text().await.unwrap().contains("data-testid=\"setup-required\""));
-    let short = post_json(&t, "/auth/setup", json!({ "name": "root", "password": "short" }), None).await;
+    let short = post_json_with(&t, "/auth/setup", json!({ "name": "root", "password": "short" }), None).await;
     assert_eq!(short.status(), StatusCode::BAD_REQUEST);
     assert_refused_everywhere(&t, None, "after a refused setup").await;
 
     // The first account: an admin, signed in at once.
-    let res = post_json(
+    let res = post_json_with(
         &t,
         "/auth/setup",
         json!({ "name": "root", "password": ADMIN_PASSWORD }),
@@ -198,7 +164,7 @@ async fn every_door_is_checked_and_sessions_are_real() {
     .await;
     assert_eq!(res.status(), StatusCode::OK);
     let admin = session_cookie(&res);
-    let again = post_json(
+    let again = post_json_with(
         &t,
         "/auth/setup",
         json!({ "name": "late", "password": ADMIN_PASSWORD }),
@@ -210,7 +176,7 @@ async fn every_door_is_checked_and_sessions_are_real() {
         StatusCode::CONFLICT,
         "setup is closed once an account exists"
     );
-    assert_eq!(get(&t, "/setup", None).await.headers()["location"], "/login");
+    assert_eq!(get_with(&t, "/setup", None).await.headers()["location"], "/login");
 
     // With the session every door opens.
     for path in [
@@ -221,9 +187,13 @@ async fn every_door_is_checked_and_sessions_are_real() {
         "/",
         "/admin/users",
     ] {
-        assert_eq!(get(&t, path, Some(&admin)).await.status(), StatusCode::OK, "{path}");
+        assert_eq!(
+            get_with(&t, path, Some(&admin)).await.status(),
+            StatusCode::OK,
+            "{path}"
+        );
     }
-    let full: Value = get(&t, "/healthz", Some(&admin)).await.json().await.unwrap();
+    let full: Value = get_with(&t, "/healthz", Some(&admin)).await.json().await.unwrap();
     assert!(full["components"].is_array(), "{full}");
     let origin = format!("http://127.0.0.1:{}", t.server.addr.port());
     let mut ws = open_ws(&t, Some(&admin), Some(&origin))
@@ -237,14 +207,14 @@ async fn every_door_is_checked_and_sessions_are_real() {
     );
     // Prometheus scrapes with the bearer token.
     let scrape = client()
-        .get(url(&t, "/metrics"))
+        .get(t.http("/metrics"))
         .bearer_auth("scrape-token-51d0")
         .send()
         .await
         .unwrap();
     assert_eq!(scrape.status(), StatusCode::OK);
     let wrong = client()
-        .get(url(&t, "/metrics"))
+        .get(t.http("/metrics"))
         .bearer_auth("nope")
         .send()
         .await
@@ -259,7 +229,7 @@ async fn every_door_is_checked_and_sessions_are_real() {
     .await;
 
     // A viewer reads but cannot administer.
-    let (status, body) = call(
+    let (status, body) = call_with(
         &t,
         "/api/v1/users/add",
         &[
@@ -274,18 +244,18 @@ async fn every_door_is_checked_and_sessions_are_real() {
     assert_eq!(status, StatusCode::OK, "{body}");
     let viewer = sign_in(&t, "eve", VIEWER_PASSWORD).await;
     assert_eq!(
-        get(&t, "/api/v1/snapshot", Some(&viewer)).await.status(),
+        get_with(&t, "/api/v1/snapshot", Some(&viewer)).await.status(),
         StatusCode::OK
     );
     assert_eq!(
-        get(&t, "/admin/users", Some(&viewer)).await.status(),
+        get_with(&t, "/admin/users", Some(&viewer)).await.status(),
         StatusCode::FORBIDDEN
     );
     assert_eq!(
-        get(&t, "/api/v1/users", Some(&viewer)).await.status(),
+        get_with(&t, "/api/v1/users", Some(&viewer)).await.status(),
         StatusCode::FORBIDDEN
     );
-    let (status, _) = call(
+    let (status, _) = call_with(
         &t,
         "/api/v1/users/add",
         &[
@@ -298,10 +268,10 @@ async fn every_door_is_checked_and_sessions_are_real() {
     )
     .await;
     assert_eq!(status, StatusCode::FORBIDDEN, "a viewer cannot add accounts");
-    let (status, _) = call(&t, "/api/v1/users/remove", &[("name", "root")], &viewer).await;
+    let (status, _) = call_with(&t, "/api/v1/users/remove", &[("name", "root")], &viewer).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "a viewer cannot remove accounts");
     sent.push("taken-over-1c4".into());
-    let (status, _) = call(
+    let (status, _) = call_with(
         &t,
         "/api/v1/users/password",
         &[
@@ -313,7 +283,7 @@ async fn every_door_is_checked_and_sessions_are_real() {
     )
     .await;
     assert_eq!(status, StatusCode::FORBIDDEN, "a viewer cannot set another's password");
-    let (status, body) = call(&t, "/api/v1/users/remove", &[("name", "root")], &admin).await;
+    let (status, body) = call_with(&t, "/api/v1/users/remove", &[("name", "root")], &admin).await;
     assert_eq!(status, StatusCode::CONFLICT, "the last admin stays: {body}");
 
     // Signing out ends the session for every door, /ws included, and the
@@ -323,7 +293,7 @@ async fn every_door_is_checked_and_sessions_are_real() {
         .expect("the viewer's session opens /ws");
     assert!(next_json(&mut viewer_ws).await["type"].is_string());
     let out = client()
-        .post(url(&t, "/auth/logout"))
+        .post(t.http("/auth/logout"))
         .header(COOKIE, &viewer)
         .send()
         .await
@@ -346,10 +316,10 @@ async fn every_door_is_checked_and_sessions_are_real() {
     for attempt in 2..=3 {
         let guess = format!("guess-{attempt}-9d2f");
         sent.push(guess.clone());
-        let res = post_json(&t, "/auth/login", json!({ "name": "root", "password": guess }), None).await;
+        let res = post_json_with(&t, "/auth/login", json!({ "name": "root", "password": guess }), None).await;
         assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "attempt {attempt}");
     }
-    let limited = post_json(
+    let limited = post_json_with(
         &t,
         "/auth/login",
         json!({ "name": "root", "password": ADMIN_PASSWORD }),
@@ -362,7 +332,7 @@ async fn every_door_is_checked_and_sessions_are_real() {
     assert!(body["error"].as_str().unwrap().contains("try again in"), "{body}");
     // A browser form gets the sign-in page back with the reason.
     let form = client()
-        .post(url(&t, "/auth/login"))
+        .post(t.http("/auth/login"))
         .form(&[("name", "root"), ("password", ADMIN_PASSWORD), ("next", "/checks")])
         .send()
         .await
@@ -370,14 +340,20 @@ async fn every_door_is_checked_and_sessions_are_real() {
     let back = form.headers()["location"].to_str().unwrap();
     assert!(back.starts_with("/login?next=/checks&error=limited&wait="), "{back}");
     // Others are still served.
-    assert_eq!(get(&t, "/api/v1/snapshot", Some(&admin)).await.status(), StatusCode::OK);
+    assert_eq!(
+        get_with(&t, "/api/v1/snapshot", Some(&admin)).await.status(),
+        StatusCode::OK
+    );
 
     // Sessions survive a restart; signed-out ones stay out.
     let data = stop(t).await;
     let t = exposed(data, tune).await;
-    assert_eq!(get(&t, "/api/v1/snapshot", Some(&admin)).await.status(), StatusCode::OK);
     assert_eq!(
-        get(&t, "/api/v1/snapshot", Some(&viewer)).await.status(),
+        get_with(&t, "/api/v1/snapshot", Some(&admin)).await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        get_with(&t, "/api/v1/snapshot", Some(&viewer)).await.status(),
         StatusCode::UNAUTHORIZED
     );
     stop(t).await;
@@ -406,7 +382,7 @@ async fn loopback_runs_open_until_an_account_exists_unless_behind_a_proxy_and_an
     // Loopback, no account: open, as a local tool.
     let t = start(200).await;
     assert_eq!(get_json(&t, "/api/v1/snapshot").await.0, 200);
-    let me: Value = get(&t, "/api/v1/me", None).await.json().await.unwrap();
+    let me: Value = get_with(&t, "/api/v1/me", None).await.json().await.unwrap();
     assert_eq!(me, json!({ "name": null, "role": "admin" }));
     stop(t).await;
 
@@ -418,22 +394,22 @@ async fn loopback_runs_open_until_an_account_exists_unless_behind_a_proxy_and_an
     })
     .await;
     assert_eq!(
-        get(&t, "/api/v1/snapshot", None).await.status(),
+        get_with(&t, "/api/v1/snapshot", None).await.status(),
         StatusCode::UNAUTHORIZED
     );
-    assert_eq!(get(&t, "/metrics", None).await.status(), StatusCode::OK);
+    assert_eq!(get_with(&t, "/metrics", None).await.status(), StatusCode::OK);
     let ops = sign_in(&t, "ops", ADMIN_PASSWORD).await;
-    let me: Value = get(&t, "/api/v1/me", Some(&ops)).await.json().await.unwrap();
+    let me: Value = get_with(&t, "/api/v1/me", Some(&ops)).await.json().await.unwrap();
     assert_eq!(me, json!({ "name": "ops", "role": "admin" }));
     stop(t).await;
 
     // Behind a proxy (--trust-proxy) loopback is the proxy: never open.
     let t = start_with(200, |o| o.trusted_proxies = TrustedProxies::loopback()).await;
     assert_eq!(
-        get(&t, "/api/v1/snapshot", None).await.status(),
+        get_with(&t, "/api/v1/snapshot", None).await.status(),
         StatusCode::UNAUTHORIZED
     );
-    assert_eq!(get(&t, "/", None).await.headers()["location"], "/setup");
+    assert_eq!(get_with(&t, "/", None).await.headers()["location"], "/setup");
     stop(t).await;
 
     // A configured admin without a password is a clear start error.
@@ -469,7 +445,7 @@ async fn exposed_with_marks() -> (TestServer, String) {
         o.config.checks = vec![check];
     })
     .await;
-    let res = post_json(
+    let res = post_json_with(
         &t,
         "/auth/setup",
         json!({ "name": "root", "password": ADMIN_PASSWORD }),
@@ -585,7 +561,7 @@ async fn every_door_of_the_router_is_refused_without_a_session_in_every_path_for
         (&format!("/api/v1/checks/{CHECK_MARK}"), CHECK_MARK),
         ("/hosts", HOST_MARK),
     ] {
-        let res = get(&t, path, Some(&admin)).await;
+        let res = get_with(&t, path, Some(&admin)).await;
         assert_eq!(res.status(), StatusCode::OK, "{path}");
         assert!(
             res.text().await.unwrap().contains(mark),
@@ -593,7 +569,7 @@ async fn every_door_of_the_router_is_refused_without_a_session_in_every_path_for
         );
     }
     // An unknown API path is a JSON 404, not the page.
-    let missing = get(&t, "/api/v1/nothing-here", Some(&admin)).await;
+    let missing = get_with(&t, "/api/v1/nothing-here", Some(&admin)).await;
     assert_eq!(missing.status(), StatusCode::NOT_FOUND);
     let body: Value = missing.json().await.expect("a JSON error");
     assert!(body["error"].is_string(), "{body}");
@@ -720,7 +696,7 @@ async fn an_open_vigil_answers_only_this_machines_browsers() {
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
-    let me: Value = get(&t, "/api/v1/me", None).await.json().await.unwrap();
+    let me: Value = get_with(&t, "/api/v1/me", None).await.json().await.unwrap();
     assert_eq!(
         me,
         json!({ "name": null, "role": "admin" }),
@@ -754,7 +730,7 @@ async fn an_open_vigil_answers_only_this_machines_browsers() {
     .await
     .expect("the open socket closes when the first account is created");
     assert_eq!(
-        get(&t, "/api/v1/snapshot", None).await.status(),
+        get_with(&t, "/api/v1/snapshot", None).await.status(),
         StatusCode::UNAUTHORIZED
     );
     stop(t).await;
@@ -764,7 +740,7 @@ async fn an_open_vigil_answers_only_this_machines_browsers() {
 async fn state_changes_need_this_origin_and_ones_own_password_the_current_one() {
     let t = exposed(tempfile::tempdir().unwrap(), |_| {}).await;
     let port = t.server.addr.port();
-    let res = post_json(
+    let res = post_json_with(
         &t,
         "/auth/setup",
         json!({ "name": "root", "password": ADMIN_PASSWORD }),
@@ -790,7 +766,7 @@ async fn state_changes_need_this_origin_and_ones_own_password_the_current_one() 
         (None, Some("same-site")),
     ] {
         let mut req = client()
-            .post(url(&t, "/api/v1/users/add"))
+            .post(t.http("/api/v1/users/add"))
             .header(COOKIE, &admin)
             .form(&add("mallory"));
         if let Some(o) = &origin {
@@ -806,14 +782,14 @@ async fn state_changes_need_this_origin_and_ones_own_password_the_current_one() 
     }
     // Signing someone out is a state change too.
     let res = client()
-        .post(url(&t, "/auth/logout"))
+        .post(t.http("/auth/logout"))
         .header(COOKIE, &admin)
         .header("origin", "http://evil.example")
         .send()
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
-    let users: Value = get(&t, "/api/v1/users", Some(&admin)).await.json().await.unwrap();
+    let users: Value = get_with(&t, "/api/v1/users", Some(&admin)).await.json().await.unwrap();
     assert_eq!(users.as_array().unwrap().len(), 1, "no account was added: {users}");
     // From this origin's own page (a form post says `Origin: null` only
     // under a no-referrer policy, with the fetch metadata beside it).
@@ -827,7 +803,7 @@ async fn state_changes_need_this_origin_and_ones_own_password_the_current_one() 
             "eve"
         };
         let mut req = client()
-            .post(url(&t, "/api/v1/users/add"))
+            .post(t.http("/api/v1/users/add"))
             .header(COOKIE, &admin)
             .header("accept", "application/json")
             .form(&add(name));
@@ -855,15 +831,15 @@ async fn state_changes_need_this_origin_and_ones_own_password_the_current_one() 
         form
     };
     for current in [None, Some(""), Some("not-the-password")] {
-        let (status, body) = call(&t, "/api/v1/users/password", &change(current), &viewer).await;
+        let (status, body) = call_with(&t, "/api/v1/users/password", &change(current), &viewer).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{current:?}: {body}");
         assert_eq!(body["error"], "the current password is wrong", "{body}");
     }
-    let (status, body) = call(&t, "/api/v1/users/password", &change(Some(VIEWER_PASSWORD)), &viewer).await;
+    let (status, body) = call_with(&t, "/api/v1/users/password", &change(Some(VIEWER_PASSWORD)), &viewer).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     sign_in(&t, "eve", "eve-new-pass-3").await;
     // An admin setting another's password needs no current one.
-    let (status, body) = call(
+    let (status, body) = call_with(
         &t,
         "/api/v1/users/password",
         &[
@@ -884,14 +860,14 @@ async fn next_after_signing_in_never_leaves_the_site() {
         o.config.auth.attempts_per_minute = 100
     })
     .await;
-    post_json(
+    post_json_with(
         &t,
         "/auth/setup",
         json!({ "name": "root", "password": ADMIN_PASSWORD }),
         None,
     )
     .await;
-    let here = url::Url::parse(&url(&t, "/")).unwrap();
+    let here = url::Url::parse(&t.http("/")).unwrap();
     for next in [
         "/\t/evil.example",
         "/%09/evil.example",
@@ -907,7 +883,7 @@ async fn next_after_signing_in_never_leaves_the_site() {
         "/checks?q=1",
     ] {
         let res = client()
-            .post(url(&t, "/auth/login"))
+            .post(t.http("/auth/login"))
             .form(&[("name", "root"), ("password", ADMIN_PASSWORD), ("next", next)])
             .send()
             .await
@@ -926,7 +902,7 @@ async fn next_after_signing_in_never_leaves_the_site() {
 async fn forwarding_headers_count_only_from_the_proxies_trusted() {
     let sign_in_from = |t: &TestServer, forwarded: &'static str| {
         let req = client()
-            .post(url(t, "/auth/login"))
+            .post(t.http("/auth/login"))
             .header("x-forwarded-for", forwarded)
             .header("x-forwarded-proto", "https")
             .json(&json!({ "name": "root", "password": ADMIN_PASSWORD }));
@@ -939,7 +915,7 @@ async fn forwarding_headers_count_only_from_the_proxies_trusted() {
         o.trusted_proxies = TrustedProxies::parse(&["192.0.2.1/32"]).unwrap();
     })
     .await;
-    post_json(
+    post_json_with(
         &t,
         "/auth/setup",
         json!({ "name": "root", "password": ADMIN_PASSWORD }),
@@ -974,7 +950,7 @@ async fn forwarding_headers_count_only_from_the_proxies_trusted() {
     })
     .await;
     let res = client()
-        .post(url(&t, "/auth/setup"))
+        .post(t.http("/auth/setup"))
         .header("x-forwarded-for", "198.51.100.200")
         .json(&json!({ "name": "root", "password": ADMIN_PASSWORD }))
         .send()
@@ -1002,7 +978,7 @@ async fn an_expired_session_is_refused_and_its_socket_closes() {
         o.config.auth.session_ttl = std::time::Duration::from_secs(3);
     })
     .await;
-    let res = post_json(
+    let res = post_json_with(
         &t,
         "/auth/setup",
         json!({ "name": "root", "password": ADMIN_PASSWORD }),
@@ -1015,7 +991,10 @@ async fn an_expired_session_is_refused_and_its_socket_closes() {
         .await
         .expect("a live session opens /ws");
     assert!(next_json(&mut ws).await["type"].is_string());
-    assert_eq!(get(&t, "/api/v1/snapshot", Some(&admin)).await.status(), StatusCode::OK);
+    assert_eq!(
+        get_with(&t, "/api/v1/snapshot", Some(&admin)).await.status(),
+        StatusCode::OK
+    );
     tokio::time::timeout(
         std::time::Duration::from_secs(6),
         expect_close(&mut ws, CloseCode::Policy, "signed out"),

@@ -1,12 +1,11 @@
 //! The `vigil` binary's command line and config errors.
 
+mod common;
+
 use std::process::Command;
 
 fn vigil() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_vigil"));
-    // No front end needed here.
-    cmd.env("LEPTOS_SITE_ROOT", "/nonexistent");
-    cmd
+    common::vigil_command()
 }
 
 #[test]

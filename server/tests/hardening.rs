@@ -38,36 +38,6 @@ async fn closed_within(socket: &mut TcpStream, within: Duration) -> Option<Durat
     }
 }
 
-/// Sends one keep-alive GET on a raw socket and reads the whole answer.
-async fn raw_get(socket: &mut TcpStream, path: &str) -> String {
-    let request = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n");
-    socket.write_all(request.as_bytes()).await.unwrap();
-    let mut answer = Vec::new();
-    let mut buf = [0u8; 8192];
-    loop {
-        let n = tokio::time::timeout(Duration::from_secs(5), socket.read(&mut buf))
-            .await
-            .expect("an answer within 5 s")
-            .unwrap();
-        assert!(n > 0, "closed before answering");
-        answer.extend_from_slice(&buf[..n]);
-        let text = String::from_utf8_lossy(&answer);
-        if let Some((head, body)) = text.split_once("\r\n\r\n") {
-            let length = head
-                .lines()
-                .find_map(|l| {
-                    l.to_ascii_lowercase()
-                        .strip_prefix("content-length:")
-                        .map(|v| v.trim().parse::<usize>())
-                })
-                .and_then(Result::ok);
-            if length.is_some_and(|n| body.len() >= n) {
-                return text.into_owned();
-            }
-        }
-    }
-}
-
 #[tokio::test]
 async fn a_trickled_header_is_dropped_at_the_header_timeout_while_others_are_served() {
     let t = start_bounded(1.0, 60.0, None).await;
@@ -129,10 +99,14 @@ async fn a_header_over_64_kib_gets_431() {
 async fn a_keep_alive_connection_outlives_the_header_timeout_and_ends_at_the_idle_timeout() {
     let t = start_bounded(1.0, 3.0, None).await;
     let mut socket = TcpStream::connect(t.server.addr).await.unwrap();
-    assert!(raw_get(&mut socket, "/healthz").await.starts_with("HTTP/1.1 200"));
+    assert!(common::raw_get_on(&mut socket, "/healthz")
+        .await
+        .starts_with("HTTP/1.1 200"));
     // Idle for twice the header timeout: still open, and serves again.
     tokio::time::sleep(Duration::from_secs(2)).await;
-    assert!(raw_get(&mut socket, "/healthz").await.starts_with("HTTP/1.1 200"));
+    assert!(common::raw_get_on(&mut socket, "/healthz")
+        .await
+        .starts_with("HTTP/1.1 200"));
     let closed = closed_within(&mut socket, Duration::from_secs(6))
         .await
         .expect("an idle connection is closed");
@@ -298,7 +272,7 @@ async fn the_peer_address_reaches_the_router_and_metrics_count_connections() {
     let t = start_bounded(10.0, 60.0, None).await;
     let mut a = TcpStream::connect(t.server.addr).await.unwrap();
     let _b = TcpStream::connect(t.server.addr).await.unwrap();
-    assert!(raw_get(&mut a, "/healthz").await.starts_with("HTTP/1.1 200"));
+    assert!(common::raw_get_on(&mut a, "/healthz").await.starts_with("HTTP/1.1 200"));
     let open = scrape(&t, "vigil_http_connections").await.unwrap();
     assert!(open >= 3.0, "two raw sockets and the scrape: {open}");
     stop(t).await;
@@ -659,7 +633,7 @@ async fn one_address_cannot_take_every_connection() {
     held.pop();
     tokio::time::sleep(Duration::from_millis(200)).await;
     let mut again = TcpStream::connect(there).await.unwrap();
-    let answer = raw_get(&mut again, "/healthz").await;
+    let answer = common::raw_get_on(&mut again, "/healthz").await;
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     drop(held);
     stop(t).await;

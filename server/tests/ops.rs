@@ -11,10 +11,7 @@ use std::time::{Duration, Instant};
 use rusqlite::{Connection, OpenFlags};
 
 fn vigil() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_vigil"));
-    // No front end needed here.
-    cmd.env("LEPTOS_SITE_ROOT", "/nonexistent");
-    cmd
+    common::vigil_command()
 }
 
 /// The raw batches the store holds open (one a second).

@@ -21,11 +21,21 @@ pub struct TestServer {
 }
 
 impl TestServer {
+    /// Where to reach it: its address, or 127.0.0.1 when it is bound to
+    /// every address.
+    pub fn addr(&self) -> SocketAddr {
+        let addr = self.server.addr;
+        if addr.ip().is_unspecified() {
+            SocketAddr::from(([127, 0, 0, 1], addr.port()))
+        } else {
+            addr
+        }
+    }
     pub fn http(&self, path: &str) -> String {
-        format!("http://{}{}", self.server.addr, path)
+        format!("http://{}{}", self.addr(), path)
     }
     pub fn ws_url(&self, query: &str) -> String {
-        format!("ws://{}/ws{}", self.server.addr, query)
+        format!("ws://{}/ws{}", self.addr(), query)
     }
 }
 
@@ -194,6 +204,83 @@ pub async fn connect_wss(addr: SocketAddr, ca: &TestCa) -> Ws {
         .await
         .expect("wss handshake with the test CA");
     ws
+}
+
+/// The `vigil` binary, without a front end (command-line and process tests).
+pub fn vigil_command() -> std::process::Command {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_vigil"));
+    cmd.env("LEPTOS_SITE_ROOT", "/nonexistent");
+    cmd
+}
+
+/// `GET path`, with a session cookie if given; redirects are not followed.
+pub async fn get_with(t: &TestServer, path: &str, cookie: Option<&str>) -> reqwest::Response {
+    let mut req = client().get(t.http(path));
+    if let Some(c) = cookie {
+        req = req.header(reqwest::header::COOKIE, c);
+    }
+    req.send().await.unwrap()
+}
+
+/// `POST path` with a JSON body, with a session cookie if given.
+pub async fn post_json_with(t: &TestServer, path: &str, body: Value, cookie: Option<&str>) -> reqwest::Response {
+    let mut req = client().post(t.http(path)).json(&body);
+    if let Some(c) = cookie {
+        req = req.header(reqwest::header::COOKIE, c);
+    }
+    req.send().await.unwrap()
+}
+
+/// A server function call as the page's forms make it (urlencoded), with
+/// a session cookie: the status and the JSON answer (`null` if none).
+pub async fn call_with(
+    t: &TestServer,
+    path: &str,
+    form: &[(&str, &str)],
+    cookie: &str,
+) -> (reqwest::StatusCode, Value) {
+    let res = client()
+        .post(t.http(path))
+        .header(reqwest::header::COOKIE, cookie)
+        .header("accept", "application/json")
+        .form(form)
+        .send()
+        .await
+        .unwrap();
+    let status = res.status();
+    (status, res.json().await.unwrap_or(Value::Null))
+}
+
+/// Sends one keep-alive GET on an open socket and reads the whole answer
+/// (its length must be announced).
+pub async fn raw_get_on(socket: &mut TcpStream, path: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let request = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n");
+    socket.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    let mut buf = [0u8; 8192];
+    loop {
+        let n = tokio::time::timeout(Duration::from_secs(5), socket.read(&mut buf))
+            .await
+            .expect("an answer within 5 s")
+            .unwrap();
+        assert!(n > 0, "closed before answering");
+        answer.extend_from_slice(&buf[..n]);
+        let text = String::from_utf8_lossy(&answer);
+        if let Some((head, body)) = text.split_once("\r\n\r\n") {
+            let length = head
+                .lines()
+                .find_map(|l| {
+                    l.to_ascii_lowercase()
+                        .strip_prefix("content-length:")
+                        .map(|v| v.trim().parse::<usize>())
+                })
+                .and_then(Result::ok);
+            if length.is_some_and(|n| body.len() >= n) {
+                return text.into_owned();
+            }
+        }
+    }
 }
 
 /// A client that never follows redirects, so a test sees them.
