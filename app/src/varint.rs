@@ -14,6 +14,7 @@ pub enum VarintError {
 }
 
 /// Appends `v` as a varint.
+#[inline]
 pub fn put(out: &mut Vec<u8>, mut v: u64) {
     while v >= 0x80 {
         out.push(v as u8 | 0x80);
@@ -23,11 +24,13 @@ pub fn put(out: &mut Vec<u8>, mut v: u64) {
 }
 
 /// Appends `v` as a zigzag varint (small magnitudes, either sign, are short).
+#[inline]
 pub fn put_signed(out: &mut Vec<u8>, v: i64) {
     put(out, ((v << 1) ^ (v >> 63)) as u64);
 }
 
 /// Reads a varint off the front of `bytes`.
+#[inline]
 pub fn get(bytes: &mut &[u8]) -> Result<u64, VarintError> {
     let mut v = 0u64;
     for shift in (0..64).step_by(7) {
@@ -42,6 +45,7 @@ pub fn get(bytes: &mut &[u8]) -> Result<u64, VarintError> {
 }
 
 /// Reads a zigzag varint off the front of `bytes`.
+#[inline]
 pub fn get_signed(bytes: &mut &[u8]) -> Result<i64, VarintError> {
     let v = get(bytes)?;
     Ok((v >> 1) as i64 ^ -((v & 1) as i64))
