@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what building and testing Vigil needs, skipping whatever is
-# already there: Debian's chromium, prometheus and victoria-metrics (and
+# already there: Debian's chromium, prometheus, victoria-metrics,
+# alertmanager and aiosmtpd (an SMTP server for the email tests) (and
 # the mount, e2fsprogs and iproute2 tools the disk tests use), the
 # wasm32 target, cargo-leptos, the wasm-bindgen CLI matching Cargo.lock, and
 # the npm packages (wasm-opt from binaryen, Playwright), and copies uPlot
@@ -26,6 +27,10 @@ fi
 missing=()
 command -v prometheus >/dev/null 2>&1 || missing+=(prometheus)
 command -v victoria-metrics >/dev/null 2>&1 || missing+=(victoria-metrics)
+# The alerts tests: Prometheus Alertmanager as a channel, and a real SMTP
+# server (aiosmtpd, with STARTTLS and AUTH) for email.
+command -v prometheus-alertmanager >/dev/null 2>&1 || missing+=(prometheus-alertmanager)
+/usr/bin/python3 -c 'import aiosmtpd' >/dev/null 2>&1 || missing+=(python3-aiosmtpd)
 if [ ${#missing[@]} -gt 0 ]; then
   say "installing ${missing[*]} (Debian packages)"
   as_root apt-get update -qq

@@ -13,6 +13,9 @@
 //! - [`pages`]: one module per route.
 //! - [`explorer`]: the metrics explorer (`/explore`): view state in the
 //!   URL, range queries, the uPlot chart.
+//! - [`alerts`]: rule instances, silences, windows and channels: wire
+//!   types, the query trait and server functions, the page's parts and
+//!   the header's count.
 //! - [`checks`]: the health checks of outside services: wire types, the
 //!   query trait and server functions, the live board, the table and detail.
 //! - [`error`]: the error every server function answers with.
@@ -27,6 +30,7 @@
 //! browser hydrates it; the app-wide live client resumes the stream after
 //! the snapshot's `seq` and applies each frame to the live store's signals.
 
+pub mod alerts;
 pub mod auth;
 pub mod checks;
 pub mod error;
@@ -118,14 +122,6 @@ pub fn App() -> impl IntoView {
     // One live client per page load, whatever the route.
     live::provide_live();
 
-    // Marks the document once the WASM has taken over (tests and scripts wait for it).
-    #[cfg(feature = "hydrate")]
-    Effect::new(|| {
-        if let Some(root) = document().document_element() {
-            let _ = root.set_attribute("data-hydrated", "true");
-        }
-    });
-
     view! {
         <Stylesheet id="leptos" href="/pkg/vigil.css"/>
         <Title text="Vigil"/>
@@ -151,6 +147,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/explore") view={Lazy::<pages::Explore>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("/checks") view={Lazy::<pages::Checks>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("/hosts") view={Lazy::<pages::Hosts>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/alerts") view={Lazy::<pages::Alerts>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("/checks/:name") view={Lazy::<pages::Check>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("/login") view={Lazy::<pages::Login>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("/setup") view={Lazy::<pages::Setup>::new()} ssr=SsrMode::Async/>
@@ -199,18 +196,46 @@ fn Header() -> impl IntoView {
         <header class="topbar">
             <a class="brand" href="/">"Vigil"</a>
             <Show when=move || !signing_in()>
-                <nav aria-label="Main">
-                    <A href="/">"Overview"</A>
-                    <A href="/explore">"Explore"</A>
-                    <A href="/checks">"Checks"</A>
-                    <A href="/hosts">"Hosts"</A>
-                </nav>
+                <MainNav/>
+                <alerts::AlertsBadge/>
                 <ConnectionBadge/>
             </Show>
             <auth::view::AccountMenu/>
             <ThemeToggle/>
         </header>
     }
+    // Type-erased: the app's whole view type is otherwise too deep for the
+    // compiler's layout queries.
+    .into_any()
+}
+
+#[component]
+fn MainNav() -> impl IntoView {
+    view! {
+        <nav aria-label="Main">
+            <A href="/">"Overview"</A>
+            <A href="/explore">"Explore"</A>
+            <A href="/checks">"Checks"</A>
+            <A href="/hosts">"Hosts"</A>
+            <A href="/alerts">"Alerts"</A>
+        </nav>
+    }
+    .into_any()
+}
+
+/// Marks the document once the WASM has taken over the page it ends
+/// (tests and scripts wait for `data-hydrated`). Each page ends with one:
+/// a lazy route's page hydrates only once its chunk is in, after the app
+/// around it, and a mark set by the app alone would come before the
+/// page's own inputs listen.
+#[component]
+pub fn HydrationMark() -> impl IntoView {
+    #[cfg(feature = "hydrate")]
+    Effect::new(|| {
+        if let Some(root) = document().document_element() {
+            let _ = root.set_attribute("data-hydrated", "true");
+        }
+    });
 }
 
 /// The pages served before signing in, where the live client stays off
@@ -255,5 +280,6 @@ fn NotFound() -> impl IntoView {
     view! {
         <h1>"Page not found"</h1>
         <p><a href="/">"Back to the overview"</a></p>
+        <HydrationMark/>
     }
 }

@@ -66,6 +66,14 @@ export const PAGES: AppPage[] = [
       await expect(page.getByTestId('hosts-alone')).toContainText('[fleet]');
     },
   },
+  {
+    name: 'alerts',
+    path: '/alerts',
+    status: 200,
+    settled: async (page) => {
+      await expect(page.locator('[data-testid="rule-row"][data-name="check-down"]')).toBeVisible();
+    },
+  },
   // Vigil runs open here (loopback, no account), so the account pages show
   // as they do before the first account exists.
   { name: 'login', path: '/login', status: 200, live: false },

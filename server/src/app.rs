@@ -24,7 +24,7 @@ use crate::live::hub::HubOptions;
 use crate::live::ws::{LiveState, SocketOptions};
 use crate::local::LocalHost;
 use crate::signals::stats::SelfStats;
-use crate::signals::{HealthBus, SampleBus};
+use crate::signals::{AlertsBus, HealthBus, SampleBus};
 use crate::store::{History, StoreOptions, Tiers};
 
 /// How to run.
@@ -75,6 +75,8 @@ pub enum StartError {
     Fleet(String),
     #[error("cannot start the remote write: {0}")]
     RemoteWrite(#[from] crate::remote_write::RemoteWriteError),
+    #[error("cannot start alerting: {0}")]
+    Alerts(#[from] crate::alerts::AlertsStartError),
 }
 
 /// A running Vigil.
@@ -83,6 +85,7 @@ pub struct Server {
     pub addr: SocketAddr,
     shutdown: CancellationToken,
     done: tokio::task::JoinHandle<std::io::Result<()>>,
+    alerts: crate::alerts::Alerts,
 }
 
 impl Server {
@@ -138,7 +141,7 @@ impl Server {
         .map_err(|e| StartError::Collector(std::io::Error::other(e)))?;
 
         let bus = SampleBus::new();
-        let checks = crate::checks::start(&config.checks, &config.notify, shutdown.child_token(), &tasks)?;
+        let checks = crate::checks::start(&config.checks, shutdown.child_token(), &tasks)?;
         // The sinks that keep everything subscribe before the first sample,
         // so history (and the push) start with it.
         let history = History::start(
@@ -192,12 +195,26 @@ impl Server {
         });
         let reports = HealthBus::new();
         health::start(monitor.clone(), reports.clone(), shutdown.child_token(), &tasks);
+        let alerts_bus = AlertsBus::new();
+        let alerts = crate::alerts::start(
+            crate::alerts::Settings::of(&config),
+            host.clone(),
+            &data_dir,
+            crate::alerts::Sources {
+                samples: &bus,
+                checks: &checks,
+                health: &reports,
+                alerts: &alerts_bus,
+            },
+            shutdown.child_token(),
+            &tasks,
+        )?;
         let mut hub_options = HubOptions::new(host.clone(), interval, config.live.replay_window);
         hub_options.system = system.clone();
         let hub = crate::live::start(
             hub_options,
             stats.live.clone(),
-            (&bus, &reports, &checks),
+            (&bus, &reports, &checks, &alerts_bus),
             shutdown.clone(),
             &tasks,
         );
@@ -259,6 +276,7 @@ impl Server {
         });
         let exempt_proxies = auth.options().proxies.clone();
         let state = AppState {
+            alerts: alerts.clone(),
             fleet,
             auth,
             leptos_options,
@@ -270,6 +288,7 @@ impl Server {
                     system,
                     http_latency.clone(),
                     connections.clone(),
+                    alerts.clone(),
                 )),
                 http_latency,
             },
@@ -312,7 +331,17 @@ impl Server {
             }
             served
         });
-        Ok(Server { addr, shutdown, done })
+        Ok(Server {
+            addr,
+            shutdown,
+            done,
+            alerts,
+        })
+    }
+
+    /// The alerts engine, to reload its config (SIGHUP).
+    pub fn alerts(&self) -> &crate::alerts::Alerts {
+        &self.alerts
     }
 
     /// Begins a graceful shutdown.
@@ -326,8 +355,13 @@ impl Server {
     }
 }
 
-/// The databases a data dir holds: the history store and the accounts.
-pub const DATA_FILES: [&str; 2] = [crate::store::FILE_NAME, crate::auth::store::FILE_NAME];
+/// The databases a data dir holds: the history store, the accounts and
+/// the alerts.
+pub const DATA_FILES: [&str; 3] = [
+    crate::store::FILE_NAME,
+    crate::auth::store::FILE_NAME,
+    crate::alerts::store::FILE_NAME,
+];
 
 /// Copies a data dir's databases into the new directory `to` while a
 /// server may be running (`vigil backup`); see [`crate::store::backup`].

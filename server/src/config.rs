@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-pub(crate) use crate::checks::config::{CheckConfig, NotifyConfig};
+pub use crate::alerts::config::{AlertConfig, AlertingConfig, MaintenanceConfig, NotifyConfig, NotifyKind};
+pub(crate) use crate::checks::config::CheckConfig;
 pub use crate::fleet::config::{FleetConfig, HostConfig};
 pub use crate::health::Thresholds;
 pub use crate::remote_write::config::RemoteWriteConfig;
@@ -24,8 +25,14 @@ pub struct Config {
     pub history: HistoryConfig,
     /// Health checks of outside services (`[[checks]]`), in file order.
     pub checks: Vec<CheckConfig>,
-    /// Where announced check transitions are sent (`[[notify]]`).
+    /// Alert rules (`[[alerts]]`), besides the built-in ones.
+    pub alerts: Vec<AlertConfig>,
+    /// Where alerts are sent (`[[notify]]`).
     pub notify: Vec<NotifyConfig>,
+    /// Routing, grouping, repeats and the built-in rules (`[alerting]`).
+    pub alerting: AlertingConfig,
+    /// Times alerts are shown but not sent (`[[maintenance]]`).
+    pub maintenance: Vec<MaintenanceConfig>,
     pub auth: AuthConfig,
     /// Connections, limits and TLS of the HTTP server (`[server]`).
     pub server: ServerConfig,
@@ -301,10 +308,17 @@ impl Config {
         config
             .validate()
             .map_err(|(key, message)| invalid(key_span(text, key), key.to_string(), message))?;
-        crate::checks::config::validate(&config.checks, &config.notify).map_err(|e| {
-            let span = entry_key_span(text, e.section, e.index, e.field);
-            invalid(span, e.key(), e.message)
-        })?;
+        let check_names: Vec<&str> = config.checks.iter().map(|c| c.name.as_str()).collect();
+        crate::checks::config::validate(&config.checks)
+            .and_then(|()| {
+                crate::alerts::config::validate(&config.alerts, &config.notify, &config.maintenance, &check_names)
+            })
+            .map_err(|e| {
+                let span = entry_key_span(text, e.section, e.index, e.field);
+                invalid(span, e.key(), e.message)
+            })?;
+        crate::alerts::config::validate_alerting(&config.alerting, &config.notify)
+            .map_err(|(key, message)| invalid(key_span(text, key), key.to_string(), message))?;
         Ok(config)
     }
 
@@ -747,6 +761,131 @@ url = "http://127.0.0.1:9000/hook"
         assert_eq!(c.notify, [NotifyConfig::webhook("http://127.0.0.1:9000/hook")]);
     }
 
+    #[test]
+    fn alerting_sections_parse_with_defaults() {
+        let c = parse(
+            r#"
+[[checks]]
+name = "db"
+type = "tcp"
+address = "h:1"
+
+[[checks]]
+name = "web"
+type = "tcp"
+address = "h:2"
+depends_on = ["db"]
+
+[[alerts]]
+name = "root-full"
+series = "filesystem_used_percent.root"
+above = 80
+for = "10m"
+severity = "critical"
+notify = ["mail"]
+
+[[alerts]]
+name = "memory-full"
+enabled = false
+
+[[notify]]
+name = "mail"
+type = "email"
+host = "smtp.example.org"
+from = "vigil@example.org"
+to = ["ops@example.org"]
+username = "vigil"
+secret_env = "SMTP_PASSWORD"
+
+[[notify]]
+type = "ntfy"
+topic = "ops"
+
+[alerting]
+group_wait = "5s"
+route_warning = ["ntfy"]
+
+[[maintenance]]
+name = "backups"
+days = ["sun"]
+at = "02:00"
+duration = "1h"
+timezone = "Europe/Berlin"
+"#,
+        )
+        .unwrap();
+        assert_eq!(c.alerts[0].hold, Some(Duration::from_secs(600)));
+        assert_eq!(c.alerts[1].enabled, Some(false));
+        assert_eq!(c.notify[0].tls, None, "STARTTLS unless set");
+        assert_eq!(c.notify[1].retries, crate::alerts::config::DEFAULT_RETRIES);
+        assert_eq!(c.alerting.group_wait, Duration::from_secs(5));
+        assert_eq!(c.alerting.repeat, Duration::from_secs(4 * 3600));
+        assert_eq!(c.checks[1].depends_on, ["db"]);
+        assert_eq!(crate::alerts::config::rule_count(&c.alerts, &c.alerting), 5);
+    }
+
+    #[test]
+    fn alerting_errors_name_file_line_and_key() {
+        let err = check_error(
+            "[[alerts]]\nname = \"x\"\nseries = \"nope\"\nabove = 1\n",
+            3,
+            "alerts[0].series",
+        );
+        assert!(err.contains("not a stored series"), "{err}");
+        let err = check_error(
+            "[[alerts]]\nname = \"x\"\nseries = \"memory_used_percent\"\n",
+            1,
+            "alerts[0]",
+        );
+        assert!(err.contains("needs above or below"), "{err}");
+        let err = check_error("[[alerts]]\nname = \"x\"\ncheck = \"ghost\"\n", 3, "alerts[0].check");
+        assert!(err.contains("no [[checks]] entry is named \"ghost\""), "{err}");
+        let err = check_error(
+            "[[alerts]]\nname = \"x\"\ncheck = \"*\"\nnotify = [\"pager\"]\n",
+            4,
+            "alerts[0].notify",
+        );
+        assert!(err.contains("no [[notify]] channel is named \"pager\""), "{err}");
+        let err = check_error("[[alerts]]\nname = \"disk-full\"\nabove = 80\n", 1, "alerts[0]");
+        assert!(err.contains("replaces a built-in rule"), "{err}");
+        let err = check_error(
+            "[[notify]]\ntype = \"telegram\"\nchat_id = \"1\"\n",
+            1,
+            "notify[0].secret_file",
+        );
+        assert!(err.contains("token"), "{err}");
+        let err = check_error(
+            "[[notify]]\ntype = \"slack\"\nurl = \"http://x\"\ntopic = \"a\"\n",
+            4,
+            "notify[0].topic",
+        );
+        assert!(err.contains("not a key of a slack channel"), "{err}");
+        let err = check_error(
+            "[[notify]]\ntype = \"email\"\nhost = \"h\"\nfrom = \"not an address\"\nto = [\"a@b.c\"]\n",
+            4,
+            "notify[0].from",
+        );
+        assert!(err.contains("not an email address"), "{err}");
+        let err = check_error(
+            "[alerting]\nroute_critical = [\"pager\"]\n",
+            2,
+            "alerting.route_critical",
+        );
+        assert!(err.contains("pager"), "{err}");
+        let err = check_error(
+            "[[maintenance]]\nname = \"m\"\nstart = \"2026-01-01T00:00\"\nduration = \"1h\"\ntimezone = \"Mars/Base\"\n",
+            5,
+            "maintenance[0].timezone",
+        );
+        assert!(err.contains("not an IANA time zone"), "{err}");
+        let err = check_error(
+            "[[checks]]\nname = \"a\"\ntype = \"tcp\"\naddress = \"h:1\"\ndepends_on = [\"a\"]\n",
+            5,
+            "checks[0].depends_on",
+        );
+        assert!(err.contains("depends on itself"), "{err}");
+    }
+
     /// Parses `text` and returns the error, which must start with
     /// `vigil.toml:LINE:` and name `key`.
     fn check_error(text: &str, line: usize, key: &str) -> String {
@@ -827,7 +966,7 @@ url = "http://127.0.0.1:9000/hook"
         );
         assert!(err.contains("unknown field `retry`"), "{err}");
         check_error(
-            "[[notify]]\ntype = \"email\"\nurl = \"http://x\"\n",
+            "[[notify]]\ntype = \"pigeon\"\nurl = \"http://x\"\n",
             2,
             "notify[0].type",
         );

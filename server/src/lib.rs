@@ -9,7 +9,7 @@
 //! ```text
 //! top        app (wiring)   http (router, accept loop)   auth (gate, accounts)   config (the file)
 //! read side  local (this host's queries)   fleet (an engine's hosts, PromQL)
-//! sinks      live (hub, /ws)   store (SQLite)   remote_write (push)   health (rollup)
+//! sinks      live (hub, /ws)   store (SQLite)   remote_write (push)   health (rollup)   alerts (rules, channels)
 //! sources    collect (host metrics)   checks (outside services)
 //! signals    samples · checks · health · stats · clock
 //! shared     catalog (the series)   outbound (outgoing HTTP)   private (files, secrets)
@@ -21,7 +21,9 @@
 //! collect --Sample--> signals::samples --+--> live::hub --frames--> live::ws --> browsers
 //! checks --CheckEvent--> signals::checks +--> store (writer thread, SQLite)
 //!                                        +--> remote_write --snappy protobuf--> Prometheus-compatible receiver
-//!                                        +--> health::Monitor --rollups--> signals::health --> live::hub
+//!                                        +--> health::Monitor --rollups--> signals::health --> live::hub, alerts
+//!                                        +--> alerts (rules, mutes, routes) --messages--> channels
+//!                                                    --pending, firing--> signals::alerts --> live::hub
 //! sinks --counters--> signals::stats --> collect (Vigil's own figures), health, /metrics
 //! browsers --server fns--> app crate traits --> local (store, hub, monitor) | fleet (engine)
 //! ```
@@ -34,6 +36,9 @@
 //!   probed on their interval with retries, breakers and webhooks; each is
 //!   a component of the rollup.
 //! - [`live`]: the hub (seq, replay ring, serialize once) and `/ws`.
+//! - [`alerts`]: rules over every series, check and component; silences,
+//!   maintenance windows, dependencies; routes, groups and repeats; the
+//!   channels (webhook, email, chat and push services, Alertmanager).
 //! - [`store`]: history in SQLite: batched writes, compressed blocks, tiers.
 //! - [`remote_write`]: every series pushed to a Prometheus-compatible
 //!   receiver through a bounded queue.
@@ -46,17 +51,20 @@
 //! - [`auth`]: accounts, sessions, the door policy and the gate every
 //!   request passes.
 //! - [`config`]: the TOML file, its sections from their owners.
+//! - [`entries`]: what the config's arrays of tables share.
 //! - [`catalog`]: every series Vigil keeps, declared once.
 //! - [`outbound`]: what every outgoing request shares.
 //! - [`private`]: the data dir and databases, readable by Vigil's user
 //!   only, and secrets read from files.
 
+pub mod alerts;
 pub mod app;
 pub mod auth;
 pub mod catalog;
 pub mod checks;
 pub(crate) mod collect;
 pub mod config;
+pub(crate) mod entries;
 pub(crate) mod fleet;
 pub(crate) mod health;
 pub mod http;

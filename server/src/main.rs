@@ -1,8 +1,10 @@
 //! The `vigil` binary: parses the command line and runs one command.
 //!
 //! - no subcommand: load the config and serve until SIGINT or SIGTERM;
+//!   SIGHUP reloads the alerting sections of the config file;
 //! - `check-config FILE`: validate a config file and summarise it;
-//! - `backup --data-dir DIR --to FILE`: copy the history database online.
+//! - `notify-test NAME --config FILE`: send a test message through a channel;
+//! - `backup --data-dir DIR --to FILE`: copy the databases online.
 //!
 //! Subcommands print their result for people on stdout (errors on stderr);
 //! the server logs through `tracing`, as text or as JSON lines.
@@ -66,7 +68,16 @@ enum Command {
         /// The TOML file to check.
         file: PathBuf,
     },
-    /// Copies the data dir's databases (history and accounts) into the new
+    /// Sends a test message through the `[[notify]]` channel NAME of the
+    /// config file, once, and says how it went (exit 0 if delivered).
+    NotifyTest {
+        /// The channel's name (as on the alerts page).
+        name: String,
+        /// The TOML config file that declares it.
+        #[arg(long)]
+        config: PathBuf,
+    },
+    /// Copies the data dir's databases (history, accounts, alerts) into the new
     /// directory DIR while a server may be running and writing to them
     /// (SQLite's online backup); DIR can serve as a data dir as it is.
     Backup {
@@ -95,6 +106,44 @@ fn main() -> ExitCode {
         None => serve(cli.serve),
         Some(Command::CheckConfig { file }) => check_config(&file),
         Some(Command::Backup { data_dir, to }) => backup(&data_dir, &to),
+        Some(Command::NotifyTest { name, config }) => notify_test(&name, &config),
+    }
+}
+
+fn notify_test(name: &str, file: &Path) -> ExitCode {
+    let config = match Config::load(file) {
+        Ok(config) => config,
+        Err(err) => {
+            eprintln!("{err}");
+            return ExitCode::from(BAD_CONFIG);
+        }
+    };
+    let host = config
+        .host
+        .name
+        .clone()
+        .or_else(sysinfo::System::host_name)
+        .unwrap_or_else(|| "localhost".into());
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(err) => {
+            eprintln!("cannot start the async runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(vigil::alerts::notify_test(&config, name, &host)) {
+        Ok(d) if d.ok => {
+            println!("delivered to {name}: {}", d.detail);
+            ExitCode::SUCCESS
+        }
+        Ok(d) => {
+            eprintln!("not delivered to {name}: {}", d.detail);
+            ExitCode::FAILURE
+        }
+        Err(err) => {
+            eprintln!("{err}");
+            ExitCode::from(BAD_CONFIG)
+        }
     }
 }
 
@@ -131,8 +180,9 @@ fn check_config(file: &Path) -> ExitCode {
 fn summary(config: &Config) -> String {
     let h = &config.history;
     let mut line = format!(
-        "{} checks, {} notify targets, sampling every {}, history raw {} / minute {} / hour {}",
+        "{} checks, {} alert rules, {} notify channels, sampling every {}, history raw {} / minute {} / hour {}",
         config.checks.len(),
+        vigil::alerts::config::rule_count(&config.alerts, &config.alerting),
         config.notify.len(),
         short(config.collector.interval),
         short(h.raw_retention),
@@ -216,19 +266,20 @@ fn serve(args: ServeArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let config_path = args.config.clone();
     let mut options = Options::new(args.bind, args.data_dir, config);
     options.trusted_proxies = match args.trust_proxy {
         None => TrustedProxies::none(),
         Some(networks) if networks.is_empty() => TrustedProxies::loopback(),
         Some(networks) => TrustedProxies::new(networks),
     };
-    let code = runtime.block_on(run(options));
+    let code = runtime.block_on(run(options, config_path));
     // Do not wait for leftover blocking work (a collector tick, say).
     runtime.shutdown_timeout(std::time::Duration::from_secs(1));
     code
 }
 
-async fn run(options: Options) -> ExitCode {
+async fn run(options: Options, config_path: Option<PathBuf>) -> ExitCode {
     let server = match Server::start(options).await {
         Ok(server) => server,
         Err(err) => {
@@ -237,7 +288,9 @@ async fn run(options: Options) -> ExitCode {
         }
     };
     tracing::info!(addr = %server.addr, "Vigil is serving on http://{}", server.addr);
+    let reloads = tokio::spawn(reload_on_hangup(server.alerts().clone(), config_path));
     shutdown_signal().await;
+    reloads.abort();
     tracing::info!("shutting down");
     server.shutdown();
     match server.wait().await {
@@ -245,6 +298,41 @@ async fn run(options: Options) -> ExitCode {
         Err(err) => {
             tracing::error!(%err, "server stopped with an error");
             ExitCode::FAILURE
+        }
+    }
+}
+
+/// SIGHUP: reads the config file again and, when it is valid, replaces
+/// the alert rules, channels, routes and windows; a bad file keeps the
+/// running config, and the log and the alerts page say why. Other
+/// sections take effect at the next start.
+async fn reload_on_hangup(alerts: vigil::alerts::Alerts, path: Option<PathBuf>) {
+    use tokio::signal::unix::{signal, SignalKind};
+    let Ok(mut hangups) = signal(SignalKind::hangup()) else {
+        return;
+    };
+    while hangups.recv().await.is_some() {
+        let Some(path) = &path else {
+            tracing::warn!("SIGHUP: no --config file to reload");
+            continue;
+        };
+        let file = path.clone();
+        let loaded = tokio::task::spawn_blocking(move || Config::load(&file)).await;
+        match loaded {
+            Ok(Ok(config)) => match alerts.reload(vigil::alerts::Settings::of(&config)) {
+                Ok(()) => tracing::info!(
+                    path = %path.display(),
+                    "config reloaded: alert rules, channels and maintenance windows replaced (other sections take effect at restart)"
+                ),
+                Err(err) => {
+                    tracing::error!(path = %path.display(), %err, "config not reloaded; the running config stays")
+                }
+            },
+            Ok(Err(err)) => {
+                tracing::error!("config not reloaded; the running config stays: {err}");
+                alerts.reload_failed(err.to_string());
+            }
+            Err(err) => tracing::error!(%err, "config reload failed"),
         }
     }
 }

@@ -13,7 +13,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::sync::atomic::{AtomicU16, AtomicU32, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use app::checks::{BreakerState, CheckKind, CheckState, Transition};
@@ -28,8 +28,8 @@ use tokio::net::TcpListener;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
-use vigil::checks::config::{CheckConfig, NotifyConfig};
-use vigil::checks::{self, notify, probe_for, retry, Outcome};
+use vigil::checks::config::CheckConfig;
+use vigil::checks::{self, probe_for, retry, Outcome};
 use vigil::signals::{CheckBus, CheckEvent};
 
 // ---------------------------------------------------------------- helpers
@@ -123,35 +123,16 @@ async fn silent_target() -> SocketAddr {
     addr
 }
 
-/// A webhook receiver: every POSTed JSON body, in order.
-async fn webhook_receiver() -> (SocketAddr, Arc<Mutex<Vec<Value>>>) {
-    let got = Arc::new(Mutex::new(Vec::new()));
-    let app = Router::new()
-        .route(
-            "/hook",
-            post(
-                |State(got): State<Arc<Mutex<Vec<Value>>>>, Json(body): Json<Value>| async move {
-                    got.lock().unwrap().push(body);
-                    "thanks"
-                },
-            ),
-        )
-        .with_state(got.clone());
-    (serve(app).await, got)
-}
-
 // ---------------------------------------------------------------- scheduler
 
 /// An HTTP check through its whole life: up, 503 (down within interval +
 /// timeout), the breaker opens and the target is left alone, the target
 /// recovers and one half-open trial closes the breaker. Meanwhile a check
-/// of a silent target times out without holding anything up, and the
-/// webhook receives exactly one POST per announced transition.
+/// of a silent target times out without holding anything up.
 #[tokio::test]
 async fn http_check_goes_down_opens_the_breaker_and_recovers_through_half_open() {
     let (addr, knobs) = http_target().await;
     let silent = silent_target().await;
-    let (hook_addr, hooks) = webhook_receiver().await;
 
     let mut api = check("api", CheckKind::Http, &format!("http://{addr}/health"));
     api.retries = 1;
@@ -162,8 +143,7 @@ async fn http_check_goes_down_opens_the_breaker_and_recovers_through_half_open()
 
     let shutdown = CancellationToken::new();
     let tasks = TaskTracker::new();
-    let hook = NotifyConfig::webhook(&format!("http://{hook_addr}/hook"));
-    let checks = checks::start(&[api, hang], &[hook], shutdown.clone(), &tasks).unwrap();
+    let checks = checks::start(&[api, hang], shutdown.clone(), &tasks).unwrap();
     let mut events = checks.subscribe();
     assert_eq!(checks.snapshot().len(), 2);
 
@@ -251,76 +231,11 @@ async fn http_check_goes_down_opens_the_breaker_and_recovers_through_half_open()
         ]
     );
 
-    // Exactly one POST per announced transition worth telling (a check that
-    // starts up is not), in order, as JSON {check, from, to, reason, ts}.
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let posted = hooks.lock().unwrap().clone();
-    let posted: Vec<(String, String, String)> = posted
-        .iter()
-        .map(|p| {
-            let keys: Vec<&str> = p.as_object().unwrap().keys().map(String::as_str).collect();
-            assert_eq!(keys.len(), 5, "{p}");
-            assert!(p["ts"].as_i64().unwrap() > 0 && p["reason"].is_string(), "{p}");
-            let s = |k: &str| p[k].as_str().unwrap().to_string();
-            (s("check"), s("from"), s("to"))
-        })
-        .collect();
-    let want = |c: &str, f: &str, t: &str| (c.to_string(), f.to_string(), t.to_string());
-    let api_posts: Vec<_> = posted.iter().filter(|p| p.0 == "api").cloned().collect();
-    assert_eq!(api_posts, [want("api", "up", "down"), want("api", "down", "up")]);
-    let hang_posts: Vec<_> = posted.iter().filter(|p| p.0 == "hang").cloned().collect();
-    assert_eq!(hang_posts, [want("hang", "unknown", "down")]);
-    assert_eq!(
-        posted.len(),
-        transitions.iter().filter(|t| notify::worth_sending(t)).count()
-    );
-
     shutdown.cancel();
     tasks.close();
     tokio::time::timeout(Duration::from_secs(2), tasks.wait())
         .await
-        .expect("checks and webhooks stop on shutdown");
-}
-
-#[tokio::test]
-async fn webhooks_retry_until_delivered() {
-    let failures = Arc::new(AtomicU32::new(2));
-    let got = Arc::new(AtomicU32::new(0));
-    let app = Router::new()
-        .route(
-            "/hook",
-            post(
-                |State((failures, got)): State<(Arc<AtomicU32>, Arc<AtomicU32>)>| async move {
-                    if failures.load(Ordering::SeqCst) > 0 {
-                        failures.fetch_sub(1, Ordering::SeqCst);
-                        return axum::http::StatusCode::BAD_GATEWAY;
-                    }
-                    got.fetch_add(1, Ordering::SeqCst);
-                    axum::http::StatusCode::NO_CONTENT
-                },
-            ),
-        )
-        .with_state((failures, got.clone()));
-    let addr = serve(app).await;
-    let t = Transition {
-        check: "api".into(),
-        from: Status::Up,
-        to: Status::Down,
-        reason: "HTTP 503".into(),
-        ts: 1,
-    };
-    let client = checks::http_client().unwrap();
-    let hook = NotifyConfig::webhook(&format!("http://{addr}/hook"));
-    assert_eq!(notify::deliver(&client, &hook, &t).await, Ok(3));
-    assert_eq!(got.load(Ordering::SeqCst), 1);
-
-    // A receiver that never answers: each attempt is cut at the timeout.
-    let silent = silent_target().await;
-    let mut hook = NotifyConfig::webhook(&format!("http://{silent}/hook"));
-    hook.timeout = Duration::from_millis(200);
-    hook.retries = 1;
-    let err = notify::deliver(&client, &hook, &t).await.unwrap_err();
-    assert_eq!(err, "timed out after 200 ms (2 attempts)");
+        .expect("checks stop on shutdown");
 }
 
 // ---------------------------------------------------------------- http

@@ -9,6 +9,7 @@
 //!   seconds while only the reasons change).
 //! - `checks`: health checks whose round finished since the last such frame,
 //!   and the status changes announced meanwhile (at most a few per second).
+//! - `alerts`: the pending and firing alerts, when they change.
 //! - `heartbeat`: sent when no sample went out for [`HEARTBEAT_MS`].
 //! - `resync`: the server could not replay everything after the `since` the
 //!   client asked for, or the client fell behind; it carries a new snapshot.
@@ -22,6 +23,7 @@ use std::collections::VecDeque;
 
 use serde::{Deserialize, Serialize};
 
+use crate::alerts::AlertsLive;
 use crate::checks::ChecksUpdate;
 use crate::health::HealthReport;
 use crate::metrics::{Point, Sample, Snapshot};
@@ -61,6 +63,11 @@ pub enum ServerFrame {
         seq: u64,
         data: ChecksUpdate,
     },
+    /// The pending and firing alerts changed.
+    Alerts {
+        seq: u64,
+        data: AlertsLive,
+    },
     Heartbeat {
         seq: u64,
         ts: i64,
@@ -85,6 +92,7 @@ impl ServerFrame {
             | ServerFrame::Sample { seq, .. }
             | ServerFrame::Health { seq, .. }
             | ServerFrame::Checks { seq, .. }
+            | ServerFrame::Alerts { seq, .. }
             | ServerFrame::Heartbeat { seq, .. }
             | ServerFrame::Resync { seq, .. }
             | ServerFrame::Other { seq, .. } => *seq,
@@ -155,6 +163,10 @@ pub fn parse_frame(text: &str) -> Result<ServerFrame, FrameError> {
             seq,
             data: payload(seq, "checks", env.data)?,
         },
+        "alerts" => ServerFrame::Alerts {
+            seq,
+            data: payload(seq, "alerts", env.data)?,
+        },
         "snapshot" => ServerFrame::Snapshot {
             seq,
             data: payload(seq, "snapshot", env.data)?,
@@ -206,6 +218,8 @@ pub enum Step {
     Health(HealthReport),
     /// Check rounds and transitions.
     Checks(ChecksUpdate),
+    /// The pending and firing alerts.
+    Alerts(AlertsLive),
     /// Nothing to draw: a heartbeat, a replayed frame, or a type this client
     /// does not know.
     Nothing,
@@ -237,6 +251,7 @@ impl Cursor {
             ServerFrame::Sample { seq, data } => self.advance(seq, || Step::Sample(data)),
             ServerFrame::Health { seq, data } => self.advance(seq, || Step::Health(data)),
             ServerFrame::Checks { seq, data } => self.advance(seq, || Step::Checks(data)),
+            ServerFrame::Alerts { seq, data } => self.advance(seq, || Step::Alerts(data)),
             ServerFrame::Heartbeat { seq, .. } | ServerFrame::Other { seq, .. } => self.advance(seq, || Step::Nothing),
         }
     }
@@ -321,6 +336,10 @@ mod tests {
             ServerFrame::Health {
                 seq: 7,
                 data: HealthReport::from_components(1, vec![]),
+            },
+            ServerFrame::Alerts {
+                seq: 8,
+                data: AlertsLive::default(),
             },
         ] {
             assert_eq!(parse_frame(&text(&frame)).unwrap(), frame);

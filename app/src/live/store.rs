@@ -10,6 +10,7 @@ use leptos::prelude::*;
 
 use super::machine::ConnState;
 use super::protocol::{SparkHistory, Step};
+use crate::alerts::AlertsLive;
 use crate::checks::CheckBoard;
 use crate::health::HealthReport;
 use crate::metrics::{Point, Sample, Snapshot, SystemInfo};
@@ -38,6 +39,8 @@ pub struct LiveStore {
     pub health: RwSignal<Option<HealthReport>>,
     /// The health checks, seeded by the checks pages and moved by `checks` frames.
     pub checks: RwSignal<CheckBoard>,
+    /// The pending and firing alerts: from snapshots and `alerts` frames.
+    pub alerts: RwSignal<Option<AlertsLive>>,
 }
 
 impl LiveStore {
@@ -51,6 +54,7 @@ impl LiveStore {
             history: RwSignal::new(SparkHistory::new([])),
             health: RwSignal::new(None),
             checks: RwSignal::new(CheckBoard::default()),
+            alerts: RwSignal::new(None),
         }
     }
 
@@ -81,6 +85,9 @@ impl LiveStore {
                 if s.health.is_some() {
                     self.health.set(s.health);
                 }
+                if s.alerts.is_some() {
+                    self.alerts.set(s.alerts);
+                }
             }
             Step::Sample(sample) => {
                 let point = Point::from(&sample);
@@ -89,6 +96,7 @@ impl LiveStore {
             }
             Step::Health(report) => self.health.set(Some(report)),
             Step::Checks(update) => self.checks.update(|board| board.apply(&update)),
+            Step::Alerts(alerts) => self.alerts.set(Some(alerts)),
             Step::Nothing | Step::Gap | Step::Corrupt => {}
         }
     }

@@ -241,6 +241,9 @@ pub struct Snapshot {
     /// The health rollup as last announced on the live stream.
     #[serde(default)]
     pub health: Option<crate::health::HealthReport>,
+    /// The pending and firing alerts as last announced.
+    #[serde(default)]
+    pub alerts: Option<crate::alerts::AlertsLive>,
 }
 
 impl Sample {

@@ -10,7 +10,8 @@
 //! the splitter will run.
 
 /// Declares the lazy route `$route` (a unit struct, for
-/// `leptos_router::Lazy::<$route>::new()`) whose view is `$view()`.
+/// `leptos_router::Lazy::<$route>::new()`) whose view is `$view()`,
+/// ended by the [`crate::HydrationMark`].
 macro_rules! lazy_route {
     ($(#[$attr:meta])* $route:ident => $view:path) => {
         $(#[$attr])*
@@ -24,7 +25,7 @@ macro_rules! lazy_route {
             }
 
             fn view(_this: Self) -> leptos::prelude::AnyView {
-                $view()
+                leptos::prelude::view! { {$view()} <crate::HydrationMark/> }.into_any()
             }
         }
 
@@ -35,19 +36,21 @@ macro_rules! lazy_route {
             }
 
             async fn view(_this: Self) -> leptos::prelude::AnyView {
-                $view()
+                leptos::prelude::view! { {$view()} <crate::HydrationMark/> }.into_any()
             }
         }
     };
 }
 
 mod account;
+mod alerts;
 mod checks;
 mod explore;
 mod hosts;
 mod overview;
 
 pub use account::{Account, Login, Setup, Users};
+pub use alerts::Alerts;
 pub use checks::{Check, Checks};
 pub use explore::Explore;
 pub use hosts::Hosts;

@@ -21,5 +21,6 @@ pub fn Overview() -> impl IntoView {
                 })}
             </ErrorBoundary>
         </Suspense>
+        <crate::HydrationMark/>
     }
 }

@@ -1,5 +1,5 @@
-//! The `[[checks]]` and `[[notify]]` sections of the config file, and the
-//! rules a check must follow beyond its types. The config file's loader
+//! The `[[checks]]` section of the config file, and the rules a check
+//! must follow beyond its types. The config file's loader
 //! turns an [`Invalid`] into an error naming the file, the line of the
 //! offending entry's key and the key (`checks[1].timeout`).
 
@@ -10,6 +10,8 @@ use std::time::Duration;
 
 use app::checks::CheckKind;
 use serde::Deserialize;
+
+use crate::entries::{check_url, Invalid};
 
 /// Defaults of the optional keys, in one place.
 pub(crate) mod defaults {
@@ -23,8 +25,6 @@ pub(crate) mod defaults {
     pub(crate) const CONFIRM: u32 = 2;
     pub(crate) const MAX_BLOCK_AGE: Duration = Duration::from_secs(120);
     pub(crate) const MAX_LAG_BLOCKS: u64 = 5;
-    pub(crate) const WEBHOOK_TIMEOUT: Duration = Duration::from_secs(5);
-    pub(crate) const WEBHOOK_RETRIES: u32 = 3;
 
     pub(super) fn interval() -> Duration {
         INTERVAL
@@ -46,12 +46,6 @@ pub(crate) mod defaults {
     pub(super) fn confirm() -> u32 {
         CONFIRM
     }
-    pub(super) fn webhook_timeout() -> Duration {
-        WEBHOOK_TIMEOUT
-    }
-    pub(super) fn webhook_retries() -> u32 {
-        WEBHOOK_RETRIES
-    }
 }
 
 /// Names of the built-in rollup components; a check may not take one.
@@ -63,7 +57,7 @@ const RESERVED_NAMES: [&str; 4] = ["collector", "memory", "storage", "store"];
 #[serde(deny_unknown_fields)]
 pub struct CheckConfig {
     /// Unique, URL-safe (`[a-z0-9_-]`): the check's name in the rollup, the
-    /// API (`/api/v1/checks/NAME`) and webhooks.
+    /// API (`/api/v1/checks/NAME`) and alerts.
     pub name: String,
     #[serde(rename = "type")]
     pub(crate) kind: CheckKind,
@@ -116,6 +110,12 @@ pub struct CheckConfig {
     pub reference: Option<String>,
     /// ethereum: a head further behind the reference's is degraded (default 5).
     pub max_lag_blocks: Option<u64>,
+
+    /// Checks this one needs (a gateway, a database): while one of them
+    /// is down, this check's alerts are shown but not sent, and the
+    /// parent's message names it.
+    #[serde(default)]
+    pub depends_on: Vec<String>,
 }
 
 impl CheckConfig {
@@ -148,42 +148,7 @@ impl CheckConfig {
             min_peers: None,
             reference: None,
             max_lag_blocks: None,
-        }
-    }
-}
-
-/// Where announced transitions go.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum NotifyKind {
-    /// A JSON POST of the [`app::checks::Transition`].
-    Webhook,
-}
-
-/// One `[[notify]]` entry.
-#[derive(Clone, Debug, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct NotifyConfig {
-    #[serde(rename = "type")]
-    pub kind: NotifyKind,
-    /// http(s) URL the JSON is POSTed to.
-    pub(crate) url: String,
-    /// Longest one delivery attempt may take.
-    #[serde(default = "defaults::webhook_timeout", with = "humantime_serde")]
-    pub timeout: Duration,
-    /// Attempts after the first, with backoff, when delivery fails.
-    #[serde(default = "defaults::webhook_retries")]
-    pub retries: u32,
-}
-
-impl NotifyConfig {
-    /// A webhook with the default timeout and retries.
-    pub fn webhook(url: &str) -> NotifyConfig {
-        NotifyConfig {
-            kind: NotifyKind::Webhook,
-            url: url.into(),
-            timeout: defaults::WEBHOOK_TIMEOUT,
-            retries: defaults::WEBHOOK_RETRIES,
+            depends_on: Vec::new(),
         }
     }
 }
@@ -270,30 +235,8 @@ impl TryFrom<String> for ExpectStatus {
     }
 }
 
-/// A rule a `[[checks]]` or `[[notify]]` entry broke.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct Invalid {
-    /// `"checks"` or `"notify"`.
-    pub(crate) section: &'static str,
-    /// Which entry (0-based, in file order).
-    pub(crate) index: usize,
-    /// The offending key; `None` for the entry as a whole.
-    pub(crate) field: Option<&'static str>,
-    pub(crate) message: String,
-}
-
-impl Invalid {
-    /// The key as config errors name it, e.g. `checks[1].timeout`.
-    pub(crate) fn key(&self) -> String {
-        match self.field {
-            Some(field) => format!("{}[{}].{field}", self.section, self.index),
-            None => format!("{}[{}]", self.section, self.index),
-        }
-    }
-}
-
-/// Checks every rule of the `checks` and `notify` sections.
-pub(crate) fn validate(checks: &[CheckConfig], notify: &[NotifyConfig]) -> Result<(), Invalid> {
+/// Checks every rule of the `checks` section.
+pub(crate) fn validate(checks: &[CheckConfig]) -> Result<(), Invalid> {
     let mut seen: HashMap<&str, usize> = HashMap::new();
     for (index, check) in checks.iter().enumerate() {
         let fail = |field: Option<&'static str>, message: String| Invalid {
@@ -310,25 +253,49 @@ pub(crate) fn validate(checks: &[CheckConfig], notify: &[NotifyConfig]) -> Resul
             ));
         }
     }
-    for (index, n) in notify.iter().enumerate() {
-        let fail = |field, message| Invalid {
-            section: "notify",
+    for (index, check) in checks.iter().enumerate() {
+        let fail = |message: String| Invalid {
+            section: "checks",
             index,
-            field: Some(field),
-            message,
+            field: Some("depends_on"),
+            message: format!("check {:?}: {message}", check.name),
         };
-        check_url(&n.url, &["http", "https"]).map_err(|m| fail("url", m))?;
-        if n.timeout < Duration::from_millis(100) || n.timeout > Duration::from_secs(60) {
-            return Err(fail(
-                "timeout",
-                format!("{:?} is out of range (100ms to 60s)", n.timeout),
-            ));
+        for parent in &check.depends_on {
+            if !seen.contains_key(parent.as_str()) {
+                return Err(fail(format!("no check is named {parent:?}")));
+            }
         }
-        if n.retries > 10 {
-            return Err(fail("retries", format!("{} is more than 10", n.retries)));
+        if let Some(path) = dependency_cycle(checks, &check.name) {
+            return Err(fail(format!("depends on itself: {}", path.join(" -> "))));
         }
     }
     Ok(())
+}
+
+/// A chain of `depends_on` from `start` back to itself, if there is one.
+fn dependency_cycle(checks: &[CheckConfig], start: &str) -> Option<Vec<String>> {
+    let parents = |name: &str| {
+        checks
+            .iter()
+            .find(|c| c.name == name)
+            .map(|c| c.depends_on.clone())
+            .unwrap_or_default()
+    };
+    let mut stack = vec![(start.to_string(), vec![start.to_string()])];
+    let mut visited = std::collections::HashSet::new();
+    while let Some((name, path)) = stack.pop() {
+        for parent in parents(&name) {
+            let mut next = path.clone();
+            next.push(parent.clone());
+            if parent == start {
+                return Some(next);
+            }
+            if visited.insert(parent.clone()) {
+                stack.push((parent, next));
+            }
+        }
+    }
+    None
 }
 
 type Rule = Result<(), (Option<&'static str>, String)>;
@@ -462,25 +429,6 @@ fn validate_check(c: &CheckConfig) -> Rule {
     Ok(())
 }
 
-/// An absolute URL with one of `schemes` and a host.
-fn check_url(url: &str, schemes: &[&str]) -> Result<(), String> {
-    let parsed = reqwest::Url::parse(url).map_err(|e| format!("{url:?} is not a URL: {e}"))?;
-    if !schemes.contains(&parsed.scheme()) {
-        return Err(format!(
-            "{url:?} is not a {} URL",
-            schemes
-                .iter()
-                .map(|s| format!("{s}://"))
-                .collect::<Vec<_>>()
-                .join(" or ")
-        ));
-    }
-    if parsed.host_str().is_none_or(str::is_empty) {
-        return Err(format!("{url:?} has no host"));
-    }
-    Ok(())
-}
-
 /// `host:port` (IPv6 in brackets).
 fn check_address(address: &str) -> Result<(), String> {
     let bad = || format!("{address:?} is not host:port");
@@ -529,6 +477,27 @@ mod tests {
     }
 
     #[test]
+    fn dependencies_name_checks_and_never_loop() {
+        let mut a = CheckConfig::new("a", CheckKind::Tcp);
+        a.address = Some("127.0.0.1:1".into());
+        let mut b = a.clone();
+        b.name = "b".into();
+        b.depends_on = vec!["a".into()];
+        assert_eq!(validate(&[a.clone(), b.clone()]), Ok(()));
+        let mut c = b.clone();
+        c.name = "c".into();
+        c.depends_on = vec!["nope".into()];
+        let err = validate(&[a.clone(), c]).unwrap_err();
+        assert_eq!(
+            (err.key(), err.message.as_str()),
+            ("checks[1].depends_on".into(), "check \"c\": no check is named \"nope\"")
+        );
+        a.depends_on = vec!["b".into()];
+        let err = validate(&[a, b]).unwrap_err();
+        assert_eq!(err.message, "check \"a\": depends on itself: a -> b -> a");
+    }
+
+    #[test]
     fn addresses() {
         assert!(check_address("127.0.0.1:80").is_ok());
         assert!(check_address("db.local:5432").is_ok());
@@ -536,15 +505,5 @@ mod tests {
         for bad in ["localhost", ":80", "host:0", "host:http", "host:70000", "a b:1"] {
             assert!(check_address(bad).is_err(), "{bad}");
         }
-    }
-
-    #[test]
-    fn urls() {
-        assert!(check_url("https://example.com/x", &["http", "https"]).is_ok());
-        assert!(check_url("ws://127.0.0.1:1/", &["ws", "wss"]).is_ok());
-        let err = check_url("ftp://example.com", &["http", "https"]).unwrap_err();
-        assert!(err.contains("not a http:// or https:// URL"), "{err}");
-        let err = check_url("example.com", &["http", "https"]).unwrap_err();
-        assert!(err.contains("is not a URL"), "{err}");
     }
 }

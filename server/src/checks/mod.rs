@@ -1,12 +1,12 @@
 //! Health checks of outside services: HTTP(S), TCP, WebSocket and Ethereum
 //! JSON-RPC, each probed on its own interval, with retries, a circuit
-//! breaker and flap damping, and webhooks on every announced change.
+//! breaker and flap damping; every announced change is an event the
+//! alerts engine reads.
 //!
 //! ```text
 //! scheduler (one task per check, at most MAX_CONCURRENT_PROBES probing at once)
 //!   breaker::Breaker --gate--> retry::round --attempts, each cut at `timeout`--> Probe (http | tcp | websocket | ethereum)
-//!   <--Outcome-- damping::Damper --CheckState, Transition--> Checks (latest per check + broadcast)
-//!                                                   Transition --> notify (one task per webhook) --> JSON POST
+//!   <--Outcome-- damping::Damper --CheckState, Transition--> signals::CheckBus (latest per check + broadcast)
 //! ```
 //!
 //! - [`Probe`]: one trait, one file per check type ([`http`], [`tcp`],
@@ -17,8 +17,7 @@
 //! - [`breaker`]: closed / open / half-open, so a dead target is probed gently.
 //! - [`damping`]: a new status must hold `confirm` rounds before it is announced.
 //! - [`scheduler`]: runs the checks and keeps their latest [`CheckState`]s.
-//! - [`notify`]: webhooks, on their own tasks, so they never hold up a check.
-//! - [`config`]: the `[[checks]]` and `[[notify]]` sections and their rules.
+//! - [`config`]: the `[[checks]]` section and its rules.
 //!
 //! The wire types ([`CheckState`], [`SubResult`], [`BreakerState`],
 //! [`Transition`]) live in `app::checks`, shared with the web app.
@@ -28,7 +27,6 @@ pub mod config;
 pub(crate) mod damping;
 pub mod ethereum;
 pub(crate) mod http;
-pub mod notify;
 pub(crate) mod recent;
 pub mod retry;
 pub(crate) mod scheduler;

@@ -6,9 +6,8 @@
 //! Each round goes: breaker gate -> retry round -> breaker record -> flap
 //! damping -> publish on the [`CheckBus`], which keeps the latest
 //! [`CheckState`] per check and broadcasts every round and every announced
-//! transition as a [`CheckEvent`]; transitions also go to the webhooks
-//! ([`super::notify`]). Everything stops when the shutdown token is
-//! cancelled.
+//! transition as a [`CheckEvent`] (which the alerts engine reads).
+//! Everything stops when the shutdown token is cancelled.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,9 +20,8 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::breaker::{Breaker, Gate};
-use super::config::{CheckConfig, NotifyConfig};
+use super::config::CheckConfig;
 use super::damping::Damper;
-use super::notify::{self, Notifier};
 use super::{display_target, millis, probe_for, retry, ChecksError, Probe};
 use crate::outbound::human;
 use crate::signals::CheckBus;
@@ -71,27 +69,24 @@ pub fn initial_states(configs: &[CheckConfig]) -> Vec<CheckState> {
         .collect()
 }
 
-/// Starts every check and webhook; they run until `shutdown` is cancelled,
-/// as tasks of `tasks`, publishing on the bus returned.
+/// Starts every check; they run until `shutdown` is cancelled, as tasks
+/// of `tasks`, publishing on the bus returned.
 pub fn start(
     configs: &[CheckConfig],
-    notify: &[NotifyConfig],
     shutdown: CancellationToken,
     tasks: &TaskTracker,
 ) -> Result<Arc<CheckBus>, ChecksError> {
-    Ok(start_with(configs, notify, Options::new()?, shutdown, tasks))
+    Ok(start_with(configs, Options::new()?, shutdown, tasks))
 }
 
 /// [`start`] with chosen options.
 pub(crate) fn start_with(
     configs: &[CheckConfig],
-    notify: &[NotifyConfig],
     options: Options,
     shutdown: CancellationToken,
     tasks: &TaskTracker,
 ) -> Arc<CheckBus> {
     let checks = CheckBus::new(initial_states(configs));
-    let notifier = notify::start(notify, options.client.clone(), shutdown.clone(), tasks);
     let permits = Arc::new(Semaphore::new(options.max_concurrent.max(1)));
     for (index, config) in configs.iter().enumerate() {
         let probe = probe_for(config, &options.client);
@@ -101,14 +96,13 @@ pub(crate) fn start_with(
                 index,
                 config: config.clone(),
                 permits: permits.clone(),
-                notifier: notifier.clone(),
             },
             probe,
             shutdown.clone(),
         ));
     }
     if !configs.is_empty() {
-        tracing::info!(checks = configs.len(), webhooks = notify.len(), "health checks started");
+        tracing::info!(checks = configs.len(), "health checks started");
     }
     checks
 }
@@ -120,7 +114,6 @@ pub(crate) struct CheckTask {
     pub(crate) index: usize,
     pub(crate) config: CheckConfig,
     pub(crate) permits: Arc<Semaphore>,
-    pub(crate) notifier: Notifier,
 }
 
 /// Runs one check round after round until `shutdown`.
@@ -130,7 +123,6 @@ pub(crate) async fn run_check(task: CheckTask, probe: Box<dyn Probe>, shutdown: 
         index,
         config,
         permits,
-        notifier,
     } = task;
     let mut breaker = Breaker::new(config.failure_threshold, config.reset_timeout);
     let mut damper = Damper::new(config.confirm);
@@ -200,7 +192,6 @@ pub(crate) async fn run_check(task: CheckTask, probe: Box<dyn Probe>, shutdown: 
         });
         if let Some(t) = &transition {
             tracing::info!(check = %t.check, from = t.from.as_str(), to = t.to.as_str(), reason = %t.reason, "check status changed");
-            notifier.send(t);
         } else {
             tracing::debug!(check = %config.name, status = observed.as_str(), %reason, "check round");
         }
@@ -283,7 +274,6 @@ mod tests {
                 index,
                 config,
                 permits: Arc::new(Semaphore::new(8)),
-                notifier: Notifier::default(),
             },
             Box::new(target.clone()),
             shutdown.clone(),
@@ -413,7 +403,6 @@ mod tests {
                 index: 0,
                 config: configs[0].clone(),
                 permits: Arc::new(Semaphore::new(1)),
-                notifier: Notifier::default(),
             },
             Box::new(stuck),
             shutdown.clone(),
@@ -442,7 +431,6 @@ mod tests {
                     index: i,
                     config: c.clone(),
                     permits: permits.clone(),
-                    notifier: Notifier::default(),
                 },
                 Box::new(t.clone()),
                 shutdown.clone(),

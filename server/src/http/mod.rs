@@ -54,7 +54,9 @@ pub(crate) fn router(state: AppState) -> Router {
     let accounts: Arc<dyn Accounts> = state.auth.clone();
     let fleet: Arc<dyn app::fleet::FleetQuery> = state.fleet.clone();
     let hosts: Arc<dyn app::metrics::HostMetrics> = state.fleet.clone();
+    let alerts: Arc<dyn app::alerts::AlertsQuery> = Arc::new(state.alerts.clone());
     let context = move || {
+        provide_context(alerts.clone());
         provide_context(fleet.clone());
         provide_context(hosts.clone());
         provide_context(metrics.clone());

@@ -46,6 +46,7 @@ pub(crate) fn registry(
     system: SystemInfo,
     http: HttpLatency,
     connections: Arc<Connections>,
+    alerts: crate::alerts::Alerts,
 ) -> Registry {
     let mut registry = Registry::with_prefix("vigil");
     registry.register_collector(Box::new(SampleCollector { bus, monitor, system }));
@@ -56,7 +57,55 @@ pub(crate) fn registry(
         "Time to answer an HTTP request, by route.",
         http,
     );
+    let counters = alerts.counters();
+    registry.register(
+        "notifications_sent",
+        "Notifications delivered, by channel (test messages included).",
+        counters.sent,
+    );
+    registry.register(
+        "notifications_failed",
+        "Notifications given up on after their retries, by channel.",
+        counters.failed,
+    );
+    registry.register_collector(Box::new(AlertsCollector { alerts }));
     registry
+}
+
+/// The alerts firing now, and how many of them are muted.
+struct AlertsCollector {
+    alerts: crate::alerts::Alerts,
+}
+
+impl std::fmt::Debug for AlertsCollector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AlertsCollector")
+    }
+}
+
+impl Collector for AlertsCollector {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let (firing, muted) = self.alerts.firing();
+        for (name, help, value) in [
+            (
+                "alerts_firing",
+                "Alert rule instances firing now (muted ones included).",
+                firing,
+            ),
+            (
+                "alerts_muted",
+                "Firing alerts muted by a silence, a maintenance window or a down parent check.",
+                muted,
+            ),
+        ] {
+            let metric = encoder.encode_descriptor(name, help, None, MetricType::Gauge)?;
+            prometheus_client::encoding::EncodeMetric::encode(
+                &prometheus_client::metrics::gauge::ConstGauge::new(value as i64),
+                metric,
+            )?;
+        }
+        Ok(())
+    }
 }
 
 /// Encodes the registry as text.

@@ -18,6 +18,8 @@ use crate::local::LocalHost;
 /// The router's state; every handler takes one of its parts.
 #[derive(Clone, FromRef)]
 pub(crate) struct AppState {
+    /// The alerts engine (as Leptos context).
+    pub(crate) alerts: crate::alerts::Alerts,
     /// Accounts, sessions and the door policy: the gate and the sign-in forms.
     pub(crate) auth: Arc<Auth>,
     /// The hub and the socket options: `/ws`.

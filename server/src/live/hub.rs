@@ -106,6 +106,8 @@ struct Ring {
     /// have passed.
     current: Option<Arc<Sample>>,
     health: Option<Arc<HealthReport>>,
+    /// The pending and firing alerts of the newest `alerts` frame.
+    alerts: Option<Arc<app::alerts::AlertsLive>>,
     history: VecDeque<Point>,
     last_publish: Instant,
     /// What was built from the current `seq`; emptied by every publish.
@@ -159,6 +161,7 @@ impl Hub {
             bytes: 0,
             current: None,
             health: None,
+            alerts: None,
             history: VecDeque::new(),
             last_publish: Instant::now(),
             cache: SnapshotCache::default(),
@@ -208,6 +211,13 @@ impl Hub {
         let report = Arc::new(report);
         let kept = report.clone();
         self.publish("health", &*report, |ring| ring.health = Some(kept))
+    }
+
+    /// Publishes the pending and firing alerts (an `alerts` frame);
+    /// snapshots carry the latest. Returns its `seq`.
+    pub(crate) fn publish_alerts(&self, alerts: Arc<app::alerts::AlertsLive>) -> u64 {
+        let kept = alerts.clone();
+        self.publish("alerts", &*alerts, |ring| ring.alerts = Some(kept))
     }
 
     /// Publishes check rounds and transitions (a `checks` frame); returns its `seq`.
@@ -284,6 +294,7 @@ impl Hub {
             current: ring.current.as_deref().cloned().unwrap_or_default(),
             history: ring.history.iter().copied().collect(),
             health: ring.health.as_deref().cloned(),
+            alerts: ring.alerts.as_deref().cloned(),
         });
         ring.cache.snapshot = Some(snap.clone());
         snap
@@ -363,6 +374,26 @@ pub(crate) async fn run(
                 Err(RecvError::Lagged(n)) => tracing::debug!(missed = n, "live hub skipped health reports"),
                 Err(RecvError::Closed) => return,
             },
+        }
+    }
+}
+
+/// Publishes every change of the pending and firing alerts until `shutdown`.
+pub(crate) async fn alerts(
+    hub: Arc<Hub>,
+    mut alerts: tokio::sync::watch::Receiver<Arc<app::alerts::AlertsLive>>,
+    shutdown: CancellationToken,
+) {
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            changed = alerts.changed() => {
+                if changed.is_err() {
+                    return;
+                }
+                let latest = alerts.borrow_and_update().clone();
+                hub.publish_alerts(latest);
+            }
         }
     }
 }

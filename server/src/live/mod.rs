@@ -20,7 +20,7 @@ use tokio_util::task::TaskTracker;
 pub(crate) use hub::Hub;
 
 use self::hub::HubOptions;
-use crate::signals::{CheckBus, HealthBus, LiveStats, SampleBus};
+use crate::signals::{AlertsBus, CheckBus, HealthBus, LiveStats, SampleBus};
 
 /// Starts the live stream: a hub that begins with the latest sample and
 /// rollup (so the first page and the first client get real values), and
@@ -28,11 +28,11 @@ use crate::signals::{CheckBus, HealthBus, LiveStats, SampleBus};
 pub fn start(
     options: HubOptions,
     stats: Arc<LiveStats>,
-    buses: (&SampleBus, &HealthBus, &CheckBus),
+    buses: (&SampleBus, &HealthBus, &CheckBus, &AlertsBus),
     shutdown: CancellationToken,
     tasks: &TaskTracker,
 ) -> Arc<Hub> {
-    let (samples, reports, checks) = buses;
+    let (samples, reports, checks, alerts) = buses;
     let interval = options.interval;
     let hub = Hub::new(options, stats);
     // Subscribed first: whatever comes after the latest is not missed.
@@ -44,6 +44,11 @@ pub fn start(
         hub.publish_health(app::health::HealthReport::clone(&report));
     }
     tasks.spawn(hub::run(hub.clone(), sample_rx, report_rx, shutdown.child_token()));
+    let alerts = alerts.subscribe();
+    if !alerts.borrow().alerts.is_empty() {
+        hub.publish_alerts(alerts.borrow().clone());
+    }
+    tasks.spawn(hub::alerts(hub.clone(), alerts, shutdown.child_token()));
     tasks.spawn(hub::heartbeat(hub.clone(), shutdown.child_token()));
     tasks.spawn(checks::run(
         hub.clone(),

@@ -8,6 +8,8 @@
 //!   of the outside checks, and the latest state of each.
 //! - [`health`]: the health bus: every rollup worth announcing, and the
 //!   latest.
+//! - [`alerts`]: the alerts bus: the pending and firing alerts whenever
+//!   they change.
 //! - [`stats`]: the counters Vigil's own figures come from (live stream,
 //!   store, remote write): each kept by its sink, read by the collector,
 //!   the health rollup and `/metrics`.
@@ -17,12 +19,14 @@
 //! (The health monitor is a sink of samples and checks and the source of
 //! the health bus, which the live hub reads.)
 
+pub(crate) mod alerts;
 pub(crate) mod checks;
 pub mod clock;
 pub(crate) mod health;
 pub(crate) mod samples;
 pub(crate) mod stats;
 
+pub use alerts::AlertsBus;
 pub use checks::{CheckBus, CheckEvent};
 pub use health::HealthBus;
 pub(crate) use samples::SampleBus;

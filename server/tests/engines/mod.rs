@@ -1,6 +1,7 @@
 //! Real time-series engines for integration tests and measurements:
-//! Prometheus and VictoriaMetrics as child processes on a free loopback
-//! port, with their data in a directory the test owns.
+//! Prometheus and VictoriaMetrics (and Prometheus Alertmanager, which
+//! alerts go through) as child processes on a free loopback port, with
+//! their data in a directory the test owns.
 //!
 //! Use it as `mod engines;` from a test file (a directory module, so cargo
 //! does not build it as a test of its own):
@@ -130,6 +131,7 @@ impl Process {
 fn env_name(engine: &str) -> &'static str {
     match engine {
         "prometheus" => "PROMETHEUS_BIN",
+        "prometheus-alertmanager" => "ALERTMANAGER_BIN",
         _ => "VICTORIA_METRICS_BIN",
     }
 }
@@ -223,6 +225,46 @@ impl VictoriaMetrics {
                 ],
                 log: dir.join("victoria-metrics.log"),
                 ready_url: format!("http://127.0.0.1:{port}/health"),
+                child: None,
+            },
+            port,
+        )
+        .await
+    }
+}
+
+/// Prometheus Alertmanager, routing every alert to one webhook receiver
+/// with waits of a second (so tests need not wait), resolved ones too.
+pub struct Alertmanager;
+
+impl Alertmanager {
+    /// Starts Alertmanager with its config and state under `dir`, sending
+    /// to `receiver` (a webhook URL); waits until `/-/ready` answers.
+    pub async fn start(dir: &Path, receiver: &str) -> Engine {
+        let config = dir.join("alertmanager.yml");
+        std::fs::write(
+            &config,
+            format!(
+                "route:\n  receiver: hook\n  group_by: ['alertname']\n  group_wait: 1s\n  group_interval: 1s\n  repeat_interval: 1h\n\
+                 receivers:\n  - name: hook\n    webhook_configs:\n      - url: '{receiver}'\n        send_resolved: true\n"
+            ),
+        )
+        .expect("write alertmanager.yml");
+        let port = free_port();
+        Engine::spawn(
+            Process {
+                name: "prometheus-alertmanager",
+                bin: binary("ALERTMANAGER_BIN", "/usr/bin/prometheus-alertmanager"),
+                args: vec![
+                    format!("--config.file={}", config.display()),
+                    format!("--storage.path={}", dir.join("am").display()),
+                    format!("--web.listen-address=127.0.0.1:{port}"),
+                    // One instance: no gossip port.
+                    "--cluster.listen-address=".into(),
+                    "--log.level=warn".into(),
+                ],
+                log: dir.join("alertmanager.log"),
+                ready_url: format!("http://127.0.0.1:{port}/-/ready"),
                 child: None,
             },
             port,

@@ -1,0 +1,822 @@
+//! Alert rules and the life of their instances, without I/O or a clock of
+//! their own (the caller passes `now`), so every path is tested on made-up
+//! times.
+//!
+//! A rule watches a series of the catalog (every instance of a metric, or
+//! one), the announced status of checks, or one of Vigil's own health
+//! components. Each thing it watches is an instance with a phase:
+//!
+//! ```text
+//! (none) --breach--> pending --held for `for`--> firing --back past the recovery line--> resolved
+//!          pending --no longer breaching--> (none, nothing told)
+//! ```
+//!
+//! A series rule breaches above (or below) its threshold and recovers only
+//! once the value is back past its recovery line, a little inside the
+//! threshold (2 % of it unless set), so a value hovering at the line fires
+//! once, not on every wobble. A status rule breaches while the check or
+//! component is down, and recovers when it is up again.
+
+use std::collections::{BTreeMap, HashSet};
+use std::time::Duration;
+
+use app::alerts::{Alert, AlertState, Severity};
+use app::checks::CheckState;
+use app::health::{HealthReport, Status};
+use app::metrics::{Sample, Unit};
+
+use crate::catalog;
+
+/// What a rule watches.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum Watch {
+    /// A catalog metric: every instance (`filesystem_used_percent`) or one
+    /// (`filesystem_used_percent.root`). Check series (`check_latency_seconds.api`)
+    /// are read from check rounds.
+    Series { metric: String, instance: Option<String> },
+    /// The announced status of one check, or of every check (`None`).
+    Check(Option<String>),
+    /// One of Vigil's own health components (`store`, `memory`, ...).
+    Component(String),
+}
+
+/// Which side of the threshold breaches.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) enum Bound {
+    Above(f64),
+    Below(f64),
+}
+
+impl Bound {
+    fn threshold(self) -> f64 {
+        match self {
+            Bound::Above(t) | Bound::Below(t) => t,
+        }
+    }
+}
+
+/// One rule, ready to evaluate.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct Rule {
+    pub(crate) name: String,
+    pub(crate) watch: Watch,
+    /// Series rules only.
+    pub(crate) bound: Option<Bound>,
+    /// Where a firing series instance resolves (the threshold's side of it
+    /// is still firing).
+    pub(crate) recovery: Option<f64>,
+    /// How long a breach must hold before it fires.
+    pub(crate) hold: Duration,
+    pub(crate) severity: Severity,
+    /// Channel names; `None` for the default route.
+    pub(crate) notify: Option<Vec<String>>,
+    /// A message template (`{instance}`, `{value}`, `{threshold}`, `{name}`,
+    /// `{reason}`); `None` for the default wording.
+    pub(crate) message: Option<String>,
+}
+
+/// The default recovery line: 2 % of the threshold inside it.
+pub(crate) fn default_recovery(bound: Bound) -> f64 {
+    match bound {
+        Bound::Above(t) => t - t.abs() * 0.02,
+        Bound::Below(t) => t + t.abs() * 0.02,
+    }
+}
+
+impl Rule {
+    /// Whether `value` is past the threshold.
+    pub(crate) fn breaches(&self, value: f64) -> bool {
+        match self.bound {
+            Some(Bound::Above(t)) => value > t,
+            Some(Bound::Below(t)) => value < t,
+            None => false,
+        }
+    }
+
+    /// Whether a firing instance at `value` is back (past the recovery line).
+    fn recovered(&self, value: f64) -> bool {
+        let line = self.recovery.or_else(|| self.bound.map(default_recovery));
+        match (self.bound, line) {
+            (Some(Bound::Above(_)), Some(line)) => value <= line,
+            (Some(Bound::Below(_)), Some(line)) => value >= line,
+            _ => true,
+        }
+    }
+
+    /// The check an instance of this rule is about, if any.
+    pub(crate) fn check_of(&self, instance: &str) -> Option<String> {
+        match &self.watch {
+            Watch::Check(_) => Some(instance.to_string()),
+            Watch::Series { metric, .. } if metric.starts_with("check_") => {
+                instance.split_once('.').map(|(_, check)| check.to_string())
+            }
+            _ => None,
+        }
+    }
+
+    /// What it watches, in words.
+    pub(crate) fn watches(&self) -> String {
+        match &self.watch {
+            Watch::Series { metric, instance } => instance.clone().unwrap_or_else(|| metric.clone()),
+            Watch::Check(None) => "every check".into(),
+            Watch::Check(Some(name)) => format!("check {name}"),
+            Watch::Component(name) => format!("component {name}"),
+        }
+    }
+
+    /// `above` or `below`, for series rules.
+    pub(crate) fn side(&self) -> Option<&'static str> {
+        match self.bound? {
+            Bound::Above(_) => Some("above"),
+            Bound::Below(_) => Some("below"),
+        }
+    }
+
+    /// The threshold, for series rules.
+    pub(crate) fn threshold(&self) -> Option<f64> {
+        self.bound.map(Bound::threshold)
+    }
+
+    /// Whether this rule reads the series `series` of metric `metric`.
+    fn reads_series(&self, metric: &str, series: &str) -> bool {
+        match &self.watch {
+            Watch::Series { metric: m, instance } => m == metric && instance.as_deref().is_none_or(|i| i == series),
+            _ => false,
+        }
+    }
+}
+
+/// One instance's state between evaluations.
+#[derive(Clone, Debug, PartialEq)]
+struct Live {
+    state: AlertState,
+    since: i64,
+    fired_at: Option<i64>,
+    value: Option<f64>,
+    /// The last breach's words (a check's reason, a component's).
+    reason: String,
+}
+
+/// What an evaluation changed, for the notifier and the store.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum Change {
+    /// An instance began to breach (shown, not told).
+    Pending(Alert),
+    /// An instance fires: tell people.
+    Fired(Alert),
+    /// A firing instance is back: tell people.
+    Resolved(Alert),
+    /// A pending instance stopped breaching before it fired (nothing to tell).
+    Cleared { name: String, instance: String },
+}
+
+/// Every rule, and the pending and firing instances.
+#[derive(Debug, Default)]
+pub(crate) struct Rules {
+    rules: Vec<Rule>,
+    /// By (rule name, instance).
+    live: BTreeMap<(String, String), Live>,
+    /// The latest reading of every instance each rule reads, breaching or
+    /// not, for the alerts page.
+    readings: BTreeMap<(String, String), Reading>,
+}
+
+/// One reading of an instance: a value, or whether it is down.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) enum Reading {
+    Value(f64),
+    Down(bool),
+}
+
+impl Rules {
+    pub(crate) fn new(rules: Vec<Rule>) -> Rules {
+        Rules {
+            rules,
+            live: BTreeMap::new(),
+            readings: BTreeMap::new(),
+        }
+    }
+
+    pub(crate) fn rules(&self) -> &[Rule] {
+        &self.rules
+    }
+
+    /// Takes back what was pending or firing before a restart (as stored),
+    /// for rules that still exist; a firing one is not told again.
+    pub(crate) fn restore(&mut self, saved: impl IntoIterator<Item = Alert>) {
+        for a in saved {
+            if !self.rules.iter().any(|r| r.name == a.name) || a.state == AlertState::Resolved {
+                continue;
+            }
+            let reason = a.reason.clone();
+            self.live.insert(
+                (a.name.clone(), a.instance.clone()),
+                Live {
+                    state: a.state,
+                    since: a.since,
+                    fired_at: a.fired_at,
+                    value: a.value,
+                    reason,
+                },
+            );
+        }
+    }
+
+    /// Replaces the rules (a reloaded config), keeping what the rules of
+    /// the same name had pending or firing.
+    pub(crate) fn replace(&mut self, rules: Vec<Rule>) {
+        self.live.retain(|(name, _), _| rules.iter().any(|r| &r.name == name));
+        self.readings.clear();
+        self.rules = rules;
+    }
+
+    /// Evaluates every series rule on a host sample. Instances of a rule
+    /// that the sample no longer holds (an unmounted filesystem) resolve.
+    pub(crate) fn on_sample(&mut self, sample: &Sample, now: i64) -> Vec<Change> {
+        let mut readings: Vec<(usize, String, f64)> = Vec::new();
+        catalog::for_each(sample, |metric, labels, value| {
+            let series = metric.series_name(labels);
+            for (i, rule) in self.rules.iter().enumerate() {
+                if rule.reads_series(metric.name, &series) {
+                    readings.push((i, series.clone(), value));
+                }
+            }
+        });
+        let mut changes = Vec::new();
+        let mut seen = HashSet::new();
+        for (i, series, value) in readings {
+            seen.insert((self.rules[i].name.clone(), series.clone()));
+            changes.extend(self.observe(i, &series, Reading::Value(value), "", now));
+        }
+        // What the sample covers (host series) and no longer holds.
+        let gone: Vec<(usize, String)> = self
+            .live
+            .keys()
+            .filter(|key| !seen.contains(*key))
+            .filter_map(|(name, instance)| {
+                let i = self.rules.iter().position(|r| &r.name == name)?;
+                let covered = matches!(&self.rules[i].watch, Watch::Series { metric, .. }
+                    if !metric.starts_with("check_"));
+                covered.then(|| (i, instance.clone()))
+            })
+            .collect();
+        for (i, instance) in gone {
+            changes.extend(self.vanish(i, &instance, now));
+        }
+        let rules = &self.rules;
+        self.readings.retain(|key, _| {
+            seen.contains(key)
+                || !rules.iter().any(|r| {
+                    r.name == key.0 && matches!(&r.watch, Watch::Series { metric, .. } if !metric.starts_with("check_"))
+                })
+        });
+        changes
+    }
+
+    /// Evaluates the check rules and the check series rules on one round.
+    pub(crate) fn on_round(&mut self, round: &CheckState, now: i64) -> Vec<Change> {
+        let mut changes = Vec::new();
+        let up = catalog::check_up(round.observed);
+        let latency = round.latency_ms.map(|ms| ms / 1000.0);
+        for i in 0..self.rules.len() {
+            let reading = match &self.rules[i].watch {
+                Watch::Check(name) if name.as_deref().is_none_or(|n| n == round.name) => {
+                    if round.status == Status::Unknown {
+                        continue;
+                    }
+                    (round.name.clone(), Reading::Down(round.status == Status::Down))
+                }
+                Watch::Series { metric, .. } if metric == "check_up" || metric == "check_latency_seconds" => {
+                    let series = format!("{metric}.{}", app::metrics::slug(&round.name));
+                    let value = if metric == "check_up" { up } else { latency };
+                    match value {
+                        Some(v) if self.rules[i].reads_series(metric, &series) => (series, Reading::Value(v)),
+                        _ => continue,
+                    }
+                }
+                _ => continue,
+            };
+            let (instance, reading) = reading;
+            changes.extend(self.observe(i, &instance, reading, &round.reason, now));
+        }
+        changes
+    }
+
+    /// Evaluates the component rules on a health rollup.
+    pub(crate) fn on_report(&mut self, report: &HealthReport, now: i64) -> Vec<Change> {
+        let mut changes = Vec::new();
+        for i in 0..self.rules.len() {
+            let Watch::Component(name) = &self.rules[i].watch else {
+                continue;
+            };
+            let Some(c) = report.components.iter().find(|c| &c.name == name) else {
+                continue;
+            };
+            if c.status == Status::Unknown {
+                continue;
+            }
+            let (instance, reason) = (c.name.clone(), c.reason.clone());
+            changes.extend(self.observe(i, &instance, Reading::Down(c.status == Status::Down), &reason, now));
+        }
+        changes
+    }
+
+    /// Fires what has been pending for its rule's `for` (between readings:
+    /// a check read every minute still fires on time).
+    pub(crate) fn tick(&mut self, now: i64) -> Vec<Change> {
+        let due: Vec<(String, String)> = self
+            .live
+            .iter()
+            .filter(|(_, l)| l.state == AlertState::Pending)
+            .filter(|((name, _), l)| {
+                self.rules
+                    .iter()
+                    .find(|r| &r.name == name)
+                    .is_some_and(|r| now - l.since >= millis(r.hold))
+            })
+            .map(|(k, _)| k.clone())
+            .collect();
+        due.into_iter()
+            .filter_map(|(name, instance)| {
+                let rule = self.rules.iter().position(|r| r.name == name)?;
+                let live = self.live.get_mut(&(name, instance.clone()))?;
+                live.state = AlertState::Firing;
+                live.fired_at = Some(now);
+                let live = live.clone();
+                Some(Change::Fired(self.alert(rule, &instance, &live, None)))
+            })
+            .collect()
+    }
+
+    /// The latest readings of rule `name`'s instances.
+    pub(crate) fn readings_of<'a>(&'a self, name: &'a str) -> impl Iterator<Item = (&'a str, Reading)> + 'a {
+        self.readings
+            .range((name.to_string(), String::new())..)
+            .take_while(move |((rule, _), _)| rule == name)
+            .map(|((_, instance), reading)| (instance.as_str(), *reading))
+    }
+
+    /// Every pending and firing instance, as the API shows them.
+    pub(crate) fn alerts(&self) -> Vec<Alert> {
+        self.live
+            .iter()
+            .filter_map(|((name, instance), live)| {
+                let i = self.rules.iter().position(|r| &r.name == name)?;
+                Some(self.alert(i, instance, live, None))
+            })
+            .collect()
+    }
+
+    fn observe(&mut self, i: usize, instance: &str, reading: Reading, reason: &str, now: i64) -> Option<Change> {
+        let rule = &self.rules[i];
+        let key = (rule.name.clone(), instance.to_string());
+        self.readings.insert(key.clone(), reading);
+        let (breach, recovered, value) = match reading {
+            Reading::Value(v) => (rule.breaches(v), rule.recovered(v), Some(v)),
+            Reading::Down(down) => (down, !down, None),
+        };
+        match self.live.get_mut(&key) {
+            None if breach => {
+                // A rule with no `for` fires at once.
+                let fires = rule.hold.is_zero();
+                let live = Live {
+                    state: if fires { AlertState::Firing } else { AlertState::Pending },
+                    since: now,
+                    fired_at: fires.then_some(now),
+                    value,
+                    reason: reason.to_string(),
+                };
+                self.live.insert(key, live.clone());
+                let alert = self.alert(i, instance, &live, None);
+                Some(if fires {
+                    Change::Fired(alert)
+                } else {
+                    Change::Pending(alert)
+                })
+            }
+            None => None,
+            Some(live) => {
+                if let Some(v) = value {
+                    live.value = Some(v);
+                }
+                if breach {
+                    live.reason = reason.to_string();
+                }
+                match live.state {
+                    AlertState::Pending if !breach => {
+                        self.live.remove(&key);
+                        Some(Change::Cleared {
+                            name: key.0,
+                            instance: key.1,
+                        })
+                    }
+                    AlertState::Pending => {
+                        let due = now - live.since >= millis(rule.hold);
+                        if due {
+                            live.state = AlertState::Firing;
+                            live.fired_at = Some(now);
+                            let live = live.clone();
+                            return Some(Change::Fired(self.alert(i, instance, &live, None)));
+                        }
+                        None
+                    }
+                    AlertState::Firing if recovered => {
+                        let live = self.live.remove(&key)?;
+                        Some(Change::Resolved(self.alert(i, instance, &live, Some(now))))
+                    }
+                    _ => None,
+                }
+            }
+        }
+    }
+
+    /// An instance that is no longer reported: pending ones clear, firing
+    /// ones resolve.
+    fn vanish(&mut self, i: usize, instance: &str, now: i64) -> Option<Change> {
+        let key = (self.rules[i].name.clone(), instance.to_string());
+        self.readings.remove(&key);
+        let live = self.live.remove(&key)?;
+        match live.state {
+            AlertState::Firing => {
+                let mut live = live;
+                live.reason = "no longer reported".into();
+                Some(Change::Resolved(self.alert(i, instance, &live, Some(now))))
+            }
+            _ => Some(Change::Cleared {
+                name: key.0,
+                instance: key.1,
+            }),
+        }
+    }
+
+    fn alert(&self, i: usize, instance: &str, live: &Live, resolved_at: Option<i64>) -> Alert {
+        let rule = &self.rules[i];
+        let state = if resolved_at.is_some() {
+            AlertState::Resolved
+        } else {
+            live.state
+        };
+        Alert {
+            name: rule.name.clone(),
+            instance: instance.to_string(),
+            state,
+            severity: rule.severity,
+            value: live.value,
+            threshold: rule.bound.map(Bound::threshold),
+            since: live.since,
+            fired_at: live.fired_at,
+            resolved_at,
+            message: message(rule, instance, live.value, &live.reason, state),
+            check: rule.check_of(instance),
+            reason: live.reason.clone(),
+            silenced: false,
+            muted_by: None,
+        }
+    }
+}
+
+fn millis(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// A value as a person reads it, in its series' unit.
+pub(crate) fn show(instance: &str, value: f64) -> String {
+    let unit = catalog::metric_of(instance).map(|m| m.unit);
+    match unit {
+        Some(Unit::Percent) => format!("{value:.1} %"),
+        Some(Unit::Bytes) => app::format::bytes(value.max(0.0) as u64),
+        Some(Unit::BytesPerSecond) => app::format::rate(value),
+        Some(Unit::Seconds) => app::format::millis(value * 1000.0),
+        _ => {
+            let text = format!("{value:.2}");
+            text.trim_end_matches('0').trim_end_matches('.').to_string()
+        }
+    }
+}
+
+/// What a notification about `instance` says: the rule's template, or the
+/// default wording.
+fn message(rule: &Rule, instance: &str, value: Option<f64>, reason: &str, state: AlertState) -> String {
+    let value_text = value.map(|v| show(instance, v)).unwrap_or_default();
+    let threshold_text = rule.bound.map(|b| show(instance, b.threshold())).unwrap_or_default();
+    if let Some(template) = &rule.message {
+        return template
+            .replace("{name}", &rule.name)
+            .replace("{instance}", instance)
+            .replace("{value}", &value_text)
+            .replace("{threshold}", &threshold_text)
+            .replace("{reason}", reason)
+            .replace("{state}", state.as_str());
+    }
+    let back = state == AlertState::Resolved;
+    match (&rule.watch, rule.bound) {
+        (Watch::Series { .. }, Some(bound)) => {
+            let side = if matches!(bound, Bound::Above(_)) {
+                "above"
+            } else {
+                "below"
+            };
+            if back {
+                format!("{instance} is back at {value_text} (alert at {side} {threshold_text})")
+            } else {
+                format!("{instance} is {value_text}, {side} {threshold_text}")
+            }
+        }
+        (Watch::Check(_), _) if back => format!("check {instance} is up again"),
+        (Watch::Check(_), _) => format!("check {instance} is down: {reason}"),
+        (Watch::Component(_), _) if back => format!("{instance} is up again"),
+        _ => format!("{instance} is down: {reason}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use app::health::ComponentHealth;
+    use app::metrics::{Disk, Memory};
+
+    const MIN: i64 = 60_000;
+
+    fn disk_rule(above: f64, hold: Duration) -> Rule {
+        Rule {
+            name: "disk-full".into(),
+            watch: Watch::Series {
+                metric: "filesystem_used_percent".into(),
+                instance: None,
+            },
+            bound: Some(Bound::Above(above)),
+            recovery: None,
+            hold,
+            severity: Severity::Critical,
+            notify: None,
+            message: None,
+        }
+    }
+
+    fn sample(disks: &[(&str, f64)]) -> Sample {
+        Sample {
+            memory: Memory {
+                total: 100,
+                used: 50,
+                ..Default::default()
+            },
+            disks: disks
+                .iter()
+                .map(|(mount, pct)| Disk {
+                    mount: mount.to_string(),
+                    device: "/dev/x".into(),
+                    fs: "ext4".into(),
+                    total: 1000,
+                    used: (*pct * 10.0) as u64,
+                    available: 1000 - (*pct * 10.0) as u64,
+                    ..Default::default()
+                })
+                .collect(),
+            ..Default::default()
+        }
+    }
+
+    fn kinds(changes: &[Change]) -> Vec<String> {
+        changes
+            .iter()
+            .map(|c| match c {
+                Change::Pending(a) => format!("pending {}", a.instance),
+                Change::Fired(a) => format!("fired {}", a.instance),
+                Change::Resolved(a) => format!("resolved {}", a.instance),
+                Change::Cleared { instance, .. } => format!("cleared {instance}"),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_breach_pends_for_its_hold_then_fires_once_then_resolves_once() {
+        let mut r = Rules::new(vec![disk_rule(90.0, Duration::from_secs(300))]);
+        let root = "filesystem_used_percent.root";
+        assert!(r.on_sample(&sample(&[("/", 50.0)]), 0).is_empty());
+        assert_eq!(
+            kinds(&r.on_sample(&sample(&[("/", 95.0)]), MIN)),
+            [format!("pending {root}")]
+        );
+        // Still breaching, not for five minutes yet.
+        assert!(r.on_sample(&sample(&[("/", 96.0)]), 5 * MIN).is_empty());
+        let fired = r.on_sample(&sample(&[("/", 96.0)]), 6 * MIN);
+        assert_eq!(kinds(&fired), [format!("fired {root}")]);
+        let Change::Fired(a) = &fired[0] else { panic!() };
+        assert_eq!(
+            (a.since, a.fired_at, a.value, a.threshold),
+            (MIN, Some(6 * MIN), Some(96.0), Some(90.0))
+        );
+        assert_eq!(a.message, "filesystem_used_percent.root is 96.0 %, above 90.0 %");
+        // Firing stays quiet while it stays past the line.
+        assert!(r.on_sample(&sample(&[("/", 99.0)]), 7 * MIN).is_empty());
+        assert_eq!(r.alerts().len(), 1);
+        let resolved = r.on_sample(&sample(&[("/", 70.0)]), 8 * MIN);
+        assert_eq!(kinds(&resolved), [format!("resolved {root}")]);
+        let Change::Resolved(a) = &resolved[0] else { panic!() };
+        assert_eq!((a.state, a.resolved_at), (AlertState::Resolved, Some(8 * MIN)));
+        assert!(r.alerts().is_empty());
+    }
+
+    #[test]
+    fn a_value_hovering_at_the_line_fires_once_not_on_every_wobble() {
+        let mut r = Rules::new(vec![disk_rule(90.0, Duration::ZERO)]);
+        let mut told = Vec::new();
+        // 89.5, 90.5, 89.5, ... for an hour: inside the 2 % margin (88.2).
+        for minute in 0..60 {
+            let v = if minute % 2 == 0 { 90.5 } else { 89.5 };
+            told.extend(kinds(&r.on_sample(&sample(&[("/", v)]), minute * MIN)));
+        }
+        assert_eq!(told, ["fired filesystem_used_percent.root"]);
+        // Well back: resolved, once.
+        assert_eq!(
+            kinds(&r.on_sample(&sample(&[("/", 80.0)]), 61 * MIN)),
+            ["resolved filesystem_used_percent.root"]
+        );
+    }
+
+    #[test]
+    fn a_pending_breach_that_stops_tells_no_one() {
+        let mut r = Rules::new(vec![disk_rule(90.0, Duration::from_secs(300))]);
+        r.on_sample(&sample(&[("/", 95.0)]), 0);
+        assert_eq!(
+            kinds(&r.on_sample(&sample(&[("/", 50.0)]), MIN)),
+            ["cleared filesystem_used_percent.root"]
+        );
+        assert!(r.tick(10 * MIN).is_empty());
+    }
+
+    #[test]
+    fn every_instance_of_a_metric_has_its_own_state_and_vanishing_resolves() {
+        let mut r = Rules::new(vec![disk_rule(90.0, Duration::ZERO)]);
+        let changes = r.on_sample(&sample(&[("/", 95.0), ("/data", 50.0), ("/var", 99.0)]), 0);
+        assert_eq!(
+            kinds(&changes),
+            [
+                "fired filesystem_used_percent.root",
+                "fired filesystem_used_percent.var"
+            ]
+        );
+        // /var unmounted: resolved, saying why.
+        let changes = r.on_sample(&sample(&[("/", 95.0), ("/data", 50.0)]), MIN);
+        assert_eq!(kinds(&changes), ["resolved filesystem_used_percent.var"]);
+        let Change::Resolved(a) = &changes[0] else { panic!() };
+        assert_eq!(a.value, Some(99.0));
+    }
+
+    #[test]
+    fn one_instance_rules_and_below_rules_and_custom_messages() {
+        let mut rule = disk_rule(0.0, Duration::ZERO);
+        rule.watch = Watch::Series {
+            metric: "filesystem_used_percent".into(),
+            instance: Some("filesystem_used_percent.data".into()),
+        };
+        rule.bound = Some(Bound::Below(10.0));
+        rule.recovery = Some(20.0);
+        rule.message = Some("{name}: {instance} at {value} (limit {threshold})".into());
+        let mut r = Rules::new(vec![rule]);
+        let changes = r.on_sample(&sample(&[("/", 5.0), ("/data", 5.0)]), 0);
+        assert_eq!(kinds(&changes), ["fired filesystem_used_percent.data"]);
+        let Change::Fired(a) = &changes[0] else { panic!() };
+        assert_eq!(
+            a.message,
+            "disk-full: filesystem_used_percent.data at 5.0 % (limit 10.0 %)"
+        );
+        // 15 is above the threshold but not past the recovery line (20).
+        assert!(r.on_sample(&sample(&[("/data", 15.0)]), MIN).is_empty());
+        assert_eq!(
+            kinds(&r.on_sample(&sample(&[("/data", 25.0)]), 2 * MIN)),
+            ["resolved filesystem_used_percent.data"]
+        );
+    }
+
+    fn round(name: &str, status: Status, reason: &str) -> CheckState {
+        CheckState {
+            name: name.into(),
+            kind: app::checks::CheckKind::Http,
+            target: String::new(),
+            status,
+            observed: status,
+            reason: reason.into(),
+            latency_ms: Some(12.0),
+            subs: Vec::new(),
+            breaker: Default::default(),
+            ts: 1,
+            since: 1,
+            consecutive_failures: 0,
+        }
+    }
+
+    #[test]
+    fn checks_fire_while_down_and_pending_fires_on_the_clock() {
+        let rule = Rule {
+            name: "check-down".into(),
+            watch: Watch::Check(None),
+            bound: None,
+            recovery: None,
+            hold: Duration::from_secs(120),
+            severity: Severity::Critical,
+            notify: None,
+            message: None,
+        };
+        let mut r = Rules::new(vec![rule]);
+        assert!(r.on_round(&round("api", Status::Up, "HTTP 200"), 0).is_empty());
+        assert_eq!(
+            kinds(&r.on_round(&round("api", Status::Down, "HTTP 503"), MIN)),
+            ["pending api"]
+        );
+        // No round for a while: the clock fires it.
+        assert!(r.tick(2 * MIN).is_empty());
+        let fired = r.tick(3 * MIN);
+        assert_eq!(kinds(&fired), ["fired api"]);
+        let Change::Fired(a) = &fired[0] else { panic!() };
+        assert_eq!(a.message, "check api is down: HTTP 503");
+        assert_eq!(
+            kinds(&r.on_round(&round("api", Status::Up, "HTTP 200"), 4 * MIN)),
+            ["resolved api"]
+        );
+    }
+
+    #[test]
+    fn check_series_rules_read_rounds() {
+        let rule = Rule {
+            name: "slow-api".into(),
+            watch: Watch::Series {
+                metric: "check_latency_seconds".into(),
+                instance: Some("check_latency_seconds.api".into()),
+            },
+            bound: Some(Bound::Above(0.01)),
+            recovery: None,
+            hold: Duration::ZERO,
+            severity: Severity::Warning,
+            notify: None,
+            message: None,
+        };
+        let mut r = Rules::new(vec![rule]);
+        assert_eq!(
+            kinds(&r.on_round(&round("api", Status::Up, "ok"), 0)),
+            ["fired check_latency_seconds.api"]
+        );
+        assert!(
+            r.on_round(&round("db", Status::Up, "ok"), 0).is_empty(),
+            "another check"
+        );
+        // A host sample does not touch check series.
+        assert!(r.on_sample(&sample(&[]), MIN).is_empty());
+        assert_eq!(r.alerts().len(), 1);
+    }
+
+    #[test]
+    fn components_fire_while_down() {
+        let rule = Rule {
+            name: "store-down".into(),
+            watch: Watch::Component("store".into()),
+            bound: None,
+            recovery: None,
+            hold: Duration::ZERO,
+            severity: Severity::Critical,
+            notify: None,
+            message: None,
+        };
+        let mut r = Rules::new(vec![rule]);
+        let report = |status, reason: &str| {
+            HealthReport::from_components(
+                0,
+                vec![ComponentHealth {
+                    name: "store".into(),
+                    status,
+                    reason: reason.into(),
+                }],
+            )
+        };
+        assert!(r.on_report(&report(Status::Up, "fine"), 0).is_empty());
+        assert!(
+            r.on_report(&report(Status::Degraded, "slow"), 0).is_empty(),
+            "degraded is not down"
+        );
+        let fired = r.on_report(&report(Status::Down, "5 writes failed in a row"), MIN);
+        assert_eq!(kinds(&fired), ["fired store"]);
+        let Change::Fired(a) = &fired[0] else { panic!() };
+        assert_eq!(a.message, "store is down: 5 writes failed in a row");
+        assert_eq!(
+            kinds(&r.on_report(&report(Status::Up, "fine"), 2 * MIN)),
+            ["resolved store"]
+        );
+    }
+
+    #[test]
+    fn a_restart_keeps_what_fires_without_telling_it_again() {
+        let mut r = Rules::new(vec![disk_rule(90.0, Duration::ZERO)]);
+        r.on_sample(&sample(&[("/", 95.0)]), 0);
+        let saved = r.alerts();
+        let mut again = Rules::new(vec![disk_rule(90.0, Duration::ZERO)]);
+        again.restore(saved);
+        assert!(
+            again.on_sample(&sample(&[("/", 96.0)]), MIN).is_empty(),
+            "not told twice"
+        );
+        assert_eq!(
+            kinds(&again.on_sample(&sample(&[("/", 50.0)]), 2 * MIN)),
+            ["resolved filesystem_used_percent.root"]
+        );
+    }
+}
