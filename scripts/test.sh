@@ -29,7 +29,7 @@ step "release build (server + WASM; every page but the overview in chunks of its
 cargo leptos build --release --split --precompress
 
 step "Rust tests"
-cargo test -p app -p vigil
+cargo test --no-fail-fast -p app -p vigil
 
 step "end-to-end tests (Playwright, Chromium)"
 (cd end2end && npx playwright test)

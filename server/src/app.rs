@@ -209,6 +209,12 @@ impl Server {
             shutdown.child_token(),
             &tasks,
         )?;
+        tasks.spawn(crate::alerts::forecast::run(
+            alerts.clone(),
+            Arc::new(HistoryPast(history.clone())),
+            bus.clone(),
+            shutdown.child_token(),
+        ));
         let mut hub_options = HubOptions::new(host.clone(), interval, config.live.replay_window);
         hub_options.system = system.clone();
         let hub = crate::live::start(
@@ -352,6 +358,24 @@ impl Server {
     /// Waits until the server has stopped.
     pub async fn wait(self) -> std::io::Result<()> {
         self.done.await.map_err(std::io::Error::other)?
+    }
+}
+
+/// Fill forecasts read the history store: each bucket's average over the
+/// forecast window, at most one point a minute.
+struct HistoryPast(Arc<History>);
+
+impl crate::alerts::forecast::Past for HistoryPast {
+    fn points(&self, series: &str, from: i64, to: i64) -> Vec<(i64, f64)> {
+        let points = ((to - from) / 60_000).clamp(1, 4_000) as u32;
+        match self.0.range(series, app::metrics::Unit::Percent, from, to, points, to) {
+            Ok(Some(range)) => range.points.iter().map(|p| (p.t(), p.min_max_avg().2)).collect(),
+            Ok(None) => Vec::new(),
+            Err(e) => {
+                tracing::debug!(%series, error = %e, "no history for a forecast");
+                Vec::new()
+            }
+        }
     }
 }
 

@@ -788,6 +788,11 @@ notify = ["mail"]
 name = "memory-full"
 enabled = false
 
+[[alerts]]
+name = "disk-filling"
+series = "filesystem_used_percent"
+full_within = "2d"
+
 [[notify]]
 name = "mail"
 type = "email"
@@ -821,7 +826,8 @@ timezone = "Europe/Berlin"
         assert_eq!(c.alerting.group_wait, Duration::from_secs(5));
         assert_eq!(c.alerting.repeat, Duration::from_secs(4 * 3600));
         assert_eq!(c.checks[1].depends_on, ["db"]);
-        assert_eq!(crate::alerts::config::rule_count(&c.alerts, &c.alerting), 5);
+        assert_eq!(c.alerts[2].full_within, Some(Duration::from_secs(2 * 86_400)));
+        assert_eq!(crate::alerts::config::rule_count(&c.alerts, &c.alerting), 6);
     }
 
     #[test]
@@ -837,7 +843,25 @@ timezone = "Europe/Berlin"
             1,
             "alerts[0]",
         );
-        assert!(err.contains("needs above or below"), "{err}");
+        assert!(err.contains("needs above, below or full_within"), "{err}");
+        let err = check_error(
+            "[[alerts]]\nname = \"x\"\nseries = \"memory_used_percent\"\nfull_within = \"1d\"\n",
+            4,
+            "alerts[0].full_within",
+        );
+        assert!(err.contains("filesystem_used_percent only"), "{err}");
+        let err = check_error(
+            "[[alerts]]\nname = \"x\"\nseries = \"filesystem_used_percent\"\nfull_within = \"1d\"\nabove = 9\n",
+            4,
+            "alerts[0].full_within",
+        );
+        assert!(err.contains("not both"), "{err}");
+        let err = check_error(
+            "[[alerts]]\nname = \"x\"\nseries = \"filesystem_used_percent\"\nfull_within = \"5m\"\n",
+            4,
+            "alerts[0].full_within",
+        );
+        assert!(err.contains("from 1h to 90d"), "{err}");
         let err = check_error("[[alerts]]\nname = \"x\"\ncheck = \"ghost\"\n", 3, "alerts[0].check");
         assert!(err.contains("no [[checks]] entry is named \"ghost\""), "{err}");
         let err = check_error(

@@ -958,3 +958,100 @@ impl Drop for Mounted {
         let _ = std::process::Command::new("umount").arg("-l").arg(&self.dir).status();
     }
 }
+
+/// A filesystem that has filled steadily for hours (history written in
+/// the store's own format, ending at the root filesystem's real level)
+/// gets a forecast at start: a `full_within` rule fires with the time
+/// left, and the live `alerts` frame carries the forecast for the
+/// overview.
+#[tokio::test]
+async fn a_steady_fill_forecasts_full_and_fires_a_full_within_rule() {
+    use app::metrics::{Disk, Sample};
+    use vigil::signals::StoreStats;
+    use vigil::store::{self, writer::Writer, Tiers};
+
+    let series = "filesystem_used_percent.root";
+    // Where the root filesystem really is now.
+    let t = start_with(1000, |_| {}).await;
+    let (_, latest) = get_json(&t, &format!("/api/v1/latest?series={series}")).await;
+    stop(t).await;
+    let level = latest["value"].as_f64().unwrap_or_else(|| panic!("{latest}"));
+    assert!(level > 5.0, "the root filesystem is {level} % full: too empty to fill");
+
+    // Six hours of a steady fill, a point a minute, up to that level.
+    let data = tempfile::tempdir().unwrap();
+    std::fs::create_dir(data.path().join("data")).unwrap();
+    let path = data.path().join("data").join(store::FILE_NAME);
+    let mut writer = Writer::new(
+        store::open(&path).unwrap(),
+        path.clone(),
+        Tiers::standard(Duration::from_secs(1)),
+        Arc::new(StoreStats::default()),
+    );
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let rise = 5.0;
+    let minutes = 6 * 60;
+    let samples: Vec<Arc<Sample>> = (0..minutes)
+        .map(|i| {
+            let pct = level - rise + rise * i as f64 / (minutes - 1) as f64;
+            let used = (pct * 10_000.0) as u64;
+            Arc::new(Sample {
+                ts: now - (minutes - i) * 60_000,
+                disks: vec![Disk {
+                    mount: "/".into(),
+                    total: 1_000_000,
+                    used,
+                    available: 1_000_000 - used,
+                    ..Default::default()
+                }],
+                ..Default::default()
+            })
+        })
+        .collect();
+    writer.write(&samples).unwrap();
+    drop(writer);
+
+    let rule = AlertConfig {
+        name: "root-filling".into(),
+        series: Some(series.into()),
+        full_within: Some(Duration::from_secs(90 * 86_400)),
+        ..Default::default()
+    };
+    let t = start_in(data, 1000, |o: &mut Options| o.config.alerts = vec![rule]).await;
+    let fired = alerts_until(&t, "the forecast rule fires", Duration::from_secs(10), |all| {
+        find(all, "root-filling", series).is_some_and(|a| a["state"] == "firing")
+    })
+    .await;
+    let alert = find(&fired, "root-filling", series).unwrap();
+    // 5 points in 6 h: the rest of the way at that pace.
+    let hours = (100.0 - level) / (rise / 6.0);
+    let message = alert["message"].as_str().unwrap();
+    let want = format!("{series} will be full in {}", app::alerts::roughly(hours));
+    assert!(message.starts_with(&want), "{message} (want {want})");
+
+    // The overview's live frame carries it.
+    let (_, snapshot) = get_json(&t, "/api/v1/snapshot").await;
+    let forecasts = snapshot["alerts"]["forecasts"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{snapshot}"));
+    let f = forecasts.iter().find(|f| f["series"] == series).unwrap();
+    let per_hour = f["per_hour"].as_f64().unwrap();
+    assert!((per_hour - rise / 6.0).abs() < 0.1, "{f}");
+    // The rule's reading on the board says it in words.
+    let (_, board) = get_json(&t, "/api/v1/alerts/board").await;
+    let rule = board["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == "root-filling")
+        .unwrap();
+    assert_eq!(rule["side"], "full within");
+    assert!(
+        rule["readings"][0]["shown"].as_str().unwrap().starts_with("full in ~"),
+        "{rule}"
+    );
+    stop(t).await;
+}

@@ -196,3 +196,90 @@ impl Drop for Process {
         let _ = self.child.wait();
     }
 }
+
+/// The board's rule names and its reload error, polled until `done`.
+async fn board_until(
+    base: &str,
+    what: &str,
+    done: impl Fn(&[String], &serde_json::Value) -> bool,
+) -> serde_json::Value {
+    for _ in 0..100 {
+        let board: serde_json::Value = reqwest::get(format!("{base}/api/v1/alerts/board"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let names: Vec<String> = board["rules"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{board}"))
+            .iter()
+            .map(|r| r["name"].as_str().unwrap().to_string())
+            .collect();
+        if done(&names, &board["config_error"]) {
+            return board;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("{what}: not within 10 s");
+}
+
+fn hang_up(p: &Process) {
+    let status = Command::new("kill")
+        .args(["-HUP", &p.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+/// SIGHUP reloads the alerting sections from the config file: a rule
+/// added to the file is in force without a restart. A file that no longer
+/// parses changes nothing: the running rules stay, and the alerts page
+/// tells admins why (file, line and key).
+#[tokio::test]
+async fn sighup_reloads_alert_rules_and_a_bad_file_keeps_the_running_ones() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("vigil.toml");
+    let first = "[[alerts]]\nname = \"store-gone\"\ncomponent = \"store\"\n";
+    std::fs::write(&config, first).unwrap();
+    let p = Process::start(port, &dir.path().join("data"), &config).await;
+    board_until(&p.base, "the first rule", |names, _| {
+        names.contains(&"store-gone".to_string()) && !names.contains(&"memory-high".to_string())
+    })
+    .await;
+
+    let second =
+        format!("{first}\n[[alerts]]\nname = \"memory-high\"\nseries = \"memory_used_percent\"\nabove = 99.9\n");
+    std::fs::write(&config, &second).unwrap();
+    hang_up(&p);
+    board_until(&p.base, "the added rule in force", |names, error| {
+        names.contains(&"memory-high".to_string()) && error.is_null()
+    })
+    .await;
+
+    std::fs::write(
+        &config,
+        format!("{second}\n[[alerts]]\nname = \"broken\"\nseries = \"memory_used_percent\"\nabove = \"high\"\n"),
+    )
+    .unwrap();
+    hang_up(&p);
+    let board = board_until(&p.base, "the reload error shown", |_, error| !error.is_null()).await;
+    let error = board["config_error"].as_str().unwrap();
+    assert!(error.contains("vigil.toml") && error.contains("above"), "{error}");
+    let names: Vec<&str> = board["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["name"].as_str().unwrap())
+        .collect();
+    assert!(
+        names.contains(&"memory-high") && !names.contains(&"broken"),
+        "{names:?}"
+    );
+    drop(p);
+}

@@ -120,11 +120,54 @@ impl Alert {
     }
 }
 
-/// The pending and firing alerts, as `alerts` frames carry them.
+/// The pending and firing alerts, and the filesystems' forecasts, as
+/// `alerts` frames carry them.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct AlertsLive {
     /// Pending and firing, in [`Alert::order_key`] order.
     pub alerts: Vec<Alert>,
+    /// Series that will be full (each filesystem filling up steadily).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub forecasts: Vec<Forecast>,
+}
+
+/// When a filling series will be full, from a fit over its history.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Forecast {
+    /// The series instance (`filesystem_used_percent.data`).
+    pub series: String,
+    /// Unix ms when it reaches 100 %.
+    pub full_at: i64,
+    /// Percentage points per hour.
+    pub per_hour: f64,
+}
+
+impl Forecast {
+    /// "full in ~3 days", as of `now` (Unix ms).
+    pub fn full_in(&self, now: i64) -> String {
+        format!("full in {}", roughly((self.full_at - now).max(0) as f64 / 3_600_000.0))
+    }
+}
+
+/// A forecast rule's limit as the config writes it: `2d`, `36h`.
+pub fn within(hours: f64) -> String {
+    let hours = hours.round().max(1.0) as u64;
+    if hours.is_multiple_of(24) {
+        format!("{}d", hours / 24)
+    } else {
+        format!("{hours}h")
+    }
+}
+
+/// "~3 days", "~5 h", "~40 min": how long, roughly.
+pub fn roughly(hours: f64) -> String {
+    if hours >= 48.0 {
+        format!("~{} days", (hours / 24.0).round())
+    } else if hours >= 2.0 {
+        format!("~{} h", hours.round())
+    } else {
+        format!("~{} min", (hours * 60.0).round().max(1.0))
+    }
 }
 
 impl AlertsLive {
@@ -146,8 +189,10 @@ pub struct RuleView {
     pub severity: Severity,
     /// `for`, in ms.
     pub hold_ms: u64,
+    /// The threshold; for `full within`, hours.
     pub threshold: Option<f64>,
-    /// `"above"` or `"below"`; none for status rules.
+    /// `"above"`, `"below"` or `"full within"` (a fill forecast); none
+    /// for status rules.
     pub side: Option<String>,
     /// The channels it goes to (the route, when the rule names none).
     pub notify: Vec<String>,
@@ -267,4 +312,26 @@ pub struct AlertsBoard {
     /// Whether the reader may add and end silences and windows and send
     /// tests (an admin).
     pub can_edit: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_left_read_roughly_and_limits_as_written() {
+        let f = Forecast {
+            series: "filesystem_used_percent.data".into(),
+            full_at: 3 * 86_400_000,
+            per_hour: 0.5,
+        };
+        assert_eq!(f.full_in(0), "full in ~3 days");
+        assert_eq!(f.full_in(3 * 86_400_000 - 5 * 3_600_000), "full in ~5 h");
+        assert_eq!(f.full_in(3 * 86_400_000 - 40 * 60_000), "full in ~40 min");
+        assert_eq!(f.full_in(4 * 86_400_000), "full in ~1 min", "past due reads as now");
+        assert_eq!(
+            (within(24.0), within(36.0), within(2160.0)),
+            ("1d".into(), "36h".into(), "90d".into())
+        );
+    }
 }

@@ -324,6 +324,9 @@ fn RuleTable(rules: Vec<RuleView>) -> impl IntoView {
         .into_iter()
         .map(|r| {
             let line = match (&r.side, r.threshold) {
+                (Some(side), Some(hours)) if side == "full within" => {
+                    format!("{side} {}", super::within(hours))
+                }
                 (Some(side), Some(t)) => format!("{side} {}", trim(t)),
                 _ => "while down".into(),
             };

@@ -273,12 +273,25 @@ fn StorageCard(live: LiveStore) -> impl IntoView {
             live.current
                 .with(|s| s.disks.iter().find(|d| d.mount == m).map_or(0.0, |d| d.used_pct()))
         });
+        // When it will be full, if the fill forecast says so.
+        let series = format!("filesystem_used_percent.{}", super::slug(&mount));
+        let full_in = Memo::new(move |_| {
+            let now = live.current.with(|s| s.ts);
+            live.alerts.with(|a| {
+                a.as_ref()?
+                    .forecasts
+                    .iter()
+                    .find(|f| f.series == series)
+                    .map(|f| f.full_in(now))
+            })
+        });
         view! {
             <tr data-testid="disk-row">
                 <th scope="row" title=disk(|d| format!("{} ({})", d.device, d.fs))>{mount}</th>
                 <td class="num">
                     <span data-testid="disk-used-pct">{move || format::percent(pct.get())}</span>
                     <Meter pct label="used"/>
+                    {move || full_in.get().map(|text| view! { <br/><small class="forecast" data-testid="disk-forecast">{text}</small> })}
                 </td>
                 <td class="num" data-testid="disk-available">{disk(|d| format::bytes(d.available))}</td>
                 <td class="num">{disk(|d| format::bytes(d.reserved))}</td>

@@ -34,6 +34,10 @@ pub struct AlertConfig {
     pub component: Option<String>,
     pub above: Option<f64>,
     pub below: Option<f64>,
+    /// Fires when a filesystem's fill forecast says it will be full within
+    /// this long (`filesystem_used_percent` only, instead of above/below).
+    #[serde(default, with = "humantime_serde")]
+    pub full_within: Option<Duration>,
     /// Where a firing series instance resolves; default 2 % of the
     /// threshold inside it, so a value at the line does not flap.
     pub recovery: Option<f64>,
@@ -264,6 +268,13 @@ pub struct MaintenanceConfig {
 /// Vigil's own health components a rule may watch.
 const COMPONENTS: [&str; 5] = ["store", "memory", "storage", "collector", "websocket hub"];
 
+/// The one metric fill forecasts are made for.
+pub(crate) const FORECAST_METRIC: &str = "filesystem_used_percent";
+
+/// The longest `full_within`: forecasts look no further (see
+/// [`super::forecast::Guard::horizon`]).
+const MAX_FULL_WITHIN: Duration = Duration::from_secs(90 * 86_400);
+
 /// The built-in rules: each filesystem at 90 % for 5 min (warning) and
 /// 97 % (critical), memory at 95 % for 5 min, the store down, a check
 /// down. A `[[alerts]]` entry of the same name replaces one.
@@ -343,9 +354,10 @@ fn rule_of(c: &AlertConfig) -> Option<Rule> {
     } else {
         Watch::Component(c.component.clone()?)
     };
-    let bound = match (c.above, c.below) {
-        (Some(t), None) => Some(Bound::Above(t)),
-        (None, Some(t)) => Some(Bound::Below(t)),
+    let bound = match (c.above, c.below, c.full_within) {
+        (_, _, Some(within)) => Some(Bound::FullWithin(within.as_secs_f64() / 3600.0)),
+        (Some(t), None, None) => Some(Bound::Above(t)),
+        (None, Some(t), None) => Some(Bound::Below(t)),
         _ => None,
     };
     Some(Rule {
@@ -358,6 +370,28 @@ fn rule_of(c: &AlertConfig) -> Option<Rule> {
         notify: c.notify.clone(),
         message: c.message.clone(),
     })
+}
+
+/// An above/below series rule's threshold and recovery line.
+fn threshold_rules(a: &AlertConfig) -> Result<(), (Option<&'static str>, String)> {
+    let bound = match (a.above, a.below) {
+        (Some(_), Some(_)) => return Err((Some("below"), "set above or below, not both".into())),
+        (None, None) => return Err((None, "a series rule needs above, below or full_within".into())),
+        (Some(t), None) => Bound::Above(t),
+        (None, Some(t)) => Bound::Below(t),
+    };
+    let inside = match (a.recovery, bound) {
+        (Some(recovery), Bound::Above(t)) => recovery <= t,
+        (Some(recovery), Bound::Below(t)) => recovery >= t,
+        _ => true,
+    };
+    if !inside {
+        return Err((
+            Some("recovery"),
+            "must be on the threshold's inside (below an above threshold, above a below one)".into(),
+        ));
+    }
+    Ok(())
 }
 
 /// The channel names of `notify`, in order: given, or the type's (with a
@@ -489,23 +523,24 @@ pub(crate) fn validate(
                     format!("{series:?} is not a stored series (GET /api/v1/series lists them)"),
                 ));
             }
-            match (a.above, a.below) {
-                (Some(_), Some(_)) => return Err(fail(Some("below"), "set above or below, not both".into())),
-                (None, None) => return Err(fail(None, "a series rule needs above or below".into())),
-                _ => {}
-            }
-            if let (Some(recovery), Some(bound)) = (a.recovery, a.above.map(Bound::Above).or(a.below.map(Bound::Below)))
-            {
-                let inside = match bound {
-                    Bound::Above(t) => recovery <= t,
-                    Bound::Below(t) => recovery >= t,
-                };
-                if !inside {
+            if let Some(within) = a.full_within {
+                if metric != FORECAST_METRIC {
                     return Err(fail(
-                        Some("recovery"),
-                        "must be on the threshold's inside (below an above threshold, above a below one)".into(),
+                        Some("full_within"),
+                        format!("forecasts are made for {FORECAST_METRIC} only, not {metric:?}"),
                     ));
                 }
+                if a.above.is_some() || a.below.is_some() || a.recovery.is_some() {
+                    return Err(fail(
+                        Some("full_within"),
+                        "set full_within or above/below, not both (a forecast rule has no recovery value)".into(),
+                    ));
+                }
+                if !(Duration::from_secs(3600)..=MAX_FULL_WITHIN).contains(&within) {
+                    return Err(fail(Some("full_within"), "from 1h to 90d".into()));
+                }
+            } else {
+                threshold_rules(a).map_err(|(field, message)| fail(field, message))?;
             }
         } else {
             if let Some(component) = &a.component {
@@ -528,6 +563,7 @@ pub(crate) fn validate(
                 ("above", a.above.is_some()),
                 ("below", a.below.is_some()),
                 ("recovery", a.recovery.is_some()),
+                ("full_within", a.full_within.is_some()),
             ] {
                 if set {
                     return Err(fail(

@@ -27,6 +27,7 @@
 
 pub(crate) mod channels;
 pub mod config;
+pub(crate) mod forecast;
 pub(crate) mod maintenance;
 pub(crate) mod message;
 pub(crate) mod router;
@@ -159,6 +160,8 @@ struct State {
     silences: Vec<Silence>,
     /// A reload that failed, for admins.
     config_error: Option<String>,
+    /// When each filling filesystem will be full, newest fit.
+    forecasts: Vec<app::alerts::Forecast>,
 }
 
 /// The running alerts engine: the query side of it.
@@ -222,6 +225,7 @@ pub(crate) fn start(
             windows,
             silences,
             config_error: None,
+            forecasts: Vec::new(),
         }),
         poke,
         bus: sources.alerts.clone(),
@@ -316,7 +320,6 @@ impl Shared {
 
     /// Stores the changes, judges mutes, routes, and queues messages.
     fn settle(&self, state: &mut State, changes: Vec<Change>, now: i64) {
-        let changed = !changes.is_empty();
         {
             let mut store = self.store();
             for change in changes {
@@ -355,11 +358,13 @@ impl Shared {
                 }
             }
         }
-        if changed || !items.is_empty() {
-            let mut alerts: Vec<Alert> = items.into_iter().map(|i| i.alert).collect();
-            alerts.sort_by_key(Alert::order_key);
-            self.bus.publish(AlertsLive { alerts });
-        }
+        // The bus sends only what differs from the last.
+        let mut alerts: Vec<Alert> = items.into_iter().map(|i| i.alert).collect();
+        alerts.sort_by_key(Alert::order_key);
+        self.bus.publish(AlertsLive {
+            alerts,
+            forecasts: state.forecasts.clone(),
+        });
     }
 
     /// Every pending and firing alert with its mutes and route.
@@ -524,6 +529,29 @@ impl Engine {
 }
 
 impl Alerts {
+    /// Takes the latest fill forecasts (every filesystem fitted, `None`
+    /// where nothing can be told), evaluates the forecast rules on them
+    /// and publishes them for the overview.
+    pub(crate) fn set_forecasts(&self, fitted: Vec<(String, Option<forecast::Forecast>)>) {
+        self.shared.apply(|state, now| {
+            let hours: Vec<(String, Option<f64>)> = fitted
+                .iter()
+                .map(|(series, fit)| (series.clone(), fit.map(|f| f.hours_left(now))))
+                .collect();
+            state.forecasts = fitted
+                .iter()
+                .filter_map(|(series, fit)| {
+                    fit.map(|f| app::alerts::Forecast {
+                        series: series.clone(),
+                        full_at: f.full_at,
+                        per_hour: f.per_hour,
+                    })
+                })
+                .collect();
+            state.rules.on_forecasts(&hours, now)
+        });
+    }
+
     /// Replaces rules, channels, routes and windows with a reloaded
     /// config's (already validated). A channel whose secret cannot be read
     /// fails the reload: the running config stays and says why.
@@ -616,7 +644,10 @@ impl Alerts {
             })
             .collect();
         AlertsBoard {
-            live: AlertsLive { alerts: live },
+            live: AlertsLive {
+                alerts: live,
+                forecasts: state.forecasts.clone(),
+            },
             history,
             rules,
             channels,
@@ -635,7 +666,7 @@ fn rule_view(r: &Rule, state: &State) -> RuleView {
         .readings_of(&r.name)
         .map(|(instance, reading)| {
             let (shown, breaching) = match reading {
-                Reading::Value(v) => (rules::show(instance, v), r.breaches(v)),
+                Reading::Value(v) => (r.show(instance, v), r.breaches(v)),
                 Reading::Down(down) => ((if down { "down" } else { "up" }).to_string(), down),
             };
             ReadingView {
@@ -652,7 +683,7 @@ fn rule_view(r: &Rule, state: &State) -> RuleView {
         watches: r.watches(),
         severity: r.severity,
         hold_ms: r.hold.as_millis() as u64,
-        threshold: r.threshold(),
+        threshold: r.bound.map(rules::Bound::threshold),
         side: r.side().map(str::to_string),
         notify: state.router.routes.channels(r.notify.as_deref(), r.severity),
         readings,

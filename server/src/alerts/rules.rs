@@ -45,12 +45,16 @@ pub(crate) enum Watch {
 pub(crate) enum Bound {
     Above(f64),
     Below(f64),
+    /// The fill forecast says full within this many hours (read from
+    /// forecasts, not samples: the value is hours left).
+    FullWithin(f64),
 }
 
 impl Bound {
-    fn threshold(self) -> f64 {
+    /// The threshold (hours for a forecast).
+    pub(crate) fn threshold(self) -> f64 {
         match self {
-            Bound::Above(t) | Bound::Below(t) => t,
+            Bound::Above(t) | Bound::Below(t) | Bound::FullWithin(t) => t,
         }
     }
 }
@@ -75,11 +79,14 @@ pub(crate) struct Rule {
     pub(crate) message: Option<String>,
 }
 
-/// The default recovery line: 2 % of the threshold inside it.
+/// The default recovery line: 2 % of the threshold inside it; a forecast
+/// resolves once full is a quarter further off than its limit (or not in
+/// sight), since forecasts move more than values.
 pub(crate) fn default_recovery(bound: Bound) -> f64 {
     match bound {
         Bound::Above(t) => t - t.abs() * 0.02,
         Bound::Below(t) => t + t.abs() * 0.02,
+        Bound::FullWithin(t) => t * 1.25,
     }
 }
 
@@ -88,7 +95,7 @@ impl Rule {
     pub(crate) fn breaches(&self, value: f64) -> bool {
         match self.bound {
             Some(Bound::Above(t)) => value > t,
-            Some(Bound::Below(t)) => value < t,
+            Some(Bound::Below(t)) | Some(Bound::FullWithin(t)) => value < t,
             None => false,
         }
     }
@@ -98,7 +105,7 @@ impl Rule {
         let line = self.recovery.or_else(|| self.bound.map(default_recovery));
         match (self.bound, line) {
             (Some(Bound::Above(_)), Some(line)) => value <= line,
-            (Some(Bound::Below(_)), Some(line)) => value >= line,
+            (Some(Bound::Below(_) | Bound::FullWithin(_)), Some(line)) => value >= line,
             _ => true,
         }
     }
@@ -124,21 +131,48 @@ impl Rule {
         }
     }
 
-    /// `above` or `below`, for series rules.
+    /// `above`, `below` or `full within`, for series rules.
     pub(crate) fn side(&self) -> Option<&'static str> {
         match self.bound? {
             Bound::Above(_) => Some("above"),
             Bound::Below(_) => Some("below"),
+            Bound::FullWithin(_) => Some("full within"),
         }
     }
 
-    /// The threshold, for series rules.
+    /// The threshold, for above and below rules.
     pub(crate) fn threshold(&self) -> Option<f64> {
-        self.bound.map(Bound::threshold)
+        self.bound
+            .filter(|b| !matches!(b, Bound::FullWithin(_)))
+            .map(Bound::threshold)
     }
 
-    /// Whether this rule reads the series `series` of metric `metric`.
+    /// Whether this rule reads forecasts rather than values.
+    pub(crate) fn forecasts(&self) -> bool {
+        matches!(self.bound, Some(Bound::FullWithin(_)))
+    }
+
+    /// A reading as a person reads it: the value in its series' unit, or
+    /// for a forecast rule, the time left.
+    pub(crate) fn show(&self, instance: &str, value: f64) -> String {
+        if !self.forecasts() {
+            return show(instance, value);
+        }
+        if value.is_finite() {
+            format!("full in {}", app::alerts::roughly(value))
+        } else {
+            "not filling up".into()
+        }
+    }
+
+    /// Whether this rule reads the sample values of series `series` of
+    /// metric `metric`.
     fn reads_series(&self, metric: &str, series: &str) -> bool {
+        self.reads(metric, series) && !self.forecasts()
+    }
+
+    /// Whether this rule watches series `series` of metric `metric`.
+    fn reads(&self, metric: &str, series: &str) -> bool {
         match &self.watch {
             Watch::Series { metric: m, instance } => m == metric && instance.as_deref().is_none_or(|i| i == series),
             _ => false,
@@ -256,7 +290,8 @@ impl Rules {
             .filter_map(|(name, instance)| {
                 let i = self.rules.iter().position(|r| &r.name == name)?;
                 let covered = matches!(&self.rules[i].watch, Watch::Series { metric, .. }
-                    if !metric.starts_with("check_"));
+                    if !metric.starts_with("check_"))
+                    && !self.rules[i].forecasts();
                 covered.then(|| (i, instance.clone()))
             })
             .collect();
@@ -267,9 +302,47 @@ impl Rules {
         self.readings.retain(|key, _| {
             seen.contains(key)
                 || !rules.iter().any(|r| {
-                    r.name == key.0 && matches!(&r.watch, Watch::Series { metric, .. } if !metric.starts_with("check_"))
+                    r.name == key.0
+                        && !r.forecasts()
+                        && matches!(&r.watch, Watch::Series { metric, .. } if !metric.starts_with("check_"))
                 })
         });
+        changes
+    }
+
+    /// Evaluates the forecast rules on the latest fits: `evaluated` holds
+    /// every series forecast, with its hours left (`None`: not filling up).
+    /// Instances no longer evaluated (an unmounted filesystem) resolve.
+    pub(crate) fn on_forecasts(&mut self, evaluated: &[(String, Option<f64>)], now: i64) -> Vec<Change> {
+        let mut changes = Vec::new();
+        let mut seen = HashSet::new();
+        for i in 0..self.rules.len() {
+            if !self.rules[i].forecasts() {
+                continue;
+            }
+            for (series, hours) in evaluated {
+                let metric = series.split('.').next().unwrap_or_default();
+                if !self.rules[i].reads(metric, series) {
+                    continue;
+                }
+                seen.insert((self.rules[i].name.clone(), series.clone()));
+                let reading = Reading::Value(hours.unwrap_or(f64::INFINITY));
+                changes.extend(self.observe(i, series, reading, "", now));
+            }
+        }
+        let forecasting = |rules: &[Rule], name: &str| rules.iter().any(|r| r.name == name && r.forecasts());
+        let gone: Vec<(usize, String)> = self
+            .live
+            .keys()
+            .filter(|key| !seen.contains(*key) && forecasting(&self.rules, &key.0))
+            .filter_map(|(name, instance)| Some((self.rules.iter().position(|r| &r.name == name)?, instance.clone())))
+            .collect();
+        for (i, instance) in gone {
+            changes.extend(self.vanish(i, &instance, now));
+        }
+        let rules = &self.rules;
+        self.readings
+            .retain(|key, _| seen.contains(key) || !forecasting(rules, &key.0));
         changes
     }
 
@@ -396,7 +469,7 @@ impl Rules {
             }
             None => None,
             Some(live) => {
-                if let Some(v) = value {
+                if let Some(v) = value.filter(|v| v.is_finite()) {
                     live.value = Some(v);
                 }
                 if breach {
@@ -462,7 +535,7 @@ impl Rules {
             state,
             severity: rule.severity,
             value: live.value,
-            threshold: rule.bound.map(Bound::threshold),
+            threshold: rule.threshold(),
             since: live.since,
             fired_at: live.fired_at,
             resolved_at,
@@ -497,8 +570,12 @@ pub(crate) fn show(instance: &str, value: f64) -> String {
 /// What a notification about `instance` says: the rule's template, or the
 /// default wording.
 fn message(rule: &Rule, instance: &str, value: Option<f64>, reason: &str, state: AlertState) -> String {
-    let value_text = value.map(|v| show(instance, v)).unwrap_or_default();
-    let threshold_text = rule.bound.map(|b| show(instance, b.threshold())).unwrap_or_default();
+    let value_text = value.map(|v| rule.show(instance, v)).unwrap_or_default();
+    let threshold_text = match rule.bound {
+        Some(Bound::FullWithin(hours)) => app::alerts::within(hours),
+        Some(b) => show(instance, b.threshold()),
+        None => String::new(),
+    };
     if let Some(template) = &rule.message {
         return template
             .replace("{name}", &rule.name)
@@ -510,6 +587,12 @@ fn message(rule: &Rule, instance: &str, value: Option<f64>, reason: &str, state:
     }
     let back = state == AlertState::Resolved;
     match (&rule.watch, rule.bound) {
+        (Watch::Series { .. }, Some(Bound::FullWithin(_))) if back => {
+            format!("{instance} is no longer on course to be full within {threshold_text}")
+        }
+        (Watch::Series { .. }, Some(Bound::FullWithin(_))) => {
+            format!("{instance} will be {value_text} (alert when full within {threshold_text})")
+        }
         (Watch::Series { .. }, Some(bound)) => {
             let side = if matches!(bound, Bound::Above(_)) {
                 "above"
@@ -574,6 +657,61 @@ mod tests {
                 .collect(),
             ..Default::default()
         }
+    }
+
+    fn filling_rule(hours: f64) -> Rule {
+        Rule {
+            name: "disk-filling".into(),
+            bound: Some(Bound::FullWithin(hours)),
+            recovery: Some(default_recovery(Bound::FullWithin(hours))),
+            hold: Duration::ZERO,
+            severity: Severity::Warning,
+            ..disk_rule(0.0, Duration::ZERO)
+        }
+    }
+
+    #[test]
+    fn a_forecast_rule_fires_on_the_forecast_and_resolves_when_it_backs_off() {
+        let mut rules = Rules::new(vec![filling_rule(24.0)]);
+        let series = "filesystem_used_percent.data".to_string();
+        // Samples never fire or resolve it: it reads forecasts.
+        assert!(rules.on_sample(&sample(&[("/data", 99.0)]), 0).is_empty());
+        assert!(kinds(&rules.on_forecasts(&[(series.clone(), Some(30.0))], 0)).is_empty());
+        let fired = rules.on_forecasts(&[(series.clone(), Some(5.0))], MIN);
+        assert_eq!(kinds(&fired), ["fired filesystem_used_percent.data"]);
+        let Change::Fired(alert) = &fired[0] else {
+            unreachable!()
+        };
+        assert_eq!(
+            alert.message,
+            "filesystem_used_percent.data will be full in ~5 h (alert when full within 1d)"
+        );
+        assert_eq!(alert.threshold, None, "hours are no threshold of the series");
+        // A sample without the mount does not clear a forecast alert...
+        assert!(rules.on_sample(&sample(&[]), 2 * MIN).is_empty());
+        // ...nor does a forecast a little past the limit (recovery at 30 h).
+        assert!(rules.on_forecasts(&[(series.clone(), Some(28.0))], 3 * MIN).is_empty());
+        let back = rules.on_forecasts(&[(series.clone(), None)], 4 * MIN);
+        assert_eq!(kinds(&back), ["resolved filesystem_used_percent.data"]);
+        let Change::Resolved(alert) = &back[0] else {
+            unreachable!()
+        };
+        assert_eq!(
+            alert.message,
+            "filesystem_used_percent.data is no longer on course to be full within 1d"
+        );
+        // Fires again, then the filesystem is gone from the fits: resolves.
+        assert_eq!(rules.on_forecasts(&[(series, Some(2.0))], 5 * MIN).len(), 1);
+        assert_eq!(
+            kinds(&rules.on_forecasts(&[], 6 * MIN)),
+            ["resolved filesystem_used_percent.data"]
+        );
+        let rule = &rules.rules()[0];
+        assert_eq!(rule.show("filesystem_used_percent.data", 50.0), "full in ~2 days");
+        assert_eq!(
+            rule.show("filesystem_used_percent.data", f64::INFINITY),
+            "not filling up"
+        );
     }
 
     fn kinds(changes: &[Change]) -> Vec<String> {
