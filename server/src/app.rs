@@ -280,6 +280,14 @@ impl Server {
                 .transpose()
                 .map_err(|e| StartError::Fleet(e.to_string()))?,
         });
+        if fleet.engine.is_some() {
+            tasks.spawn(crate::alerts::fleet::run(
+                alerts.clone(),
+                fleet.clone(),
+                config.alerting.fleet_every,
+                shutdown.child_token(),
+            ));
+        }
         let exempt_proxies = auth.options().proxies.clone();
         let state = AppState {
             alerts: alerts.clone(),

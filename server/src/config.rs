@@ -311,7 +311,13 @@ impl Config {
         let check_names: Vec<&str> = config.checks.iter().map(|c| c.name.as_str()).collect();
         crate::checks::config::validate(&config.checks)
             .and_then(|()| {
-                crate::alerts::config::validate(&config.alerts, &config.notify, &config.maintenance, &check_names)
+                crate::alerts::config::validate(
+                    &config.alerts,
+                    &config.notify,
+                    &config.maintenance,
+                    &check_names,
+                    config.fleet.is_some(),
+                )
             })
             .map_err(|e| {
                 let span = entry_key_span(text, e.section, e.index, e.field);
@@ -827,7 +833,7 @@ timezone = "Europe/Berlin"
         assert_eq!(c.alerting.repeat, Duration::from_secs(4 * 3600));
         assert_eq!(c.checks[1].depends_on, ["db"]);
         assert_eq!(c.alerts[2].full_within, Some(Duration::from_secs(2 * 86_400)));
-        assert_eq!(crate::alerts::config::rule_count(&c.alerts, &c.alerting), 6);
+        assert_eq!(crate::alerts::config::rule_count(&c.alerts, &c.alerting, false), 6);
     }
 
     #[test]
@@ -862,6 +868,14 @@ timezone = "Europe/Berlin"
             "alerts[0].full_within",
         );
         assert!(err.contains("from 1h to 90d"), "{err}");
+        let err = check_error(
+            "[[alerts]]\nname = \"x\"\npromql = \"up == 0\"\n",
+            3,
+            "alerts[0].promql",
+        );
+        assert!(err.contains("needs a [fleet] section"), "{err}");
+        let err = check_error("[[alerts]]\nname = \"x\"\nhost = \"*\"\n", 3, "alerts[0].host");
+        assert!(err.contains("needs a [fleet] section"), "{err}");
         let err = check_error("[[alerts]]\nname = \"x\"\ncheck = \"ghost\"\n", 3, "alerts[0].check");
         assert!(err.contains("no [[checks]] entry is named \"ghost\""), "{err}");
         let err = check_error(

@@ -182,7 +182,7 @@ fn summary(config: &Config) -> String {
     let mut line = format!(
         "{} checks, {} alert rules, {} notify channels, sampling every {}, history raw {} / minute {} / hour {}",
         config.checks.len(),
-        vigil::alerts::config::rule_count(&config.alerts, &config.alerting),
+        vigil::alerts::config::rule_count(&config.alerts, &config.alerting, config.fleet.is_some()),
         config.notify.len(),
         short(config.collector.interval),
         short(h.raw_retention),

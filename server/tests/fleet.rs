@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use common::{get_json, now_ms, start_with, stop, TestServer};
 use serde_json::Value;
-use vigil::config::{FleetConfig, RemoteWriteConfig};
+use vigil::config::{AlertConfig, FleetConfig, RemoteWriteConfig};
 
 const INTERVAL_MS: u64 = 250;
 
@@ -35,6 +35,38 @@ async fn pusher(name: &str, write_url: String) -> TestServer {
         o.config.remote_write = Some(remote_write(write_url));
     })
     .await
+}
+
+/// The pending and firing alerts.
+async fn alerts_now(t: &TestServer) -> Vec<Value> {
+    let (status, body) = get_json(t, "/api/v1/alerts").await;
+    assert_eq!(status, 200, "{body}");
+    body.as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["state"] != "resolved")
+        .cloned()
+        .collect()
+}
+
+fn alert<'a>(all: &'a [Value], name: &str, instance: &str) -> Option<&'a Value> {
+    all.iter().find(|a| a["name"] == name && a["instance"] == instance)
+}
+
+/// Polls the alerts until `done` (at most 30 s).
+async fn alerts_until(t: &TestServer, what: &str, done: impl Fn(&[Value]) -> bool) -> Vec<Value> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let all = alerts_now(t).await;
+        if done(&all) {
+            return all;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{what}: not within 30 s: {all:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
 }
 
 fn host<'a>(hosts: &'a Value, name: &str) -> Option<&'a Value> {
@@ -204,6 +236,13 @@ async fn victoria_metrics_serves_the_fleet_and_a_silent_host_goes_stale() {
     let watcher = start_with(INTERVAL_MS, move |o| {
         o.config.host.name = Some("gamma".into());
         o.config.fleet = Some(fleet_stale_after(url, "4s"));
+        // One Vigil alerts for the fleet: a PromQL rule over every host.
+        o.config.alerts = vec![AlertConfig {
+            name: "fleet-memory".into(),
+            promql: Some(r#"vigil_memory_used_percent{job="vigil"} > 0"#.into()),
+            ..Default::default()
+        }];
+        o.config.alerting.fleet_every = Duration::from_secs(1);
     })
     .await;
 
@@ -214,6 +253,13 @@ async fn victoria_metrics_serves_the_fleet_and_a_silent_host_goes_stale() {
         assert!(now_ms() - h["last_seen"].as_i64().unwrap() < 20_000, "{h}");
         assert_ne!(h["status"], "unknown", "{h}");
     }
+    // Both pushing hosts fire the fleet rule, named by their instance.
+    alerts_until(&watcher, "the fleet rule fires for alpha and beta", |all| {
+        ["alpha", "beta"]
+            .iter()
+            .all(|h| alert(all, "fleet-memory", h).is_some_and(|a| a["state"] == "firing"))
+    })
+    .await;
     let (status, series) = get_json(&watcher, "/api/v1/series?host=beta").await;
     assert_eq!(status, 200, "{series}");
     assert!(series
@@ -250,6 +296,35 @@ async fn victoria_metrics_serves_the_fleet_and_a_silent_host_goes_stale() {
     assert!(b["reason"].as_str().unwrap().starts_with("no sample for"), "{b}");
     assert_ne!(host(&hosts, "alpha").unwrap()["status"], "unknown", "{hosts}");
     drop(beta_data);
+    // Its silence fires; its own alert stays firing but muted; alpha's
+    // is neither.
+    let all = alerts_until(&watcher, "beta's silence fires", |all| {
+        alert(all, "host-silent", "beta").is_some_and(|a| a["state"] == "firing")
+    })
+    .await;
+    let silence = alert(&all, "host-silent", "beta").unwrap();
+    assert!(
+        silence["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("host beta is silent: no sample for"),
+        "{silence}"
+    );
+    let all = alerts_until(&watcher, "beta's own alert muted", |all| {
+        alert(all, "fleet-memory", "beta").is_some_and(|a| a["silenced"] == true)
+    })
+    .await;
+    let held = alert(&all, "fleet-memory", "beta").unwrap();
+    assert_eq!(
+        (held["state"].as_str(), held["muted_by"].as_str()),
+        (Some("firing"), Some("host beta is silent"))
+    );
+    let alpha_memory = alert(&all, "fleet-memory", "alpha").unwrap();
+    assert_eq!(
+        (alpha_memory["state"].as_str(), alpha_memory["silenced"].as_bool()),
+        (Some("firing"), Some(false))
+    );
+    assert!(alert(&all, "host-silent", "alpha").is_none(), "{all:?}");
 
     // The engine gone: the list says so (503, JSON), and comes back with it.
     vm.stop().await;
@@ -257,6 +332,13 @@ async fn victoria_metrics_serves_the_fleet_and_a_silent_host_goes_stale() {
     let (status, body) = get_json(&watcher, "/api/v1/hosts").await;
     assert_eq!(status, 503, "{body}");
     assert!(body["error"].as_str().unwrap().contains("engine"), "{body}");
+    // An engine outage resolves nothing.
+    let all = alerts_now(&watcher).await;
+    assert_eq!(
+        alert(&all, "fleet-memory", "alpha").map(|a| a["state"].clone()),
+        Some("firing".into()),
+        "{all:?}"
+    );
     vm.restart().await;
     hosts_with(&watcher, &["alpha", "gamma"]).await;
 

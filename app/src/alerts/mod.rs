@@ -191,8 +191,9 @@ pub struct RuleView {
     pub hold_ms: u64,
     /// The threshold; for `full within`, hours.
     pub threshold: Option<f64>,
-    /// `"above"`, `"below"` or `"full within"` (a fill forecast); none
-    /// for status rules.
+    /// `"above"`, `"below"` or `"full within"` (a fill forecast); for
+    /// fleet rules when they fire (`"while silent"`, `"while returned"`);
+    /// none for check and component rules.
     pub side: Option<String>,
     /// The channels it goes to (the route, when the rule names none).
     pub notify: Vec<String>,

@@ -328,6 +328,7 @@ fn RuleTable(rules: Vec<RuleView>) -> impl IntoView {
                     format!("{side} {}", super::within(hours))
                 }
                 (Some(side), Some(t)) => format!("{side} {}", trim(t)),
+                (Some(when), None) => when.clone(),
                 _ => "while down".into(),
             };
             let hold = if r.hold_ms == 0 {

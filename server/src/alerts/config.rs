@@ -32,6 +32,13 @@ pub struct AlertConfig {
     /// One of Vigil's own health components (`store`, `memory`, ...);
     /// fires while down.
     pub component: Option<String>,
+    /// With `[fleet]`: a fleet host (`"*"`: every one) by name; fires
+    /// while it sends nothing for the fleet's `stale_after`.
+    pub host: Option<String>,
+    /// With `[fleet]`: a PromQL expression the engine evaluates for the
+    /// fleet; each series it returns is an instance, breaching while
+    /// returned (`vigil_filesystem_used_percent{job="vigil"} > 90`).
+    pub promql: Option<String>,
     pub above: Option<f64>,
     pub below: Option<f64>,
     /// Fires when a filesystem's fill forecast says it will be full within
@@ -226,8 +233,12 @@ pub struct AlertingConfig {
     pub route_warning: Option<Vec<String>>,
     pub route_critical: Option<Vec<String>>,
     /// The built-in rules (each filesystem and memory filling up, the
-    /// store down, a check down).
+    /// store down, a check down, a fleet host silent).
     pub defaults: bool,
+    /// With `[fleet]`: how often fleet hosts and `promql` rules are read
+    /// from the engine.
+    #[serde(with = "humantime_serde")]
+    pub fleet_every: Duration,
 }
 
 impl Default for AlertingConfig {
@@ -238,6 +249,7 @@ impl Default for AlertingConfig {
             route_warning: None,
             route_critical: None,
             defaults: true,
+            fleet_every: Duration::from_secs(15),
         }
     }
 }
@@ -278,9 +290,9 @@ const MAX_FULL_WITHIN: Duration = Duration::from_secs(90 * 86_400);
 /// The built-in rules: each filesystem at 90 % for 5 min (warning) and
 /// 97 % (critical), memory at 95 % for 5 min, the store down, a check
 /// down. A `[[alerts]]` entry of the same name replaces one.
-pub(crate) fn builtin() -> Vec<AlertConfig> {
+pub(crate) fn builtin(fleet: bool) -> Vec<AlertConfig> {
     let five = Some(Duration::from_secs(300));
-    vec![
+    let mut all = vec![
         AlertConfig {
             name: "disk-full".into(),
             series: Some("filesystem_used_percent".into()),
@@ -317,13 +329,22 @@ pub(crate) fn builtin() -> Vec<AlertConfig> {
             severity: Some("critical".into()),
             ..Default::default()
         },
-    ]
+    ];
+    if fleet {
+        all.push(AlertConfig {
+            name: "host-silent".into(),
+            host: Some("*".into()),
+            severity: Some("critical".into()),
+            ..Default::default()
+        });
+    }
+    all
 }
 
 /// The rules in force: the built-in ones (unless turned off as a whole),
 /// each replaced by a configured rule of its name, then the others.
-pub(crate) fn rules(configured: &[AlertConfig], alerting: &AlertingConfig) -> Vec<Rule> {
-    let mut all: Vec<AlertConfig> = if alerting.defaults { builtin() } else { Vec::new() };
+pub(crate) fn rules(configured: &[AlertConfig], alerting: &AlertingConfig, fleet: bool) -> Vec<Rule> {
+    let mut all: Vec<AlertConfig> = if alerting.defaults { builtin(fleet) } else { Vec::new() };
     for c in configured {
         match all.iter_mut().find(|b| b.name == c.name) {
             Some(b) => *b = c.clone(),
@@ -337,8 +358,8 @@ pub(crate) fn rules(configured: &[AlertConfig], alerting: &AlertingConfig) -> Ve
 }
 
 /// How many rules are in force (for `vigil check-config`).
-pub fn rule_count(configured: &[AlertConfig], alerting: &AlertingConfig) -> usize {
-    rules(configured, alerting).len()
+pub fn rule_count(configured: &[AlertConfig], alerting: &AlertingConfig, fleet: bool) -> usize {
+    rules(configured, alerting, fleet).len()
 }
 
 /// A valid entry as a rule.
@@ -351,6 +372,10 @@ fn rule_of(c: &AlertConfig) -> Option<Rule> {
         Watch::Series { metric, instance }
     } else if let Some(check) = &c.check {
         Watch::Check((check != "*").then(|| check.clone()))
+    } else if let Some(host) = &c.host {
+        Watch::Host((host != "*").then(|| host.clone()))
+    } else if let Some(expr) = &c.promql {
+        Watch::Promql(expr.clone())
     } else {
         Watch::Component(c.component.clone()?)
     };
@@ -446,6 +471,9 @@ pub(crate) fn validate_alerting(
     if !alerting.repeat.is_zero() && alerting.repeat < Duration::from_secs(60) {
         return Err(("alerting.repeat", "at least 1 minute (or 0s: never)".into()));
     }
+    if !(Duration::from_secs(1)..=Duration::from_secs(3600)).contains(&alerting.fleet_every) {
+        return Err(("alerting.fleet_every", "from 1s to 1h".into()));
+    }
     Ok(())
 }
 
@@ -455,6 +483,7 @@ pub(crate) fn validate(
     notify: &[NotifyConfig],
     maintenance: &[MaintenanceConfig],
     checks: &[&str],
+    fleet: bool,
 ) -> Result<(), Invalid> {
     let names = channel_names(notify);
     let mut seen: HashMap<&str, usize> = HashMap::new();
@@ -505,15 +534,37 @@ pub(crate) fn validate(
         if a.enabled == Some(false) {
             continue;
         }
-        let sources = [a.series.is_some(), a.check.is_some(), a.component.is_some()];
+        let sources = [
+            a.series.is_some(),
+            a.check.is_some(),
+            a.component.is_some(),
+            a.host.is_some(),
+            a.promql.is_some(),
+        ];
         if sources.iter().filter(|s| **s).count() != 1 {
-            let builtin = builtin().into_iter().any(|b| b.name == a.name);
+            let builtin = builtin(true).into_iter().any(|b| b.name == a.name);
             let why = if builtin {
-                "replaces a built-in rule, so it needs all of it: one of series, check or component"
+                "replaces a built-in rule, so it needs all of it: one of series, check, component, host or promql"
             } else {
-                "set one of series, check or component"
+                "set one of series, check, component, host or promql"
             };
             return Err(fail(None, why.into()));
+        }
+        for (key, set) in [("host", a.host.is_some()), ("promql", a.promql.is_some())] {
+            if set && !fleet {
+                return Err(fail(
+                    Some(key),
+                    "reads the fleet: needs a [fleet] section naming the engine".into(),
+                ));
+            }
+        }
+        if let Some(expr) = &a.promql {
+            if expr.trim().is_empty() || expr.len() > 4096 || expr.chars().any(char::is_control) {
+                return Err(fail(
+                    Some("promql"),
+                    "a PromQL expression of 1 to 4096 characters on one line".into(),
+                ));
+            }
         }
         if let Some(series) = &a.series {
             let metric = series.split('.').next().unwrap_or_default();
@@ -568,7 +619,7 @@ pub(crate) fn validate(
                 if set {
                     return Err(fail(
                         Some(key),
-                        "only a series rule has a threshold (a check or component fires while down)".into(),
+                        "only a series rule has a threshold (a check, component or host fires while down; a promql rule's expression holds its comparison)".into(),
                     ));
                 }
             }
@@ -718,7 +769,7 @@ mod tests {
         let alerting = AlertingConfig::default();
         let names = |rules: Vec<Rule>| rules.into_iter().map(|r| r.name).collect::<Vec<_>>();
         assert_eq!(
-            names(rules(&[], &alerting)),
+            names(rules(&[], &alerting, false)),
             [
                 "disk-full",
                 "disk-full-critical",
@@ -727,6 +778,7 @@ mod tests {
                 "check-down"
             ]
         );
+        assert_eq!(names(rules(&[], &alerting, true)).last().unwrap(), "host-silent");
         let off = AlertConfig {
             name: "memory-full".into(),
             enabled: Some(false),
@@ -738,7 +790,7 @@ mod tests {
             above: Some(80.0),
             ..Default::default()
         };
-        let all = rules(&[off, mine], &alerting);
+        let all = rules(&[off, mine], &alerting, false);
         assert_eq!(
             names(all.clone()),
             ["disk-full", "disk-full-critical", "store-down", "check-down"]
@@ -749,7 +801,7 @@ mod tests {
             defaults: false,
             ..AlertingConfig::default()
         };
-        assert!(rules(&[], &none).is_empty());
+        assert!(rules(&[], &none, true).is_empty());
     }
 
     #[test]

@@ -27,6 +27,7 @@
 
 pub(crate) mod channels;
 pub mod config;
+pub(crate) mod fleet;
 pub(crate) mod forecast;
 pub(crate) mod maintenance;
 pub(crate) mod message;
@@ -76,6 +77,8 @@ pub struct Settings {
     pub maintenance: Vec<MaintenanceConfig>,
     /// Each check's `depends_on`.
     pub depends_on: HashMap<String, Vec<String>>,
+    /// Whether `[fleet]` names an engine (host and promql rules).
+    pub fleet: bool,
 }
 
 impl Settings {
@@ -92,6 +95,7 @@ impl Settings {
                 .filter(|c| !c.depends_on.is_empty())
                 .map(|c| (c.name.clone(), c.depends_on.clone()))
                 .collect(),
+            fleet: config.fleet.is_some(),
         }
     }
 
@@ -162,6 +166,8 @@ struct State {
     config_error: Option<String>,
     /// When each filling filesystem will be full, newest fit.
     forecasts: Vec<app::alerts::Forecast>,
+    /// Fleet hosts that send nothing: their own alerts are muted.
+    silent_hosts: HashSet<String>,
 }
 
 /// The running alerts engine: the query side of it.
@@ -192,7 +198,7 @@ pub(crate) fn start(
     let client = crate::checks::http_client().map_err(|e| AlertsStartError(e.to_string()))?;
     let store = AlertStore::open(data_dir);
     let now = now_ms();
-    let rule_list = config::rules(&settings.alerts, &settings.alerting);
+    let rule_list = config::rules(&settings.alerts, &settings.alerting, settings.fleet);
     let mut rules = Rules::new(rule_list);
     let stored = store.live();
     rules.restore(stored.iter().map(|s| s.alert.clone()));
@@ -226,6 +232,7 @@ pub(crate) fn start(
             silences,
             config_error: None,
             forecasts: Vec::new(),
+            silent_hosts: HashSet::new(),
         }),
         poke,
         bus: sources.alerts.clone(),
@@ -405,6 +412,14 @@ impl Shared {
                 let check = check?;
                 let parent = self.down_parent(&state.settings.depends_on, check)?;
                 Some(format!("depends on {parent}, which is down"))
+            })
+            .or_else(|| {
+                let rule = state.rules.rules().iter().find(|r| r.name == alert.name)?;
+                let host = rule.host_of(&alert.instance)?;
+                state
+                    .silent_hosts
+                    .contains(host)
+                    .then(|| format!("host {host} is silent"))
             });
         alert.silenced = why.is_some();
         alert.muted_by = why;
@@ -529,6 +544,39 @@ impl Engine {
 }
 
 impl Alerts {
+    /// The `promql` rules in force: (name, expression).
+    pub(crate) fn promql_rules(&self) -> Vec<(String, String)> {
+        let state = self.shared.lock();
+        state
+            .rules
+            .rules()
+            .iter()
+            .filter_map(|r| match &r.watch {
+                rules::Watch::Promql(expr) => Some((r.name.clone(), expr.clone())),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Takes one reading of the fleet: every host but this one (name,
+    /// silent, why), and what each `promql` rule's expression returned
+    /// (rules the engine could not answer are left out and keep their
+    /// state).
+    pub(crate) fn set_fleet(&self, hosts: Vec<(String, bool, String)>, returned: Vec<(String, Vec<(String, f64)>)>) {
+        self.shared.apply(|state, now| {
+            state.silent_hosts = hosts
+                .iter()
+                .filter(|(_, silent, _)| *silent)
+                .map(|(name, ..)| name.clone())
+                .collect();
+            let mut changes = state.rules.on_hosts(&hosts, now);
+            for (rule, series) in &returned {
+                changes.extend(state.rules.on_promql(rule, series, &state.silent_hosts, now));
+            }
+            changes
+        });
+    }
+
     /// Takes the latest fill forecasts (every filesystem fitted, `None`
     /// where nothing can be told), evaluates the forecast rules on them
     /// and publishes them for the overview.
@@ -566,7 +614,9 @@ impl Alerts {
         let routes = settings.routes(&channels);
         let old: Vec<Arc<Running>> = {
             let mut state = self.shared.lock();
-            state.rules.replace(config::rules(&settings.alerts, &settings.alerting));
+            state
+                .rules
+                .replace(config::rules(&settings.alerts, &settings.alerting, settings.fleet));
             let names: HashSet<String> = state.rules.rules().iter().map(|r| r.name.clone()).collect();
             state.router.keep_rules(|name| names.contains(name));
             state.router.configure(
@@ -668,6 +718,7 @@ fn rule_view(r: &Rule, state: &State) -> RuleView {
             let (shown, breaching) = match reading {
                 Reading::Value(v) => (r.show(instance, v), r.breaches(v)),
                 Reading::Down(down) => ((if down { "down" } else { "up" }).to_string(), down),
+                Reading::Returned(v) => (r.show(instance, v), true),
             };
             ReadingView {
                 instance: instance.to_string(),

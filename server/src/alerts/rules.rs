@@ -38,6 +38,10 @@ pub(crate) enum Watch {
     Check(Option<String>),
     /// One of Vigil's own health components (`store`, `memory`, ...).
     Component(String),
+    /// Whether a fleet host (or every one, `None`) has gone silent.
+    Host(Option<String>),
+    /// A PromQL expression over the fleet: each series it returns breaches.
+    Promql(String),
 }
 
 /// Which side of the threshold breaches.
@@ -128,11 +132,29 @@ impl Rule {
             Watch::Check(None) => "every check".into(),
             Watch::Check(Some(name)) => format!("check {name}"),
             Watch::Component(name) => format!("component {name}"),
+            Watch::Host(None) => "every fleet host".into(),
+            Watch::Host(Some(name)) => format!("host {name}"),
+            Watch::Promql(expr) => expr.clone(),
         }
     }
 
-    /// `above`, `below` or `full within`, for series rules.
+    /// The fleet host an instance of this rule is about (a `promql` rule's
+    /// `instance` label), whose silence mutes it.
+    pub(crate) fn host_of<'a>(&self, instance: &'a str) -> Option<&'a str> {
+        match self.watch {
+            Watch::Promql(_) => Some(instance.split_once('{').map_or(instance, |(host, _)| host)),
+            _ => None,
+        }
+    }
+
+    /// `above`, `below` or `full within` for series rules; when a host or
+    /// promql rule fires, in words.
     pub(crate) fn side(&self) -> Option<&'static str> {
+        match self.watch {
+            Watch::Host(_) => return Some("while silent"),
+            Watch::Promql(_) => return Some("while returned"),
+            _ => {}
+        }
         match self.bound? {
             Bound::Above(_) => Some("above"),
             Bound::Below(_) => Some("below"),
@@ -215,11 +237,13 @@ pub(crate) struct Rules {
     readings: BTreeMap<(String, String), Reading>,
 }
 
-/// One reading of an instance: a value, or whether it is down.
+/// One reading of an instance: a value, whether it is down, or a value a
+/// `promql` rule's expression returned (breaching by being returned).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub(crate) enum Reading {
     Value(f64),
     Down(bool),
+    Returned(f64),
 }
 
 impl Rules {
@@ -394,6 +418,85 @@ impl Rules {
         changes
     }
 
+    /// Evaluates the host rules on the fleet's hosts: `hosts` holds every
+    /// fleet host but this one, with whether it is silent and why.
+    /// Hosts the fleet no longer lists resolve.
+    pub(crate) fn on_hosts(&mut self, hosts: &[(String, bool, String)], now: i64) -> Vec<Change> {
+        let mut changes = Vec::new();
+        let mut seen = HashSet::new();
+        for i in 0..self.rules.len() {
+            let Watch::Host(only) = &self.rules[i].watch else {
+                continue;
+            };
+            let only = only.clone();
+            for (host, silent, reason) in hosts {
+                if only.as_ref().is_some_and(|o| o != host) {
+                    continue;
+                }
+                seen.insert((self.rules[i].name.clone(), host.clone()));
+                changes.extend(self.observe(i, host, Reading::Down(*silent), reason, now));
+            }
+        }
+        changes.extend(self.vanish_unseen(&seen, |w| matches!(w, Watch::Host(_)), |_| false, now));
+        changes
+    }
+
+    /// Evaluates the `promql` rule `name` on what its expression returned
+    /// (instance, value): each returned instance breaches, each no longer
+    /// returned is back, except on a host in `held` (silent: its alerts
+    /// stay as they were, muted, until it sends again).
+    pub(crate) fn on_promql(
+        &mut self,
+        name: &str,
+        returned: &[(String, f64)],
+        held: &HashSet<String>,
+        now: i64,
+    ) -> Vec<Change> {
+        let Some(i) = self
+            .rules
+            .iter()
+            .position(|r| r.name == name && matches!(r.watch, Watch::Promql(_)))
+        else {
+            return Vec::new();
+        };
+        let mut changes = Vec::new();
+        let mut seen = HashSet::new();
+        for (instance, value) in returned {
+            seen.insert((name.to_string(), instance.clone()));
+            changes.extend(self.observe(i, instance, Reading::Returned(*value), "", now));
+        }
+        let rule = self.rules[i].clone();
+        let keep = |instance: &str| rule.host_of(instance).is_some_and(|h| held.contains(h));
+        changes.extend(self.vanish_unseen(&seen, |_| false, |key| key.0 == name && !keep(&key.1), now));
+        changes
+    }
+
+    /// Clears or resolves the live instances not in `seen` of every rule
+    /// whose watch `kind` matches, or that `also` names.
+    fn vanish_unseen(
+        &mut self,
+        seen: &HashSet<(String, String)>,
+        kind: impl Fn(&Watch) -> bool,
+        also: impl Fn(&(String, String)) -> bool,
+        now: i64,
+    ) -> Vec<Change> {
+        let gone: Vec<(usize, String)> = self
+            .live
+            .keys()
+            .chain(self.readings.keys())
+            .filter(|key| !seen.contains(*key))
+            .filter_map(|key| {
+                let i = self.rules.iter().position(|r| r.name == key.0)?;
+                (kind(&self.rules[i].watch) || also(key)).then(|| (i, key.1.clone()))
+            })
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        gone.into_iter()
+            .filter_map(|(i, instance)| self.vanish(i, &instance, now))
+            .collect()
+    }
+
     /// Fires what has been pending for its rule's `for` (between readings:
     /// a check read every minute still fires on time).
     pub(crate) fn tick(&mut self, now: i64) -> Vec<Change> {
@@ -447,6 +550,7 @@ impl Rules {
         let (breach, recovered, value) = match reading {
             Reading::Value(v) => (rule.breaches(v), rule.recovered(v), Some(v)),
             Reading::Down(down) => (down, !down, None),
+            Reading::Returned(v) => (true, false, Some(v)),
         };
         match self.live.get_mut(&key) {
             None if breach => {
@@ -605,6 +709,10 @@ fn message(rule: &Rule, instance: &str, value: Option<f64>, reason: &str, state:
                 format!("{instance} is {value_text}, {side} {threshold_text}")
             }
         }
+        (Watch::Host(_), _) if back => format!("host {instance} is sending again"),
+        (Watch::Host(_), _) => format!("host {instance} is silent: {reason}"),
+        (Watch::Promql(_), _) if back => format!("{} on {instance} is back", rule.name),
+        (Watch::Promql(_), _) => format!("{} on {instance}: {value_text}", rule.name),
         (Watch::Check(_), _) if back => format!("check {instance} is up again"),
         (Watch::Check(_), _) => format!("check {instance} is down: {reason}"),
         (Watch::Component(_), _) if back => format!("{instance} is up again"),
@@ -712,6 +820,58 @@ mod tests {
             rule.show("filesystem_used_percent.data", f64::INFINITY),
             "not filling up"
         );
+    }
+
+    #[test]
+    fn a_silent_host_fires_and_holds_its_promql_alerts_as_they_were() {
+        let silent = Rule {
+            name: "host-silent".into(),
+            watch: Watch::Host(None),
+            bound: None,
+            recovery: None,
+            ..disk_rule(0.0, Duration::ZERO)
+        };
+        let fleet_disk = Rule {
+            name: "fleet-disk".into(),
+            watch: Watch::Promql("vigil_filesystem_used_percent > 90".into()),
+            ..silent.clone()
+        };
+        let mut rules = Rules::new(vec![silent, fleet_disk]);
+        let none = HashSet::new();
+        let hosts = |beta_silent: bool| {
+            vec![
+                ("alpha".to_string(), false, String::new()),
+                ("beta".to_string(), beta_silent, "no sample for 3m".to_string()),
+            ]
+        };
+        assert!(rules.on_hosts(&hosts(false), 0).is_empty());
+        let returned = [
+            ("alpha{mount=\"/\"}".to_string(), 93.5),
+            ("beta{mount=\"/\"}".to_string(), 95.0),
+        ];
+        let fired = rules.on_promql("fleet-disk", &returned, &none, 0);
+        assert_eq!(kinds(&fired), ["fired alpha{mount=\"/\"}", "fired beta{mount=\"/\"}"]);
+        let Change::Fired(a) = &fired[0] else { unreachable!() };
+        assert_eq!(a.message, "fleet-disk on alpha{mount=\"/\"}: 93.5");
+        assert_eq!(rules.rules()[1].host_of(&a.instance), Some("alpha"));
+
+        // beta goes silent: its silence fires; its disk alert, no longer
+        // returned, is held as it was; alpha's, no longer returned, is back.
+        let went = rules.on_hosts(&hosts(true), MIN);
+        assert_eq!(kinds(&went), ["fired beta"]);
+        let Change::Fired(a) = &went[0] else { unreachable!() };
+        assert_eq!(a.message, "host beta is silent: no sample for 3m");
+        let held: HashSet<String> = ["beta".to_string()].into();
+        let back = rules.on_promql("fleet-disk", &[], &held, MIN);
+        assert_eq!(kinds(&back), ["resolved alpha{mount=\"/\"}"]);
+        assert_eq!(rules.alerts().len(), 2, "beta's two alerts stay");
+        // beta sends again (and its disk is fine): both resolve.
+        assert_eq!(kinds(&rules.on_hosts(&hosts(false), 2 * MIN)), ["resolved beta"]);
+        assert_eq!(
+            kinds(&rules.on_promql("fleet-disk", &[], &none, 2 * MIN)),
+            ["resolved beta{mount=\"/\"}"]
+        );
+        assert!(rules.alerts().is_empty());
     }
 
     fn kinds(changes: &[Change]) -> Vec<String> {

@@ -286,6 +286,28 @@ impl HostMetrics for Fleet {
     }
 }
 
+/// Alerting reads the fleet through the same list the `/hosts` page shows.
+impl crate::alerts::fleet::FleetSource for Fleet {
+    async fn hosts(&self) -> Result<Vec<crate::alerts::fleet::FleetHost>, String> {
+        let all = FleetQuery::hosts(self).await.map_err(|e| e.to_string())?;
+        Ok(all
+            .into_iter()
+            .filter(|h| !h.local)
+            .map(|h| crate::alerts::fleet::FleetHost {
+                silent: h.status == Status::Unknown,
+                name: h.name,
+                reason: h.reason,
+            })
+            .collect())
+    }
+
+    async fn instant(&self, expr: &str) -> Result<Vec<crate::alerts::fleet::Returned>, String> {
+        let engine = self.engine.as_ref().ok_or("no [fleet] engine")?;
+        let answer = engine.client.instant(expr, None).await.map_err(|e| e.to_string())?;
+        Ok(answer.into_iter().map(|i| (i.labels, i.value)).collect())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
