@@ -67,7 +67,9 @@ fn now_ms() -> i64 {
 fn quantile(v: &[f64], q: f64) -> f64 {
     let mut v = v.to_vec();
     v.sort_by(f64::total_cmp);
-    v[((v.len() as f64 * q).ceil() as usize).saturating_sub(1).min(v.len() - 1)]
+    v[((v.len() as f64 * q).ceil() as usize)
+        .saturating_sub(1)
+        .min(v.len() - 1)]
 }
 
 fn median(v: &[f64]) -> f64 {
@@ -189,7 +191,11 @@ fn many_rules(n: usize) -> Vec<AlertConfig> {
     (0..n)
         .map(|i| {
             let (series, line) = series[i % series.len()];
-            let (above, below) = if line < 0.0 { (None, Some(line)) } else { (Some(line), None) };
+            let (above, below) = if line < 0.0 {
+                (None, Some(line))
+            } else {
+                (Some(line), None)
+            };
             AlertConfig {
                 name: format!("rule-{i}"),
                 series: Some(series.into()),
@@ -303,7 +309,10 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(40);
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     rt.block_on(async {
         println!("## threshold to message ({flips} flips each)");
         for wait in [Duration::from_secs(1), Duration::ZERO] {
