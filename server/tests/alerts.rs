@@ -19,7 +19,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, Method, Uri};
 use axum::routing::get;
 use axum::Router;
-use common::{get_json, stop, TestServer};
+use common::{get_json, start_in, start_with, stop, TestServer};
 use serde_json::Value;
 use tokio::net::TcpListener;
 use vigil::checks::config::CheckConfig;
@@ -27,41 +27,6 @@ use vigil::config::{AlertConfig, MaintenanceConfig, NotifyConfig, NotifyKind};
 use vigil::Options;
 
 // ---------------------------------------------------------------- helpers
-
-/// The built-in rules that read this machine's own disks and memory. They
-/// follow whatever host runs the tests (a build machine's disk can sit at
-/// 92 %), so every test here turns them off: no message it does not expect.
-const HOST_RULES: [&str; 3] = ["disk-full", "disk-full-critical", "memory-full"];
-
-fn quiet_host(o: &mut Options) {
-    for name in HOST_RULES {
-        if !o.config.alerts.iter().any(|a| a.name == name) {
-            o.config.alerts.push(AlertConfig {
-                name: name.into(),
-                enabled: Some(false),
-                ..Default::default()
-            });
-        }
-    }
-}
-
-/// Vigil with `tune` applied and the host rules off.
-async fn start_with(interval_ms: u64, tune: impl FnOnce(&mut Options)) -> TestServer {
-    common::start_with(interval_ms, |o| {
-        tune(o);
-        quiet_host(o);
-    })
-    .await
-}
-
-/// As [`start_with`], on a data directory kept from an earlier run.
-async fn start_in(data: tempfile::TempDir, interval_ms: u64, tune: impl FnOnce(&mut Options)) -> TestServer {
-    common::start_in(data, interval_ms, |o| {
-        tune(o);
-        quiet_host(o);
-    })
-    .await
-}
 
 async fn serve(router: Router) -> SocketAddr {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -49,6 +49,12 @@ pub async fn start_with(interval_ms: u64, tune: impl FnOnce(&mut Options)) -> Te
     start_in(tempfile::tempdir().expect("temp dir"), interval_ms, tune).await
 }
 
+/// The built-in alert rules that read this machine's own disks and
+/// memory. They follow whatever host runs the tests (a build machine's
+/// disk can sit at 92 %: a pending alert, an `alerts` frame, a message no
+/// test expects), so test servers have them off unless a test names them.
+const HOST_RULES: [&str; 3] = ["disk-full", "disk-full-critical", "memory-full"];
+
 /// Starts Vigil with its data under `data` (kept across restarts).
 pub async fn start_in(data: tempfile::TempDir, interval_ms: u64, tune: impl FnOnce(&mut Options)) -> TestServer {
     let mut config = Config::default();
@@ -57,6 +63,15 @@ pub async fn start_in(data: tempfile::TempDir, interval_ms: u64, tune: impl FnOn
     // No built front end in Rust tests: pages render, assets are absent.
     options.site_root = Some(data.path().join("no-site"));
     tune(&mut options);
+    for name in HOST_RULES {
+        if !options.config.alerts.iter().any(|a| a.name == name) {
+            options.config.alerts.push(vigil::config::AlertConfig {
+                name: name.into(),
+                enabled: Some(false),
+                ..Default::default()
+            });
+        }
+    }
     let server = Server::start(options).await.expect("server starts");
     TestServer { server, data }
 }
