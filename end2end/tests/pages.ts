@@ -52,7 +52,8 @@ export const PAGES: AppPage[] = [
     path: '/checks',
     status: 200,
     settled: async (page) => {
-      await expect(page.getByTestId('check-row')).toHaveCount(2);
+      // web and db (and the refused one, where a spec adds it).
+      await expect(page.getByTestId('check-row').nth(1)).toBeVisible();
     },
   },
   { name: 'check', path: '/checks/web', status: 200 },
@@ -112,11 +113,14 @@ export const PAGES: AppPage[] = [
  * outside services that answer (an HTTP server and a TCP listener the spec
  * runs), so that the checks pages have something real to show.
  */
-export function useVigilWithChecks(): () => VigilServer {
+export function useVigilWithChecks(options: { refused?: boolean } = {}): () => VigilServer {
   let web: http.Server | undefined;
   let port = 0;
+  // A port nothing listens on: a check of it is down, "connection refused".
+  let closed = 0;
   test.beforeAll(async () => {
     port = await freePort();
+    closed = await freePort();
     web = http.createServer((_req, res) => {
       res.writeHead(200, { 'content-type': 'text/plain' });
       res.end('ok');
@@ -142,7 +146,19 @@ type = "tcp"
 address = "127.0.0.1:${port}"
 interval = "1s"
 timeout = "500ms"
-`,
+${
+  options.refused
+    ? `
+[[checks]]
+name = "payments-gateway-primary"
+type = "http"
+url = "http://127.0.0.1:${closed}/health"
+interval = "1s"
+timeout = "500ms"
+retries = 0
+`
+    : ''
+}`,
   );
 }
 

@@ -153,15 +153,15 @@ fn CheckRow(name: String) -> impl IntoView {
                 <div class="muted small">{get(|c| format!("{} · {}", c.state.kind.as_str(), c.state.target))}</div>
             </td>
             <td class="reason">{get(|c| c.state.reason.clone())}</td>
-            <td class="num" data-testid="check-latency">{get(|c| latency(c.state.latency_ms))}</td>
-            <td>
+            <td class="num latency" data-label="latency" data-testid="check-latency">{get(|c| latency(c.state.latency_ms))}</td>
+            <td class="rounds">
                 <svg class="spark" viewBox="0 0 120 32" preserveAspectRatio="none" role="img"
                     aria-label=format!("latency of the last rounds of {name}")>
                     <polyline points=spark vector-effect="non-scaling-stroke"/>
                 </svg>
             </td>
-            <td class="num">{get(|c| pct(c.uptime.and_then(|u| u.day)))}</td>
-            <td class=get(|c| format!("breaker {}", breaker_word(c)))>{get(|c| breaker_word(c).into())}</td>
+            <td class="num uptime" data-label="up 24 h">{get(|c| pct(c.uptime.and_then(|u| u.day)))}</td>
+            <td class=get(|c| format!("breaker {}", breaker_word(c))) data-label="breaker">{get(|c| breaker_word(c).into())}</td>
         </tr>
     }
 }
