@@ -283,6 +283,38 @@ async fn every_door_is_checked_and_sessions_are_real() {
     )
     .await;
     assert_eq!(status, StatusCode::FORBIDDEN, "a viewer cannot set another's password");
+    // Alerts: a viewer reads them, and changes nothing.
+    for api in ["/api/v1/alerts", "/api/v1/silences"] {
+        assert_eq!(get_with(&t, api, Some(&viewer)).await.status(), StatusCode::OK, "{api}");
+    }
+    let board: Value = get_with(&t, "/api/v1/alerts/board", Some(&viewer))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(board["can_edit"], false, "{board}");
+    for (api, form) in [
+        (
+            "/api/v1/silences/add",
+            vec![("rule", "check-down"), ("duration", "1h"), ("comment", "quiet")],
+        ),
+        ("/api/v1/silences/end", vec![("id", "1")]),
+        (
+            "/api/v1/maintenance/add",
+            vec![("name", "w"), ("start", "2030-01-01T00:00"), ("duration", "1h")],
+        ),
+        ("/api/v1/maintenance/end", vec![("id", "1")]),
+        ("/api/v1/notify/test", vec![("name", "webhook")]),
+    ] {
+        let (status, body) = call_with(&t, api, &form, &viewer).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "a viewer cannot {api}: {body}");
+    }
+    let silences: Value = get_with(&t, "/api/v1/silences", Some(&admin))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(silences, json!([]), "nothing was added");
     let (status, body) = call_with(&t, "/api/v1/users/remove", &[("name", "root")], &admin).await;
     assert_eq!(status, StatusCode::CONFLICT, "the last admin stays: {body}");
 
