@@ -24,16 +24,16 @@ use std::sync::atomic::{AtomicU16, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+#[path = "../tests/common/fill.rs"]
+mod fill;
+
 use app::checks::CheckKind;
-use app::metrics::{Disk, Sample};
 use axum::extract::State;
 use axum::routing::{any, get};
 use axum::Router;
 use serde_json::Value;
 use vigil::checks::config::CheckConfig;
 use vigil::config::{AlertConfig, Config, NotifyConfig};
-use vigil::signals::StoreStats;
-use vigil::store::{self, writer::Writer, Tiers};
 use vigil::{Options, Server};
 
 async fn serve(router: Router) -> SocketAddr {
@@ -242,42 +242,16 @@ async fn forecast_error(per_hour: f64) -> (f64, f64) {
     let level = latest["value"].as_f64().unwrap();
 
     let dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir(dir.path().join("data")).unwrap();
-    let path = dir.path().join("data").join(store::FILE_NAME);
-    let mut writer = Writer::new(
-        store::open(&path).unwrap(),
-        path.clone(),
-        Tiers::standard(Duration::from_secs(1)),
-        Arc::new(StoreStats::default()),
-    );
-    let now = now_ms();
     let minutes = 12 * 60;
     // A fixed pseudo-random noise, so every run draws the same data.
     let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
-    let samples: Vec<Arc<Sample>> = (0..minutes)
-        .map(|i| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            let noise = (seed % 600) as f64 / 1000.0 - 0.3;
-            let hours_before = (minutes - i) as f64 / 60.0;
-            let pct = (level - per_hour * hours_before + noise).clamp(0.0, 100.0);
-            let used = (pct * 10_000.0) as u64;
-            Arc::new(Sample {
-                ts: now - (minutes - i) * 60_000,
-                disks: vec![Disk {
-                    mount: "/".into(),
-                    total: 1_000_000,
-                    used,
-                    available: 1_000_000 - used,
-                    ..Default::default()
-                }],
-                ..Default::default()
-            })
-        })
-        .collect();
-    writer.write(&samples).unwrap();
-    drop(writer);
+    fill::write_root_fill(dir.path(), minutes, now_ms(), |i| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        let noise = (seed % 600) as f64 / 1000.0 - 0.3;
+        level - per_hour * (minutes - i) as f64 / 60.0 + noise
+    });
 
     let server = start(dir.path(), |_| {}).await;
     let addr = server.addr;

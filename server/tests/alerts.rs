@@ -19,6 +19,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, Method, Uri};
 use axum::routing::get;
 use axum::Router;
+use common::mount::Mounted;
 use common::{get_json, start_in, start_with, stop, TestServer};
 use serde_json::Value;
 use tokio::net::TcpListener;
@@ -890,40 +891,6 @@ async fn the_test_button_reports_the_outcome() {
     stop(t).await;
 }
 
-/// A real file system mounted at `dir` for the life of the value.
-struct Mounted {
-    dir: std::path::PathBuf,
-}
-
-fn run(cmd: &str, args: &[&str]) {
-    let out = std::process::Command::new(cmd)
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {cmd}: {e}"));
-    assert!(
-        out.status.success(),
-        "{cmd} {args:?} failed (this test needs root and the mount tools): {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-impl Mounted {
-    fn ext4(dir: &Path, image: &Path, mib: u32) -> Mounted {
-        std::fs::create_dir_all(dir).unwrap();
-        let file = std::fs::File::create(image).unwrap();
-        file.set_len(u64::from(mib) * 1024 * 1024).unwrap();
-        run("mkfs.ext4", &["-q", "-F", "-m", "0", image.to_str().unwrap()]);
-        run("mount", &["-o", "loop", image.to_str().unwrap(), dir.to_str().unwrap()]);
-        Mounted { dir: dir.to_path_buf() }
-    }
-}
-
-impl Drop for Mounted {
-    fn drop(&mut self) {
-        let _ = std::process::Command::new("umount").arg("-l").arg(&self.dir).status();
-    }
-}
-
 /// A filesystem that has filled steadily for hours (history written in
 /// the store's own format, ending at the root filesystem's real level)
 /// gets a forecast at start: a `full_within` rule fires with the time
@@ -931,10 +898,6 @@ impl Drop for Mounted {
 /// overview.
 #[tokio::test]
 async fn a_steady_fill_forecasts_full_and_fires_a_full_within_rule() {
-    use app::metrics::{Disk, Sample};
-    use vigil::signals::StoreStats;
-    use vigil::store::{self, writer::Writer, Tiers};
-
     let series = "filesystem_used_percent.root";
     // Where the root filesystem really is now.
     let t = start_with(1000, |_| {}).await;
@@ -945,39 +908,11 @@ async fn a_steady_fill_forecasts_full_and_fires_a_full_within_rule() {
 
     // Six hours of a steady fill, a point a minute, up to that level.
     let data = tempfile::tempdir().unwrap();
-    std::fs::create_dir(data.path().join("data")).unwrap();
-    let path = data.path().join("data").join(store::FILE_NAME);
-    let mut writer = Writer::new(
-        store::open(&path).unwrap(),
-        path.clone(),
-        Tiers::standard(Duration::from_secs(1)),
-        Arc::new(StoreStats::default()),
-    );
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64;
     let rise = 5.0;
     let minutes = 6 * 60;
-    let samples: Vec<Arc<Sample>> = (0..minutes)
-        .map(|i| {
-            let pct = level - rise + rise * i as f64 / (minutes - 1) as f64;
-            let used = (pct * 10_000.0) as u64;
-            Arc::new(Sample {
-                ts: now - (minutes - i) * 60_000,
-                disks: vec![Disk {
-                    mount: "/".into(),
-                    total: 1_000_000,
-                    used,
-                    available: 1_000_000 - used,
-                    ..Default::default()
-                }],
-                ..Default::default()
-            })
-        })
-        .collect();
-    writer.write(&samples).unwrap();
-    drop(writer);
+    common::fill::write_root_fill(data.path(), minutes, common::now_ms(), |i| {
+        level - rise + rise * i as f64 / (minutes - 1) as f64
+    });
 
     let rule = AlertConfig {
         name: "root-filling".into(),

@@ -86,7 +86,6 @@ pub(crate) async fn run(alerts: Alerts, source: Arc<impl FleetSource>, every: Du
                 Err(e) => tracing::warn!(%rule, error = %e, "fleet alerting: the engine did not answer the rule"),
             }
         }
-        let hosts = hosts.into_iter().map(|h| (h.name, h.silent, h.reason)).collect();
         alerts.set_fleet(hosts, returned);
     }
 }

@@ -558,17 +558,12 @@ impl Alerts {
             .collect()
     }
 
-    /// Takes one reading of the fleet: every host but this one (name,
-    /// silent, why), and what each `promql` rule's expression returned
-    /// (rules the engine could not answer are left out and keep their
-    /// state).
-    pub(crate) fn set_fleet(&self, hosts: Vec<(String, bool, String)>, returned: Vec<(String, Vec<(String, f64)>)>) {
+    /// Takes one reading of the fleet: every host but this one, and what
+    /// each `promql` rule's expression returned (rules the engine could
+    /// not answer are left out and keep their state).
+    pub(crate) fn set_fleet(&self, hosts: Vec<fleet::FleetHost>, returned: Vec<(String, Vec<(String, f64)>)>) {
         self.shared.apply(|state, now| {
-            state.silent_hosts = hosts
-                .iter()
-                .filter(|(_, silent, _)| *silent)
-                .map(|(name, ..)| name.clone())
-                .collect();
+            state.silent_hosts = hosts.iter().filter(|h| h.silent).map(|h| h.name.clone()).collect();
             let mut changes = state.rules.on_hosts(&hosts, now);
             for (rule, series) in &returned {
                 changes.extend(state.rules.on_promql(rule, series, &state.silent_hosts, now));

@@ -25,6 +25,7 @@ use app::checks::CheckState;
 use app::health::{HealthReport, Status};
 use app::metrics::{Sample, Unit};
 
+use super::fleet::FleetHost;
 use crate::catalog;
 
 /// What a rule watches.
@@ -169,6 +170,12 @@ impl Rule {
             .map(Bound::threshold)
     }
 
+    /// Whether this rule reads the values of host series (each sample
+    /// holds every one of them, so one it lacks is gone).
+    fn reads_host_series(&self) -> bool {
+        matches!(&self.watch, Watch::Series { metric, .. } if !metric.starts_with("check_")) && !self.forecasts()
+    }
+
     /// Whether this rule reads forecasts rather than values.
     pub(crate) fn forecasts(&self) -> bool {
         matches!(self.bound, Some(Bound::FullWithin(_)))
@@ -307,30 +314,7 @@ impl Rules {
             changes.extend(self.observe(i, &series, Reading::Value(value), "", now));
         }
         // What the sample covers (host series) and no longer holds.
-        let gone: Vec<(usize, String)> = self
-            .live
-            .keys()
-            .filter(|key| !seen.contains(*key))
-            .filter_map(|(name, instance)| {
-                let i = self.rules.iter().position(|r| &r.name == name)?;
-                let covered = matches!(&self.rules[i].watch, Watch::Series { metric, .. }
-                    if !metric.starts_with("check_"))
-                    && !self.rules[i].forecasts();
-                covered.then(|| (i, instance.clone()))
-            })
-            .collect();
-        for (i, instance) in gone {
-            changes.extend(self.vanish(i, &instance, now));
-        }
-        let rules = &self.rules;
-        self.readings.retain(|key, _| {
-            seen.contains(key)
-                || !rules.iter().any(|r| {
-                    r.name == key.0
-                        && !r.forecasts()
-                        && matches!(&r.watch, Watch::Series { metric, .. } if !metric.starts_with("check_"))
-                })
-        });
+        changes.extend(self.vanish_unseen(&seen, |rule, _| rule.reads_host_series(), now));
         changes
     }
 
@@ -354,19 +338,7 @@ impl Rules {
                 changes.extend(self.observe(i, series, reading, "", now));
             }
         }
-        let forecasting = |rules: &[Rule], name: &str| rules.iter().any(|r| r.name == name && r.forecasts());
-        let gone: Vec<(usize, String)> = self
-            .live
-            .keys()
-            .filter(|key| !seen.contains(*key) && forecasting(&self.rules, &key.0))
-            .filter_map(|(name, instance)| Some((self.rules.iter().position(|r| &r.name == name)?, instance.clone())))
-            .collect();
-        for (i, instance) in gone {
-            changes.extend(self.vanish(i, &instance, now));
-        }
-        let rules = &self.rules;
-        self.readings
-            .retain(|key, _| seen.contains(key) || !forecasting(rules, &key.0));
+        changes.extend(self.vanish_unseen(&seen, |rule, _| rule.forecasts(), now));
         changes
     }
 
@@ -418,10 +390,9 @@ impl Rules {
         changes
     }
 
-    /// Evaluates the host rules on the fleet's hosts: `hosts` holds every
-    /// fleet host but this one, with whether it is silent and why.
+    /// Evaluates the host rules on the fleet's hosts (every one but this).
     /// Hosts the fleet no longer lists resolve.
-    pub(crate) fn on_hosts(&mut self, hosts: &[(String, bool, String)], now: i64) -> Vec<Change> {
+    pub(crate) fn on_hosts(&mut self, hosts: &[FleetHost], now: i64) -> Vec<Change> {
         let mut changes = Vec::new();
         let mut seen = HashSet::new();
         for i in 0..self.rules.len() {
@@ -429,15 +400,15 @@ impl Rules {
                 continue;
             };
             let only = only.clone();
-            for (host, silent, reason) in hosts {
-                if only.as_ref().is_some_and(|o| o != host) {
+            for host in hosts {
+                if only.as_ref().is_some_and(|o| *o != host.name) {
                     continue;
                 }
-                seen.insert((self.rules[i].name.clone(), host.clone()));
-                changes.extend(self.observe(i, host, Reading::Down(*silent), reason, now));
+                seen.insert((self.rules[i].name.clone(), host.name.clone()));
+                changes.extend(self.observe(i, &host.name, Reading::Down(host.silent), &host.reason, now));
             }
         }
-        changes.extend(self.vanish_unseen(&seen, |w| matches!(w, Watch::Host(_)), |_| false, now));
+        changes.extend(self.vanish_unseen(&seen, |rule, _| matches!(rule.watch, Watch::Host(_)), now));
         changes
     }
 
@@ -465,32 +436,29 @@ impl Rules {
             seen.insert((name.to_string(), instance.clone()));
             changes.extend(self.observe(i, instance, Reading::Returned(*value), "", now));
         }
-        let rule = self.rules[i].clone();
-        let keep = |instance: &str| rule.host_of(instance).is_some_and(|h| held.contains(h));
-        changes.extend(self.vanish_unseen(&seen, |_| false, |key| key.0 == name && !keep(&key.1), now));
+        let held = |rule: &Rule, instance: &str| rule.host_of(instance).is_some_and(|h| held.contains(h));
+        changes.extend(self.vanish_unseen(&seen, |rule, instance| rule.name == name && !held(rule, instance), now));
         changes
     }
 
-    /// Clears or resolves the live instances not in `seen` of every rule
-    /// whose watch `kind` matches, or that `also` names.
+    /// Clears or resolves the instances (live or only read) not in `seen`
+    /// of the rules `covered` says this evaluation speaks for, and drops
+    /// their readings.
     fn vanish_unseen(
         &mut self,
         seen: &HashSet<(String, String)>,
-        kind: impl Fn(&Watch) -> bool,
-        also: impl Fn(&(String, String)) -> bool,
+        covered: impl Fn(&Rule, &str) -> bool,
         now: i64,
     ) -> Vec<Change> {
-        let gone: Vec<(usize, String)> = self
+        let gone: std::collections::BTreeSet<(usize, String)> = self
             .live
             .keys()
             .chain(self.readings.keys())
             .filter(|key| !seen.contains(*key))
-            .filter_map(|key| {
-                let i = self.rules.iter().position(|r| r.name == key.0)?;
-                (kind(&self.rules[i].watch) || also(key)).then(|| (i, key.1.clone()))
+            .filter_map(|(name, instance)| {
+                let i = self.rules.iter().position(|r| &r.name == name)?;
+                covered(&self.rules[i], instance).then(|| (i, instance.clone()))
             })
-            .collect::<std::collections::BTreeSet<_>>()
-            .into_iter()
             .collect();
         gone.into_iter()
             .filter_map(|(i, instance)| self.vanish(i, &instance, now))
@@ -838,12 +806,12 @@ mod tests {
         };
         let mut rules = Rules::new(vec![silent, fleet_disk]);
         let none = HashSet::new();
-        let hosts = |beta_silent: bool| {
-            vec![
-                ("alpha".to_string(), false, String::new()),
-                ("beta".to_string(), beta_silent, "no sample for 3m".to_string()),
-            ]
+        let host = |name: &str, silent: bool, reason: &str| FleetHost {
+            name: name.into(),
+            silent,
+            reason: reason.into(),
         };
+        let hosts = |beta_silent: bool| vec![host("alpha", false, ""), host("beta", beta_silent, "no sample for 3m")];
         assert!(rules.on_hosts(&hosts(false), 0).is_empty());
         let returned = [
             ("alpha{mount=\"/\"}".to_string(), 93.5),

@@ -12,6 +12,9 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use vigil::config::Config;
 use vigil::{Options, Server};
 
+pub mod fill;
+pub mod mount;
+
 pub type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 /// A running server and the data dir it owns.
