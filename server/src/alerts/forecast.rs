@@ -258,9 +258,13 @@ pub(crate) mod tests {
 
     #[test]
     fn noise_without_a_trend_says_nothing() {
+        // Near full, so the small slope noise happens to have would put
+        // "full" within the horizon, and under the reset step (a 5-point
+        // fall), so the whole span is fitted: only the fit's quality keeps
+        // it quiet.
         for seed in 1..50 {
             let mut noise = Noise::new(seed);
-            let points = series(6, NOW, |_| 70.0 + noise.next() * 3.0);
+            let points = series(6, NOW, |_| 96.0 + noise.next() * 2.0);
             assert_eq!(forecast(&points, NOW, &Guard::default()), None, "seed {seed}");
         }
     }
