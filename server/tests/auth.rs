@@ -823,6 +823,36 @@ async fn state_changes_need_this_origin_and_ones_own_password_the_current_one() 
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
     let users: Value = get_with(&t, "/api/v1/users", Some(&admin)).await.json().await.unwrap();
     assert_eq!(users.as_array().unwrap().len(), 1, "no account was added: {users}");
+    // So are the alerts' doors: silences, windows, test messages.
+    for (path, form) in [
+        (
+            "/api/v1/silences/add",
+            vec![("rule", "check-down"), ("duration", "1h"), ("comment", "quiet")],
+        ),
+        ("/api/v1/silences/end", vec![("id", "1")]),
+        (
+            "/api/v1/maintenance/add",
+            vec![("name", "w"), ("start", "2030-01-01T00:00"), ("duration", "1h")],
+        ),
+        ("/api/v1/maintenance/end", vec![("id", "1")]),
+        ("/api/v1/notify/test", vec![("name", "webhook")]),
+    ] {
+        let res = client()
+            .post(t.http(path))
+            .header(COOKIE, &admin)
+            .header("origin", "http://evil.example")
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::FORBIDDEN, "{path} from another origin");
+    }
+    let silences: Value = get_with(&t, "/api/v1/silences", Some(&admin))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(silences, json!([]), "no silence was added");
     // From this origin's own page (a form post says `Origin: null` only
     // under a no-referrer policy, with the fetch metadata beside it).
     for (origin, fetch_site) in [
