@@ -18,6 +18,8 @@
 //!   the header's count.
 //! - [`checks`]: the health checks of outside services: wire types, the
 //!   query trait and server functions, the live board, the table and detail.
+//! - [`status`]: status pages' incidents and SLA reports: wire types, the
+//!   query trait and server functions, the incidents and reports pages.
 //! - [`error`]: the error every server function answers with.
 //! - [`varint`]: LEB128 and zigzag integers, for the store and the
 //!   explorer's column answers.
@@ -42,6 +44,7 @@ pub mod live;
 pub mod metrics;
 pub mod pages;
 pub mod sort;
+pub mod status;
 pub mod varint;
 
 use leptos::prelude::*;
@@ -148,6 +151,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/checks") view={Lazy::<pages::Checks>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("/hosts") view={Lazy::<pages::Hosts>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("/alerts") view={Lazy::<pages::Alerts>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/incidents") view={Lazy::<pages::Incidents>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/reports") view={Lazy::<pages::Reports>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("/checks/:name") view={Lazy::<pages::Check>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("/login") view={Lazy::<pages::Login>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("/setup") view={Lazy::<pages::Setup>::new()} ssr=SsrMode::Async/>
@@ -218,6 +223,8 @@ fn MainNav() -> impl IntoView {
             <A href="/checks">"Checks"</A>
             <A href="/hosts">"Hosts"</A>
             <A href="/alerts">"Alerts"</A>
+            <A href="/incidents">"Incidents"</A>
+            <A href="/reports">"Reports"</A>
         </nav>
     }
     .into_any()

@@ -288,8 +288,22 @@ impl Server {
                 shutdown.child_token(),
             ));
         }
+        let status = crate::status::start(
+            config.status_pages.clone(),
+            config.checks.iter().map(|c| (c.name.clone(), c.slo)).collect(),
+            &data_dir,
+            crate::status::Sources {
+                checks: local.checks.clone(),
+                history: local.history.clone(),
+                alerts: alerts.clone(),
+            },
+            shutdown.child_token(),
+            &tasks,
+        )
+        .await;
         let exempt_proxies = auth.options().proxies.clone();
         let state = AppState {
+            status,
             alerts: alerts.clone(),
             fleet,
             auth,

@@ -13,6 +13,7 @@ pub(crate) use crate::checks::config::CheckConfig;
 pub use crate::fleet::config::{FleetConfig, HostConfig};
 pub use crate::health::Thresholds;
 pub use crate::remote_write::config::RemoteWriteConfig;
+pub use crate::status::config::{GroupConfig, StatusPageConfig};
 pub(crate) use crate::store::HistoryConfig;
 
 /// Everything the config file can set.
@@ -42,6 +43,8 @@ pub struct Config {
     pub remote_write: Option<RemoteWriteConfig>,
     /// Show the hosts a Prometheus-compatible engine knows (`[fleet]`).
     pub fleet: Option<FleetConfig>,
+    /// Public status pages (`[[status_pages]]`).
+    pub status_pages: Vec<StatusPageConfig>,
 }
 
 /// Accounts and sign-in (`[auth]`). Secrets are read from files (or the
@@ -319,6 +322,7 @@ impl Config {
                     config.fleet.is_some(),
                 )
             })
+            .and_then(|()| crate::status::config::validate(&config.status_pages, &check_names))
             .map_err(|e| {
                 let span = entry_key_span(text, e.section, e.index, e.field);
                 invalid(span, e.key(), e.message)

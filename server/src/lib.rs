@@ -8,7 +8,7 @@
 //!
 //! ```text
 //! top        app (wiring)   http (router, accept loop)   auth (gate, accounts)   config (the file)
-//! read side  local (this host's queries)   fleet (an engine's hosts, PromQL)
+//! read side  local (this host's queries)   fleet (an engine's hosts, PromQL)   status (public pages, incidents, reports)
 //! sinks      live (hub, /ws)   store (SQLite)   remote_write (push)   health (rollup)   alerts (rules, channels)
 //! sources    collect (host metrics)   checks (outside services)
 //! signals    samples · checks · health · stats · clock
@@ -45,6 +45,8 @@
 //! - [`health`]: the rollup, its thresholds, and its announcements.
 //! - [`local`]: the app's query traits, implemented over this host's parts.
 //! - [`fleet`]: many hosts: an engine's hosts and their history, by PromQL.
+//! - [`status`]: public status pages (rendered once per change, served
+//!   from memory), incidents in `status.db`, badges, SLA reports.
 //! - [`http`]: the router and its narrow states, `/healthz`, `/metrics`,
 //!   static files; the one normal path; the accept loop (connection caps,
 //!   header, idle and body timeouts, TLS) and the security headers.
@@ -74,6 +76,7 @@ pub mod outbound;
 pub mod private;
 pub mod remote_write;
 pub mod signals;
+pub mod status;
 pub mod store;
 
 pub use app::{Options, Server, StartError};

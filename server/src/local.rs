@@ -35,29 +35,11 @@ const DAY: i64 = 24 * HOUR;
 /// How long a computed uptime is reused.
 pub(crate) const UPTIME_TTL: Duration = Duration::from_secs(30);
 
-/// Percent up of the rounds stored for `check` in `[from, to)`, in `points`
-/// buckets; `None` for a bucket without rounds.
-fn uptime_buckets(history: &History, check: &str, from: i64, to: i64, points: u32, now: i64) -> Vec<Option<f64>> {
-    let mut out = vec![None; points as usize];
-    let series = app::checks::up_series(check);
-    let Ok(Some(range)) = history.range(&series, app::metrics::Unit::Number, from, to, points, now) else {
-        return out;
-    };
-    let bucket = ((to - from) / i64::from(points.max(1))).max(1);
-    for p in &range.points {
-        let i = ((p.t() - from) / bucket) as usize;
-        if let Some(slot) = out.get_mut(i) {
-            *slot = Some(p.min_max_avg().2 * 100.0);
-        }
-    }
-    out
-}
-
 /// Uptime over the last 24 h, 7 d and 30 d. Spans end at the next whole
 /// minute, so that repeated asks within a minute hit the store's cache.
 fn uptime(history: &History, check: &str, now: i64) -> Uptime {
     let to = (now / 60_000 + 1) * 60_000;
-    let span = |days: i64| uptime_buckets(history, check, to - days * DAY, to, 1, now)[0];
+    let span = |days: i64| history.uptime_buckets(check, to - days * DAY, to, 1, now)[0];
     Uptime {
         day: span(1),
         week: span(7),
@@ -82,7 +64,8 @@ fn cached_uptime(cache: &moka::sync::Cache<String, Uptime>, history: &History, c
 fn bars(history: &History, check: &str, width: i64, n: u32, now: i64) -> Vec<UptimeBar> {
     let to = (now / width + 1) * width;
     let from = to - width * i64::from(n);
-    uptime_buckets(history, check, from, to, n, now)
+    history
+        .uptime_buckets(check, from, to, n, now)
         .into_iter()
         .enumerate()
         .map(|(i, pct)| UptimeBar {

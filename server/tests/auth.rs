@@ -500,6 +500,10 @@ const PUBLIC: &[&str] = &[
     "/auth/setup",
     "/healthz",
     "/sw.js",
+    // Status pages: each shows only what it lists (tests/status.rs).
+    "/status/{file}",
+    "/status/assets/page.js",
+    "/status/badges/{check}/{kind}",
 ];
 
 /// `path` with its parameters filled in with the check's name.

@@ -6,7 +6,7 @@ mod common;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use common::{connect, next_json, scrape, start_with, stop, TestServer};
+use common::{connect, next_json, scrape, start_with, stop, ExtraAddress, TestServer};
 use futures_util::SinkExt;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -555,33 +555,6 @@ async fn a_trickled_body_is_cut_off_at_the_body_timeout() {
     let (status, _) = common::get_json(&t, "/healthz").await;
     assert_eq!(status, 200, "others are served");
     stop(t).await;
-}
-
-/// An address of this machine that is not loopback (so the per-address
-/// cap counts it), added to `lo` for as long as the value lives.
-struct ExtraAddress(&'static str);
-
-impl ExtraAddress {
-    fn add(ip: &'static str) -> ExtraAddress {
-        let out = std::process::Command::new("ip")
-            .args(["addr", "add", &format!("{ip}/32"), "dev", "lo"])
-            .output()
-            .expect("ip (iproute2) runs");
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert!(
-            out.status.success() || err.contains("exists"),
-            "cannot add {ip} to lo (this test needs root): {err}"
-        );
-        ExtraAddress(ip)
-    }
-}
-
-impl Drop for ExtraAddress {
-    fn drop(&mut self) {
-        let _ = std::process::Command::new("ip")
-            .args(["addr", "del", &format!("{}/32", self.0), "dev", "lo"])
-            .status();
-    }
 }
 
 #[tokio::test]

@@ -48,6 +48,7 @@ mod checks;
 mod explore;
 mod hosts;
 mod overview;
+mod status;
 
 pub use account::{Account, Login, Setup, Users};
 pub use alerts::Alerts;
@@ -55,6 +56,7 @@ pub use checks::{Check, Checks};
 pub use explore::Explore;
 pub use hosts::Hosts;
 pub use overview::Overview;
+pub use status::{Incidents, Reports};
 
 use leptos::prelude::*;
 

@@ -150,6 +150,64 @@ impl Window {
         }
     }
 
+    /// Every opening that overlaps `[from, to)` (Unix ms), oldest first.
+    pub(crate) fn openings(&self, from: i64, to: i64) -> Vec<(i64, i64)> {
+        let length = i64::try_from(self.duration.as_millis()).unwrap_or(i64::MAX);
+        match &self.when {
+            When::Once(start) => {
+                let start = start.as_millisecond();
+                if start < to && start.saturating_add(length) > from {
+                    vec![(start, start + length)]
+                } else {
+                    vec![]
+                }
+            }
+            When::Weekly { days, at } => {
+                let day = 86_400_000;
+                // A week back: a window opened then may still be open at `from`.
+                let Ok(first) = Timestamp::from_millisecond(from.saturating_sub(7 * day)) else {
+                    return vec![];
+                };
+                let mut date = first.to_zoned(self.zone.clone()).date();
+                let mut out = Vec::new();
+                for _ in 0..=((to - from) / day + 9) {
+                    if days.contains(&date.weekday()) {
+                        if let Ok(z) = date.to_datetime(*at).to_zoned(self.zone.clone()) {
+                            let start = z.timestamp().as_millisecond();
+                            if start >= to {
+                                break;
+                            }
+                            if start + length > from {
+                                out.push((start, start + length));
+                            }
+                        }
+                    }
+                    match date.tomorrow() {
+                        Ok(next) => date = next,
+                        Err(_) => break,
+                    }
+                }
+                out
+            }
+        }
+    }
+
+    /// The checks it names, if it names any.
+    pub(crate) fn checks(&self) -> Option<&[String]> {
+        self.checks.as_deref()
+    }
+
+    /// Whether status pages and reports count it as maintenance of
+    /// `check`: it names the check, or it covers everything.
+    pub(crate) fn is_for_check(&self, check: &str) -> bool {
+        self.covers_every_check() || self.checks.as_ref().is_some_and(|c| c.iter().any(|n| n == check))
+    }
+
+    /// Whether it mutes every rule about every check.
+    pub(crate) fn covers_every_check(&self) -> bool {
+        self.checks.is_none() && self.rules.is_none()
+    }
+
     /// Whether the window is open at `now` (Unix ms).
     pub(crate) fn open_at(&self, now: i64) -> bool {
         self.opening(now).is_some_and(|(start, _)| start <= now)
@@ -241,6 +299,57 @@ mod tests {
 
     fn ms(text: &str) -> i64 {
         text.parse::<Timestamp>().unwrap().as_millisecond()
+    }
+
+    #[test]
+    fn openings_over_a_range_follow_the_zone_across_daylight_saving() {
+        let mut c = config("backup");
+        c.days = Some(vec!["sun".into()]);
+        c.at = Some("02:30".into());
+        c.timezone = Some("Europe/Berlin".into());
+        let w = Window::from_config(&c).unwrap();
+        // March 2026: Sundays 1, 8, 15, 22, 29; summer time from the 29th.
+        let spans = w.openings(ms("2026-03-01T00:00:00Z"), ms("2026-04-01T00:00:00Z"));
+        let starts: Vec<i64> = spans.iter().map(|s| s.0).collect();
+        assert_eq!(
+            starts,
+            [
+                ms("2026-03-01T01:30:00Z"),
+                ms("2026-03-08T01:30:00Z"),
+                ms("2026-03-15T01:30:00Z"),
+                ms("2026-03-22T01:30:00Z"),
+                // 02:30 does not exist that night; jiff moves it forward to 03:30 CEST.
+                ms("2026-03-29T01:30:00Z"),
+            ]
+        );
+        assert!(spans.iter().all(|(s, e)| e - s == 3_600_000));
+        // One still open at `from` is included; one starting at `to` is not.
+        let inside = w.openings(ms("2026-03-08T02:00:00Z"), ms("2026-03-15T01:30:00Z"));
+        assert_eq!(inside, [(ms("2026-03-08T01:30:00Z"), ms("2026-03-08T02:30:00Z"))]);
+
+        let mut once = config("upgrade");
+        once.start = Some("2026-12-24T22:00".into());
+        let w = Window::from_config(&once).unwrap();
+        assert_eq!(
+            w.openings(ms("2026-12-24T22:30:00Z"), ms("2026-12-25T00:00:00Z")).len(),
+            1
+        );
+        assert!(w
+            .openings(ms("2026-12-24T23:00:00Z"), ms("2026-12-25T00:00:00Z"))
+            .is_empty());
+        assert!(
+            w.is_for_check("anything"),
+            "a window over everything covers every check"
+        );
+        once.checks = Some(vec!["api".into()]);
+        let w = Window::from_config(&once).unwrap();
+        assert!(w.is_for_check("api") && !w.is_for_check("web"));
+        once.checks = None;
+        once.rules = Some(vec!["disk-full".into()]);
+        assert!(
+            !Window::from_config(&once).unwrap().is_for_check("api"),
+            "a window over rules only is not a check's"
+        );
     }
 
     #[test]

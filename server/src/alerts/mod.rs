@@ -170,6 +170,17 @@ struct State {
     silent_hosts: HashSet<String>,
 }
 
+/// A maintenance window's opening, as status pages show it.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct Planned {
+    pub(crate) name: String,
+    /// The checks it covers; `None`: every check.
+    pub(crate) checks: Option<Vec<String>>,
+    /// Unix ms.
+    pub(crate) start: i64,
+    pub(crate) end: i64,
+}
+
 /// The running alerts engine: the query side of it.
 #[derive(Clone)]
 pub struct Alerts {
@@ -637,6 +648,44 @@ impl Alerts {
     /// Says why a reload failed (kept until the next good one).
     pub fn reload_failed(&self, why: String) {
         self.shared.lock().config_error = Some(why);
+    }
+
+    /// The maintenance windows that are open or come next, within
+    /// `horizon` ms of `now`, with the checks they cover (`None`: every
+    /// check), for status pages. Windows over rules alone are left out.
+    pub(crate) fn planned(&self, now: i64, horizon: i64) -> Vec<Planned> {
+        let state = self.shared.lock();
+        state
+            .windows
+            .iter()
+            .filter_map(|(_, w)| match w.checks() {
+                _ if w.covers_every_check() => Some((w, None)),
+                Some(checks) => Some((w, Some(checks.to_vec()))),
+                None => None,
+            })
+            .flat_map(|(w, checks)| {
+                w.openings(now, now + horizon)
+                    .into_iter()
+                    .map(move |(start, end)| Planned {
+                        name: w.name.clone(),
+                        checks: checks.clone(),
+                        start,
+                        end,
+                    })
+            })
+            .collect()
+    }
+
+    /// The times maintenance windows covered (or will cover) `check`
+    /// within `[from, to)`, for reports.
+    pub(crate) fn maintenance_of(&self, check: &str, from: i64, to: i64) -> Vec<(i64, i64)> {
+        let state = self.shared.lock();
+        state
+            .windows
+            .iter()
+            .filter(|(_, w)| w.is_for_check(check))
+            .flat_map(|(_, w)| w.openings(from, to))
+            .collect()
     }
 
     /// The notification counters, for `/metrics`.

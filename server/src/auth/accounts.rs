@@ -19,6 +19,12 @@ use super::store::{AuthStore, StoredSession};
 use super::{hash_slots, password, Auth, AuthOptions, AuthStartError, NewSession, Session, HASH_WAIT};
 use crate::signals::clock::{now_ms, now_s};
 
+/// Requests a second one client may make to the public status doors
+/// (pages, their JSON, feeds, badges), and the burst: far above a person
+/// refreshing, far below a flood.
+const PUBLIC_PER_SECOND: u32 = 10;
+const PUBLIC_BURST: u32 = 100;
+
 impl Auth {
     /// Opens the account database, loads live sessions, and creates the
     /// configured admin when there is no account yet.
@@ -46,6 +52,10 @@ impl Auth {
             has_accounts: AtomicBool::new(has_accounts),
             limiter: RateLimiter::keyed(Quota::per_minute(per_minute)),
             current_limiter: RateLimiter::keyed(Quota::per_minute(per_minute)),
+            public_limiter: RateLimiter::keyed(
+                Quota::per_second(NonZeroU32::new(PUBLIC_PER_SECOND).expect("non-zero"))
+                    .allow_burst(NonZeroU32::new(PUBLIC_BURST).expect("non-zero")),
+            ),
             hashing: Arc::new(Semaphore::new(hash_slots())),
             open_ended,
             options,
@@ -68,6 +78,19 @@ impl Auth {
             let wait = not_until.wait_time_from(governor::clock::Clock::now(&governor::clock::DefaultClock::default()));
             tracing::warn!(%client, what, "rate limit reached");
             AuthError::RateLimited(wait.as_secs().max(1))
+        })
+    }
+
+    /// Counts one request to a public status door from `client`; the
+    /// seconds to wait when over the limit. Loopback (a local proxy, the
+    /// benchmarks) is not limited.
+    pub(crate) fn limit_public(&self, client: IpAddr) -> Result<(), u64> {
+        if client.is_loopback() {
+            return Ok(());
+        }
+        self.public_limiter.check_key(&rate_key(client)).map_err(|not_until| {
+            let wait = not_until.wait_time_from(governor::clock::Clock::now(&governor::clock::DefaultClock::default()));
+            wait.as_secs().max(1)
         })
     }
 
@@ -237,6 +260,8 @@ impl Auth {
     pub(crate) fn tidy(&self) {
         self.limiter.retain_recent();
         self.limiter.shrink_to_fit();
+        self.public_limiter.retain_recent();
+        self.public_limiter.shrink_to_fit();
         let now = now_s();
         self.sessions
             .write()

@@ -37,6 +37,10 @@ pub(crate) enum Door {
     Api,
     /// `/admin/…`: an admin.
     Admin,
+    /// `/status/…`: public status pages, their feeds and badges; open to
+    /// anyone (an open Vigil's too, whatever the Host), rate-limited per
+    /// client; the handlers show only what a page lists.
+    Status,
     /// Every other path renders a page: a principal, else the sign-in page.
     Page,
 }
@@ -64,6 +68,7 @@ impl Door {
             p if PUBLIC_FILES.contains(&p) || PUBLIC_DIRS.iter().any(|d| p.starts_with(d)) => Door::Static,
             p if p == "/api" || p.starts_with("/api/") => Door::Api,
             p if p == "/admin" || p.starts_with("/admin/") => Door::Admin,
+            p if p == "/status" || p.starts_with("/status/") => Door::Status,
             _ => Door::Page,
         }
     }
@@ -99,6 +104,24 @@ pub(crate) async fn gate(State(auth): State<Arc<Auth>>, mut request: Request, ne
             .into_response();
         }
     }
+    if door == Door::Status {
+        // Public: no session to look up, and no open Vigil's admin to
+        // protect (nothing here changes or reveals more than the page lists).
+        if let Err(wait) = auth.limit_public(client.addr) {
+            return (
+                StatusCode::TOO_MANY_REQUESTS,
+                [(header::RETRY_AFTER, wait.to_string())],
+                ApiError::with_status(StatusCode::TOO_MANY_REQUESTS, "too many requests: try again shortly"),
+            )
+                .into_response();
+        }
+        request.extensions_mut().insert(client);
+        // Signed-in users may read the badges of any check.
+        if let Some((who, _)) = auth.identify(request.headers()) {
+            request.extensions_mut().insert(who);
+        }
+        return next.run(request).await;
+    }
     if auth.is_open() {
         if let Err(refusal) = auth.local(request.headers()) {
             tracing::warn!(client = %client.addr, %refusal, "an open Vigil refused a request that is not local");
@@ -119,7 +142,7 @@ pub(crate) async fn gate(State(auth): State<Arc<Auth>>, mut request: Request, ne
         }
     }
     let admitted = match door {
-        Door::Static | Door::Public | Door::Health => true,
+        Door::Static | Door::Public | Door::Health | Door::Status => true,
         Door::Setup => {
             if auth.has_accounts() {
                 return Redirect::to("/login").into_response();
@@ -252,6 +275,10 @@ mod tests {
             ("/apiary", Door::Page),
             ("/admin/users", Door::Admin),
             ("/pkgx", Door::Page),
+            ("/status/public", Door::Status),
+            ("/status/public.json", Door::Status),
+            ("/status", Door::Status),
+            ("/statusx", Door::Page),
         ] {
             assert_eq!(Door::of(path), door, "{path}");
         }

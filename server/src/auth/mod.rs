@@ -146,6 +146,8 @@ pub(crate) struct Auth {
     limiter: DefaultKeyedRateLimiter<IpAddr>,
     /// Checks of an account's current password (changing one's own), per account.
     current_limiter: DefaultKeyedRateLimiter<String>,
+    /// Requests to the public status doors, per client address.
+    public_limiter: DefaultKeyedRateLimiter<IpAddr>,
     /// Bounds the hashes in progress (see [`hash_slots`]).
     hashing: Arc<Semaphore>,
     /// Cancelled when the first account is created: the live sockets an

@@ -116,6 +116,10 @@ pub struct CheckConfig {
     /// parent's message names it.
     #[serde(default)]
     pub depends_on: Vec<String>,
+
+    /// The service level objective, percent of monitored time up (`99.9`):
+    /// the reports show the error budget it leaves and how fast it burns.
+    pub slo: Option<f64>,
 }
 
 impl CheckConfig {
@@ -149,6 +153,7 @@ impl CheckConfig {
             reference: None,
             max_lag_blocks: None,
             depends_on: Vec::new(),
+            slo: None,
         }
     }
 }
@@ -317,6 +322,14 @@ fn validate_check(c: &CheckConfig) -> Rule {
             Some("name"),
             format!("{:?} is a built-in component of the health rollup", c.name),
         ));
+    }
+    if let Some(slo) = c.slo {
+        if !(slo > 0.0 && slo < 100.0) {
+            return Err((
+                Some("slo"),
+                format!("{slo} is not a percentage between 0 and 100 (like 99.9)"),
+            ));
+        }
     }
     let kind = c.kind.as_str();
 

@@ -55,8 +55,10 @@ pub(crate) fn router(state: AppState) -> Router {
     let fleet: Arc<dyn app::fleet::FleetQuery> = state.fleet.clone();
     let hosts: Arc<dyn app::metrics::HostMetrics> = state.fleet.clone();
     let alerts: Arc<dyn app::alerts::AlertsQuery> = Arc::new(state.alerts.clone());
+    let status: Arc<dyn app::status::StatusQuery> = Arc::new(state.status.clone());
     let context = move || {
         provide_context(alerts.clone());
+        provide_context(status.clone());
         provide_context(fleet.clone());
         provide_context(hosts.clone());
         provide_context(metrics.clone());
@@ -86,7 +88,7 @@ pub(crate) fn router(state: AppState) -> Router {
         .layer(CompressionLayer::new());
     let body_limits = state.body_limits;
     let (live_path, _, live) = live_route();
-    Router::new()
+    let router = Router::new()
         .route(live_path, live)
         .merge(crate::auth::routes::router())
         .merge(pages)
@@ -102,8 +104,16 @@ pub(crate) fn router(state: AppState) -> Router {
             state.metrics.http_latency.clone(),
             record_latency,
         ))
-        .layer(middleware::from_fn(headers::security_headers))
-        .with_state(state)
+        .layer(middleware::from_fn(headers::security_headers));
+    let status = state.status.clone();
+    // Before routing (a layer on the router runs after it): a status
+    // host's `/` is its page.
+    Router::new()
+        .fallback_service(router.with_state(state))
+        .layer(middleware::from_fn_with_state(
+            status,
+            crate::status::routes::status_host,
+        ))
 }
 
 /// The live socket's route (outside the compression layer).
@@ -120,6 +130,9 @@ fn own_routes() -> Vec<(&'static str, Method, MethodRouter<AppState>)> {
         ("/sw.js", Method::GET, get(service_worker)),
         ("/api/v1/checks/{name}", Method::GET, get(check_detail)),
     ]
+    .into_iter()
+    .chain(crate::status::routes::routes())
+    .collect()
 }
 
 /// A route the router serves: its method and path (axum's syntax:

@@ -35,6 +35,8 @@ pub(crate) struct AppState {
     /// The built front end's files and `/sw.js`.
     pub(crate) site: SiteFiles,
     pub(crate) leptos_options: LeptosOptions,
+    /// The status pages: `/status/…`, the incidents and reports (as Leptos context).
+    pub(crate) status: crate::status::StatusPages,
     /// Largest request body and longest time to receive it (`[server]`).
     pub(crate) body_limits: super::limits::BodyLimits,
 }

@@ -412,6 +412,64 @@ impl History {
 }
 
 impl History {
+    /// Percent up of the rounds stored for `check` in `[from, to)`, in
+    /// `points` equal buckets; `None` for a bucket without rounds.
+    /// Blocking: run it off the async workers.
+    pub(crate) fn uptime_buckets(&self, check: &str, from: i64, to: i64, points: u32, now: i64) -> Vec<Option<f64>> {
+        let mut out = vec![None; points as usize];
+        let series = app::checks::up_series(check);
+        let Ok(Some(range)) = self.range(&series, app::metrics::Unit::Number, from, to, points, now) else {
+            return out;
+        };
+        let bucket = ((to - from) / i64::from(points.max(1))).max(1);
+        for p in &range.points {
+            let i = ((p.t() - from) / bucket) as usize;
+            if let Some(slot) = out.get_mut(i) {
+                *slot = Some(p.min_max_avg().2 * 100.0);
+            }
+        }
+        out
+    }
+
+    /// A check's announced status over `[from, to)`: the last change at
+    /// or before `from` (its time and new status), then every change
+    /// after it and before `to`, oldest first. What reports count.
+    /// Blocking: run it off the async workers.
+    #[allow(clippy::type_complexity)]
+    pub(crate) fn timeline(
+        &self,
+        check: &str,
+        from: i64,
+        to: i64,
+    ) -> Result<(Option<(i64, app::health::Status)>, Vec<(i64, app::health::Status)>), StoreError> {
+        let pool = self.pool.as_ref().ok_or(StoreError::Closed)?;
+        pool.with(|conn| {
+            let before = conn
+                .prepare_cached(
+                    "SELECT t, to_status FROM transition WHERE check_name = ?1 AND t <= ?2 ORDER BY t DESC LIMIT 1",
+                )?
+                .query_map(rusqlite::params![check, from], |r| {
+                    Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+                })?
+                .next()
+                .transpose()?
+                .and_then(|(t, word)| Some((t, status(&word)?)));
+            let mut stmt = conn.prepare_cached(
+                "SELECT t, to_status FROM transition WHERE check_name = ?1 AND t > ?2 AND t < ?3 ORDER BY t",
+            )?;
+            let changes = stmt
+                .query_map(rusqlite::params![check, from, to], |r| {
+                    Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+                })?
+                .filter_map(|row| match row {
+                    Ok((t, word)) => status(&word).map(|s| Ok((t, s))),
+                    Err(e) => Some(Err(e)),
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok((before, changes))
+        })
+    }
+
     /// The last `limit` announced status changes of a check, oldest first.
     /// Blocking: run it off the async workers.
     pub(crate) fn transitions(&self, check: &str, limit: u32) -> Result<Vec<app::checks::Transition>, StoreError> {

@@ -391,3 +391,30 @@ fn dechunk(mut rest: &str) -> String {
     }
     out
 }
+
+/// An address of this machine that is not loopback (so per-address
+/// caps and limits count it), added to `lo` for as long as the value lives.
+pub struct ExtraAddress(pub &'static str);
+
+impl ExtraAddress {
+    pub fn add(ip: &'static str) -> ExtraAddress {
+        let out = std::process::Command::new("ip")
+            .args(["addr", "add", &format!("{ip}/32"), "dev", "lo"])
+            .output()
+            .expect("ip (iproute2) runs");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            out.status.success() || err.contains("exists"),
+            "cannot add {ip} to lo (this test needs root): {err}"
+        );
+        ExtraAddress(ip)
+    }
+}
+
+impl Drop for ExtraAddress {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("ip")
+            .args(["addr", "del", &format!("{}/32", self.0), "dev", "lo"])
+            .status();
+    }
+}
