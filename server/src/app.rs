@@ -403,10 +403,11 @@ impl crate::alerts::forecast::Past for HistoryPast {
 
 /// The databases a data dir holds: the history store, the accounts and
 /// the alerts.
-pub const DATA_FILES: [&str; 3] = [
+pub const DATA_FILES: [&str; 4] = [
     crate::store::FILE_NAME,
     crate::auth::store::FILE_NAME,
     crate::alerts::store::FILE_NAME,
+    crate::status::incidents::FILE_NAME,
 ];
 
 /// Copies a data dir's databases into the new directory `to` while a

@@ -81,6 +81,24 @@ async fn exposed() -> (TestServer, String, Arc<AtomicU16>, SocketAddr) {
         o.config.checks = vec![check("website", addr), check("api-eu", addr), check(HIDDEN_CHECK, addr)];
         o.config.checks[1].slo = Some(99.9);
         o.config.status_pages = vec![page()];
+        // Planned work: one on a listed check (shown), one on the hidden
+        // check alone (not shown), both two days ahead.
+        let start = now_ms() + 2 * 86_400_000;
+        let at = format!("{}T{}", app::format::date(start), &app::format::clock(start)[..5]);
+        let window = |name: &str, check: &str| MaintenanceConfig {
+            name: name.into(),
+            start: Some(at.clone()),
+            days: None,
+            at: None,
+            duration: Duration::from_secs(3600),
+            timezone: Some("UTC".into()),
+            rules: None,
+            checks: Some(vec![check.into()]),
+        };
+        o.config.maintenance = vec![
+            window("api upgrade", "api-eu"),
+            window("hidden-window-3f", HIDDEN_CHECK),
+        ];
     })
     .await;
     let res = post_json_with(&t, "/auth/setup", json!({ "name": "root", "password": PASSWORD }), None).await;
@@ -139,6 +157,7 @@ fn assert_holds_nothing_unlisted(what: &str, body: &str, target: SocketAddr) {
         "cpu_usage_percent",
         "HTTP 503",
         "503",
+        "hidden-window-3f",
     ] {
         assert!(!body.contains(mark), "{what} holds {mark:?}");
     }
@@ -158,6 +177,13 @@ async fn a_status_page_is_public_holds_only_what_it_lists_and_follows_its_checks
     assert_eq!(page["overall"], "operational");
     assert_eq!(page["groups"][1]["name"], "API");
     assert_eq!(page["groups"][0]["checks"][0]["days"].as_array().unwrap().len(), 90);
+    let planned = page["maintenance"].as_array().unwrap();
+    assert_eq!(planned.len(), 1, "{planned:?}");
+    assert_eq!(
+        (&planned[0]["name"], &planned[0]["active"]),
+        (&json!("api upgrade"), &json!(false))
+    );
+    assert_eq!(planned[0]["checks"], json!(["api-eu"]));
 
     // Without a session: the page, its JSON and its feed, and nothing unlisted.
     let html_res = get_with(&t, "/status/public", None).await;
@@ -200,6 +226,39 @@ async fn a_status_page_is_public_holds_only_what_it_lists_and_follows_its_checks
         .await
         .unwrap();
     assert_eq!(again.status(), StatusCode::NOT_MODIFIED);
+
+    // Compressed once per render: the same page, smaller.
+    for (coding, decode) in [
+        (
+            "br",
+            (|b: &[u8]| {
+                let mut out = Vec::new();
+                brotli::BrotliDecompress(&mut std::io::Cursor::new(b), &mut out).unwrap();
+                out
+            }) as fn(&[u8]) -> Vec<u8>,
+        ),
+        ("gzip", |b: &[u8]| {
+            let mut out = Vec::new();
+            std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(b), &mut out).unwrap();
+            out
+        }),
+    ] {
+        let res = client()
+            .get(t.http("/status/public"))
+            .header("accept-encoding", coding)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.headers()["content-encoding"], coding);
+        let packed = res.bytes().await.unwrap();
+        assert!(
+            packed.len() < html.len() / 3,
+            "{coding}: {} of {}",
+            packed.len(),
+            html.len()
+        );
+        assert_eq!(String::from_utf8(decode(&packed)).unwrap(), html, "{coding}");
+    }
 
     // Unknown slugs and forms are 404; every other door stays closed.
     for missing in ["/status/nope", "/status/public.txt", "/status/nope.json", "/status/"] {

@@ -213,10 +213,10 @@ pub fn ReportsPage(report: Report, month: String) -> impl IntoView {
         })
         .collect_view();
     view! {
-        <form method="get" action="/reports" class="auth-form inline no-print" data-testid="report-form">
+        <form method="get" action="/reports" class="report-form no-print" data-testid="report-form">
             <label>"Month" <input type="month" name="month" value=month required/></label>
             <button type="submit">"Show"</button>
-            <a href=format!("/api/v1/reports.csv?{query}") download>"CSV"</a>
+            <a href=format!("/api/v1/reports.csv?{query}") download>"Download CSV"</a>
             <a href=format!("/api/v1/reports?{query}")>"JSON"</a>
         </form>
         <p class="muted">
@@ -226,7 +226,7 @@ pub fn ReportsPage(report: Report, month: String) -> impl IntoView {
             "cover a check, time before its first round and time still to come are not counted."
         </p>
         <div class="table-wrap">
-            <table class="report" data-testid="report">
+            <table class="alerts report" data-testid="report">
                 <thead>
                     <tr>
                         <th scope="col">"Check"</th>

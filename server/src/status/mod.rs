@@ -51,8 +51,9 @@ use crate::signals::{CheckBus, CheckEvent};
 use crate::store::History;
 
 const DAY: i64 = 86_400_000;
-/// How often the daily uptime is read again (today's bar fills in).
-const DAYS_EVERY: Duration = Duration::from_secs(600);
+/// How often the daily uptime is read again (today's bar fills in): one
+/// 90-point range query per listed check.
+const DAYS_EVERY: Duration = Duration::from_secs(120);
 /// How often pages are rebuilt anyway: maintenance opens and closes on the clock.
 const TICK: Duration = Duration::from_secs(30);
 /// How far ahead planned maintenance shows.
@@ -62,10 +63,35 @@ const PLANNED_AHEAD: i64 = 14 * DAY;
 pub(crate) struct Rendered {
     /// The model's hash: the ETag of all three forms (with a suffix each).
     pub(crate) version: String,
-    pub(crate) html: Bytes,
-    pub(crate) json: Bytes,
-    pub(crate) atom: Bytes,
+    pub(crate) html: Encoded,
+    pub(crate) json: Encoded,
+    pub(crate) atom: Encoded,
     model: page::PublicPage,
+}
+
+/// A body as sent, and compressed once for the clients that accept it.
+pub(crate) struct Encoded {
+    pub(crate) identity: Bytes,
+    pub(crate) br: Bytes,
+    pub(crate) gzip: Bytes,
+}
+
+impl Encoded {
+    fn new(body: Vec<u8>) -> Encoded {
+        use std::io::Write;
+        let mut br = Vec::new();
+        {
+            let mut w = brotli::CompressorWriter::new(&mut br, 4096, 11, 22);
+            let _ = w.write_all(&body);
+        }
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        let _ = gz.write_all(&body);
+        Encoded {
+            gzip: Bytes::from(gz.finish().unwrap_or_default()),
+            br: Bytes::from(br),
+            identity: Bytes::from(body),
+        }
+    }
 }
 
 /// The status pages engine (cheap to clone).
@@ -298,7 +324,7 @@ impl StatusPages {
             .map(|p| p.slug.clone())
             .collect();
         let check = check.to_string();
-        let when = format!("{} {} UTC", app::format::date(ts), &app::format::clock(ts)[..5]);
+        let when = page::when(ts);
         let opened = self
             .with_store(move |store| {
                 for page in &pages {
@@ -387,9 +413,9 @@ fn render(
     let atom = feed::atom("", &config.slug, &config.title, &ours, now);
     Ok(Rendered {
         version,
-        html: Bytes::from(html),
-        json: Bytes::from(json),
-        atom: Bytes::from(atom),
+        html: Encoded::new(html.into_bytes()),
+        json: Encoded::new(json),
+        atom: Encoded::new(atom.into_bytes()),
         model,
     })
 }

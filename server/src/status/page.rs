@@ -258,8 +258,8 @@ pub(crate) fn html(page: &PublicPage, version: &str) -> Result<String, minijinja
     env.get_template("page.html")?.render(context)
 }
 
-/// `2026-12-07 04:05 UTC`.
-fn when(ms: i64) -> String {
+/// `2026-12-07 04:05 UTC`: how pages and drafts say a time.
+pub(crate) fn when(ms: i64) -> String {
     format!("{} {} UTC", app::format::date(ms), &app::format::clock(ms)[..5])
 }
 

@@ -58,16 +58,40 @@ async fn page(State(pages): State<StatusPages>, Path(file): Path<String>, header
         return not_found();
     };
     let (body, content_type, suffix) = match kind {
-        "json" => (rendered.json.clone(), "application/json", ""),
-        "atom" => (rendered.atom.clone(), "application/atom+xml; charset=utf-8", "-a"),
-        _ => (rendered.html.clone(), "text/html; charset=utf-8", "-h"),
+        "json" => (&rendered.json, "application/json", ""),
+        "atom" => (&rendered.atom, "application/atom+xml; charset=utf-8", "-a"),
+        _ => (&rendered.html, "text/html; charset=utf-8", "-h"),
     };
-    cached(
-        &headers,
-        &format!("\"{}{suffix}\"", rendered.version),
-        content_type,
-        body,
-    )
+    let etag = format!("\"{}{suffix}\"", rendered.version);
+    let (bytes, encoding) = if accepts(&headers, "br") {
+        (body.br.clone(), Some("br"))
+    } else if accepts(&headers, "gzip") {
+        (body.gzip.clone(), Some("gzip"))
+    } else {
+        (body.identity.clone(), None)
+    };
+    let mut response = cached(&headers, &etag, content_type, bytes);
+    // Compressed once per render; the router's compression leaves an
+    // encoded body alone.
+    if let (Some(coding), StatusCode::OK) = (encoding, response.status()) {
+        response
+            .headers_mut()
+            .insert(header::CONTENT_ENCODING, HeaderValue::from_static(coding));
+    }
+    response
+}
+
+/// Whether the request's `Accept-Encoding` takes `coding` (not at `q=0`).
+fn accepts(headers: &HeaderMap, coding: &str) -> bool {
+    headers
+        .get_all(header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|item| {
+            let mut parts = item.split(';').map(str::trim);
+            parts.next() == Some(coding) && !parts.any(|p| p.replace(' ', "") == "q=0")
+        })
 }
 
 /// The body, or a 304 when the client holds this version.
