@@ -12,7 +12,7 @@
 //! sinks      live (hub, /ws)   store (SQLite)   remote_write (push)   health (rollup)   alerts (rules, channels)
 //! sources    collect (host metrics)   checks (outside services)
 //! signals    samples · checks · health · stats · clock
-//! shared     catalog (the series)   outbound (outgoing HTTP)   private (files, secrets)
+//! shared     catalog (the series)   outbound (outgoing HTTP)   private (files, secrets)   coding (Accept-Encoding)
 //! ```
 //!
 //! How data moves:
@@ -56,6 +56,7 @@
 //! - [`entries`]: what the config's arrays of tables share.
 //! - [`catalog`]: every series Vigil keeps, declared once.
 //! - [`outbound`]: what every outgoing request shares.
+//! - [`coding`]: which content codings a request accepts.
 //! - [`private`]: the data dir and databases, readable by Vigil's user
 //!   only, and secrets read from files.
 
@@ -64,6 +65,7 @@ pub mod app;
 pub mod auth;
 pub mod catalog;
 pub mod checks;
+pub(crate) mod coding;
 pub(crate) mod collect;
 pub mod config;
 pub(crate) mod entries;

@@ -27,6 +27,33 @@ pub(crate) fn database_file(path: &Path) -> io::Result<()> {
     }
 }
 
+/// Opens (or creates) a small SQLite database of a feature's own
+/// (`alerts.db`, `status.db`): `0600`, WAL, foreign keys on, `schema`
+/// applied. The error says why the file cannot be used; the caller falls
+/// back to [`memory_database`] and logs what will not survive a restart.
+pub(crate) fn small_database(path: &Path, schema: &str) -> Result<rusqlite::Connection, String> {
+    database_file(path).map_err(|e| e.to_string())?;
+    let open = || -> rusqlite::Result<rusqlite::Connection> {
+        let conn = rusqlite::Connection::open(path)?;
+        conn.execute_batch(
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 2000; PRAGMA foreign_keys = ON;",
+        )?;
+        conn.execute_batch(schema)?;
+        Ok(conn)
+    };
+    open().map_err(|e| e.to_string())
+}
+
+/// An in-memory database with `schema` applied: a feature's store when its
+/// file cannot be opened.
+pub(crate) fn memory_database(schema: &str) -> rusqlite::Connection {
+    let conn = rusqlite::Connection::open_in_memory().expect("SQLite opens an in-memory database");
+    conn.execute_batch("PRAGMA foreign_keys = ON;")
+        .and_then(|()| conn.execute_batch(schema))
+        .expect("the schema applies to an empty database");
+    conn
+}
+
 /// Reads a secret from a file (trailing newline dropped); a clear error
 /// names the file, never the content.
 pub(crate) fn read_secret(path: &Path) -> io::Result<String> {

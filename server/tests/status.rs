@@ -103,14 +103,14 @@ async fn exposed() -> (TestServer, String, Arc<AtomicU16>, SocketAddr) {
     .await;
     let res = post_json_with(&t, "/auth/setup", json!({ "name": "root", "password": PASSWORD }), None).await;
     assert_eq!(res.status(), StatusCode::OK);
-    let cookie = res.headers()[SET_COOKIE]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string();
+    let cookie = session(&res);
     (t, cookie, knob, addr)
+}
+
+/// The `name=value` of the session cookie a sign-in or setup set.
+fn session(res: &reqwest::Response) -> String {
+    let set = res.headers()[SET_COOKIE].to_str().unwrap();
+    set.split(';').next().unwrap().to_string()
 }
 
 async fn public_json(t: &TestServer) -> Value {
@@ -415,13 +415,7 @@ async fn incidents_go_from_open_to_resolved_on_the_page_and_in_the_feed() {
         None,
     )
     .await;
-    let viewer = res.headers()[SET_COOKIE]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string();
+    let viewer = session(&res);
     let opening = [
         ("page", "public"),
         ("title", "Slow <b>API</b> answers"),
@@ -654,13 +648,7 @@ async fn the_report_counts_outages_across_a_month_boundary_without_maintenance()
     })
     .await;
     let res = post_json_with(&t, "/auth/setup", json!({ "name": "root", "password": PASSWORD }), None).await;
-    let admin = res.headers()[SET_COOKIE]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string();
+    let admin = session(&res);
 
     let (status, jan) = call_get(&t, &format!("/api/v1/reports?from={JAN}&to={FEB}"), &admin).await;
     assert_eq!(status, StatusCode::OK, "{jan}");

@@ -103,11 +103,11 @@ impl AlertStore {
     /// when that fails (see the module doc).
     pub(crate) fn open(dir: &Path) -> AlertStore {
         let path = dir.join(FILE_NAME);
-        let opened = crate::private::database_file(&path)
-            .map_err(|e| e.to_string())
-            .and_then(|()| Self::open_file(&path).map_err(|e| e.to_string()));
-        match opened {
-            Ok(store) => store,
+        match crate::private::small_database(&path, SCHEMA) {
+            Ok(conn) => AlertStore {
+                conn,
+                path: Some(path.display().to_string()),
+            },
             Err(err) => {
                 tracing::error!(
                     path = %path.display(),
@@ -119,22 +119,12 @@ impl AlertStore {
         }
     }
 
-    fn open_file(path: &Path) -> rusqlite::Result<AlertStore> {
-        let conn = Connection::open(path)?;
-        conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 2000;")?;
-        conn.execute_batch(SCHEMA)?;
-        Ok(AlertStore {
-            conn,
-            path: Some(path.display().to_string()),
-        })
-    }
-
     /// A store that keeps nothing across restarts.
     pub(crate) fn in_memory() -> AlertStore {
-        let conn = Connection::open_in_memory().expect("SQLite opens an in-memory database");
-        conn.execute_batch(SCHEMA)
-            .expect("the schema applies to an empty database");
-        AlertStore { conn, path: None }
+        AlertStore {
+            conn: crate::private::memory_database(SCHEMA),
+            path: None,
+        }
     }
 
     /// Logs a failed write; the engine goes on with what it holds.

@@ -172,23 +172,7 @@ impl Coding {
 /// Picks brotli, then gzip, when `Accept-Encoding` allows it (a `q=0`
 /// refuses a coding) and the file has that copy.
 fn negotiate(headers: &HeaderMap, file: &Embedded) -> Coding {
-    let accepted = |name: &str| {
-        headers
-            .get_all(header::ACCEPT_ENCODING)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(','))
-            .any(|item| {
-                let mut parts = item.split(';').map(str::trim);
-                let coding = parts.next().unwrap_or_default();
-                let refused = parts.any(|p| {
-                    p.strip_prefix("q=")
-                        .and_then(|q| q.trim().parse::<f32>().ok())
-                        .is_some_and(|q| q <= 0.0)
-                });
-                (coding.eq_ignore_ascii_case(name) || coding == "*") && !refused
-            })
-    };
+    let accepted = |name: &str| crate::coding::accepts(headers, name);
     if file.br.is_some() && accepted("br") {
         Coding::Brotli
     } else if file.gz.is_some() && accepted("gzip") {

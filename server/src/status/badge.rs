@@ -89,22 +89,6 @@ fn clean(text: &str) -> String {
     cut
 }
 
-/// `text` escaped for XML text and attribute values.
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 /// One part's text, shadow first, centred in a part `width` px wide
 /// starting at `x` px; `text_w` is the text's width in tenths of a px.
 fn text(x: u32, width: u32, text_w: u32, escaped: &str) -> String {
@@ -125,7 +109,7 @@ pub(crate) fn svg(label: &str, message: &str, tone: Tone) -> String {
     let label_w = label_tw.div_ceil(10) + 2 * PAD;
     let message_w = message_tw.div_ceil(10) + 2 * PAD;
     let width = label_w + message_w;
-    let (label, message) = (escape(&label), escape(&message));
+    let (label, message) = (super::feed::xml(&label), super::feed::xml(&message));
     let name = format!("{label}: {message}");
     let color = tone.color();
     let label_text = text(0, label_w, label_tw, &label);
@@ -178,7 +162,7 @@ mod tests {
         let badge = svg("<script>&\"'", "</text><script>", Tone::Bad);
         assert!(!badge.contains("<script"), "{badge}");
         assert!(!badge.contains("</text><script"), "{badge}");
-        assert!(badge.contains("&lt;script&gt;&amp;&quot;&apos;"), "{badge}");
+        assert!(badge.contains("&lt;script&gt;&amp;&quot;&#39;"), "{badge}");
     }
 
     #[test]

@@ -105,8 +105,8 @@ fn rfc3339(ms: i64) -> String {
 
 /// `text` without the characters XML 1.0 does not allow (controls other
 /// than tab, LF and CR, and U+FFFE, U+FFFF), escaped for XML text and
-/// attribute values (and HTML: `'` as `&#39;`).
-fn xml(text: &str) -> String {
+/// attribute values (and HTML: `'` as `&#39;`). Badges use it too.
+pub(super) fn xml(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {

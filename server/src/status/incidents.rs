@@ -62,35 +62,23 @@ impl IncidentStore {
     /// when that fails (see the module doc).
     pub(crate) fn open(dir: &Path) -> IncidentStore {
         let path = dir.join(FILE_NAME);
-        let opened = crate::private::database_file(&path)
-            .map_err(|e| e.to_string())
-            .and_then(|()| Self::open_file(&path).map_err(|e| e.to_string()));
-        opened.unwrap_or_else(|err| {
-            tracing::error!(
-                path = %path.display(),
-                %err,
-                "cannot open the status database: incidents are kept in memory and will be forgotten on restart"
-            );
-            Self::in_memory()
-        })
-    }
-
-    fn open_file(path: &Path) -> rusqlite::Result<IncidentStore> {
-        let conn = Connection::open(path)?;
-        conn.execute_batch(
-            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 2000; PRAGMA foreign_keys = ON;",
-        )?;
-        conn.execute_batch(SCHEMA)?;
-        Ok(IncidentStore { conn })
+        crate::private::small_database(&path, SCHEMA)
+            .map(|conn| IncidentStore { conn })
+            .unwrap_or_else(|err| {
+                tracing::error!(
+                    path = %path.display(),
+                    %err,
+                    "cannot open the status database: incidents are kept in memory and will be forgotten on restart"
+                );
+                Self::in_memory()
+            })
     }
 
     /// A store that keeps nothing across restarts.
     pub(crate) fn in_memory() -> IncidentStore {
-        let conn = Connection::open_in_memory().expect("SQLite opens an in-memory database");
-        conn.execute_batch("PRAGMA foreign_keys = ON;")
-            .and_then(|()| conn.execute_batch(SCHEMA))
-            .expect("the schema applies to an empty database");
-        IncidentStore { conn }
+        IncidentStore {
+            conn: crate::private::memory_database(SCHEMA),
+        }
     }
 
     /// Opens an incident with its first update.

@@ -63,9 +63,9 @@ async fn page(State(pages): State<StatusPages>, Path(file): Path<String>, header
         _ => (&rendered.html, "text/html; charset=utf-8", "-h"),
     };
     let etag = format!("\"{}{suffix}\"", rendered.version);
-    let (bytes, encoding) = if accepts(&headers, "br") {
+    let (bytes, encoding) = if crate::coding::accepts(&headers, "br") {
         (body.br.clone(), Some("br"))
-    } else if accepts(&headers, "gzip") {
+    } else if crate::coding::accepts(&headers, "gzip") {
         (body.gzip.clone(), Some("gzip"))
     } else {
         (body.identity.clone(), None)
@@ -79,19 +79,6 @@ async fn page(State(pages): State<StatusPages>, Path(file): Path<String>, header
             .insert(header::CONTENT_ENCODING, HeaderValue::from_static(coding));
     }
     response
-}
-
-/// Whether the request's `Accept-Encoding` takes `coding` (not at `q=0`).
-fn accepts(headers: &HeaderMap, coding: &str) -> bool {
-    headers
-        .get_all(header::ACCEPT_ENCODING)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .any(|item| {
-            let mut parts = item.split(';').map(str::trim);
-            parts.next() == Some(coding) && !parts.any(|p| p.replace(' ', "") == "q=0")
-        })
 }
 
 /// The body, or a 304 when the client holds this version.
