@@ -261,11 +261,26 @@ async fn a_status_page_is_public_holds_only_what_it_lists_and_follows_its_checks
     }
 
     // Unknown slugs and forms are 404; every other door stays closed.
-    for missing in ["/status/nope", "/status/public.txt", "/status/nope.json", "/status/"] {
+    for missing in ["/status/nope", "/status/public.txt", "/status/nope.json"] {
         assert_eq!(
             get_with(&t, missing, None).await.status(),
             StatusCode::NOT_FOUND,
             "{missing}"
+        );
+    }
+    // Other paths under /status/ are pages like any other: sign in first
+    // (never the app rendered for nobody).
+    for other in [
+        "/status",
+        "/status/",
+        "/status/public/",
+        "/status/x/y",
+        "/status/badges/website",
+    ] {
+        assert_eq!(
+            get_with(&t, other, None).await.status(),
+            StatusCode::SEE_OTHER,
+            "{other}"
         );
     }
     for closed in [

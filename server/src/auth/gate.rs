@@ -37,7 +37,8 @@ pub(crate) enum Door {
     Api,
     /// `/admin/…`: an admin.
     Admin,
-    /// `/status/…`: public status pages, their feeds and badges; open to
+    /// The status routes' paths (see [`is_status_path`]): public status
+    /// pages, their feeds and badges; open to
     /// anyone (an open Vigil's too, whatever the Host), rate-limited per
     /// client; the handlers show only what a page lists.
     Status,
@@ -68,9 +69,27 @@ impl Door {
             p if PUBLIC_FILES.contains(&p) || PUBLIC_DIRS.iter().any(|d| p.starts_with(d)) => Door::Static,
             p if p == "/api" || p.starts_with("/api/") => Door::Api,
             p if p == "/admin" || p.starts_with("/admin/") => Door::Admin,
-            p if p == "/status" || p.starts_with("/status/") => Door::Status,
+            p if is_status_path(p) => Door::Status,
             _ => Door::Page,
         }
+    }
+}
+
+/// Whether `path` has the shape of a public status door: `/status/FILE`
+/// (a page, its `.json` or `.atom`), `/status/assets/page.js`,
+/// `/status/badges/CHECK/KIND`. Any other path under `/status/` is a
+/// page like the rest: a session or the sign-in page, never an
+/// anonymous render of the app.
+fn is_status_path(path: &str) -> bool {
+    let Some(rest) = path.strip_prefix("/status/") else {
+        return false;
+    };
+    let parts: Vec<&str> = rest.split('/').collect();
+    match parts.as_slice() {
+        [file] => !file.is_empty(),
+        ["assets", "page.js"] => true,
+        ["badges", check, kind] => !check.is_empty() && !kind.is_empty(),
+        _ => false,
     }
 }
 
@@ -277,7 +296,13 @@ mod tests {
             ("/pkgx", Door::Page),
             ("/status/public", Door::Status),
             ("/status/public.json", Door::Status),
-            ("/status", Door::Status),
+            ("/status/assets/page.js", Door::Status),
+            ("/status/badges/api/status.svg", Door::Status),
+            ("/status", Door::Page),
+            ("/status/", Door::Page),
+            ("/status/public/", Door::Page),
+            ("/status/x/y", Door::Page),
+            ("/status/badges/api", Door::Page),
             ("/statusx", Door::Page),
         ] {
             assert_eq!(Door::of(path), door, "{path}");
