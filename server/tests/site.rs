@@ -156,9 +156,15 @@ async fn the_copied_binary_serves_its_embedded_site() {
     // Listed as public: a file, not the app's 404 page rendered for anyone.
     let robots = vigil.get("/robots.txt", &[]).await;
     assert_eq!(robots.status(), 200);
-    assert_eq!(header(&robots, "content-type").as_deref(), Some("text/plain; charset=utf-8"));
+    assert_eq!(
+        header(&robots, "content-type").as_deref(),
+        Some("text/plain; charset=utf-8")
+    );
     let rules = robots.text().await.unwrap();
-    assert!(rules.contains("Allow: /status/") && rules.contains("Disallow: /"), "{rules}");
+    assert!(
+        rules.contains("Allow: /status/") && rules.contains("Disallow: /"),
+        "{rules}"
+    );
 
     let missing = vigil.get("/pkg/nothing-here.js", &[]).await;
     assert_eq!(missing.status(), 404);
