@@ -293,19 +293,7 @@ async fn every_door_is_checked_and_sessions_are_real() {
         .await
         .unwrap();
     assert_eq!(board["can_edit"], false, "{board}");
-    for (api, form) in [
-        (
-            "/api/v1/silences/add",
-            vec![("rule", "check-down"), ("duration", "1h"), ("comment", "quiet")],
-        ),
-        ("/api/v1/silences/end", vec![("id", "1")]),
-        (
-            "/api/v1/maintenance/add",
-            vec![("name", "w"), ("start", "2030-01-01T00:00"), ("duration", "1h")],
-        ),
-        ("/api/v1/maintenance/end", vec![("id", "1")]),
-        ("/api/v1/notify/test", vec![("name", "webhook")]),
-    ] {
+    for (api, form) in alert_changes() {
         let (status, body) = call_with(&t, api, &form, &viewer).await;
         assert_eq!(status, StatusCode::FORBIDDEN, "a viewer cannot {api}: {body}");
     }
@@ -828,19 +816,7 @@ async fn state_changes_need_this_origin_and_ones_own_password_the_current_one() 
     let users: Value = get_with(&t, "/api/v1/users", Some(&admin)).await.json().await.unwrap();
     assert_eq!(users.as_array().unwrap().len(), 1, "no account was added: {users}");
     // So are the alerts' doors: silences, windows, test messages.
-    for (path, form) in [
-        (
-            "/api/v1/silences/add",
-            vec![("rule", "check-down"), ("duration", "1h"), ("comment", "quiet")],
-        ),
-        ("/api/v1/silences/end", vec![("id", "1")]),
-        (
-            "/api/v1/maintenance/add",
-            vec![("name", "w"), ("start", "2030-01-01T00:00"), ("duration", "1h")],
-        ),
-        ("/api/v1/maintenance/end", vec![("id", "1")]),
-        ("/api/v1/notify/test", vec![("name", "webhook")]),
-    ] {
+    for (path, form) in alert_changes() {
         let res = client()
             .post(t.http(path))
             .header(COOKIE, &admin)
@@ -1115,4 +1091,22 @@ async fn cookies_are_secure_under_tls_and_the_files_are_private() {
         assert_eq!(mode(&backup.join(file)), 0o600, "backup {file}");
     }
     stop(t).await;
+}
+
+/// Every state change on the alerts page, with a form that would pass
+/// validation: silences, windows, a test message.
+fn alert_changes() -> Vec<(&'static str, Vec<(&'static str, &'static str)>)> {
+    vec![
+        (
+            "/api/v1/silences/add",
+            vec![("rule", "check-down"), ("duration", "1h"), ("comment", "quiet")],
+        ),
+        ("/api/v1/silences/end", vec![("id", "1")]),
+        (
+            "/api/v1/maintenance/add",
+            vec![("name", "w"), ("start", "2030-01-01T00:00"), ("duration", "1h")],
+        ),
+        ("/api/v1/maintenance/end", vec![("id", "1")]),
+        ("/api/v1/notify/test", vec![("name", "webhook")]),
+    ]
 }

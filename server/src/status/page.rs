@@ -223,18 +223,27 @@ pub(crate) fn build(config: &StatusPageConfig, inputs: &Inputs<'_>) -> PublicPag
     }
 }
 
+/// The template and its filters, compiled once.
+fn templates() -> &'static minijinja::Environment<'static> {
+    static ENV: std::sync::OnceLock<minijinja::Environment<'static>> = std::sync::OnceLock::new();
+    ENV.get_or_init(|| {
+        let mut env = minijinja::Environment::new();
+        env.add_template("page.html", TEMPLATE)
+            .expect("the status page template parses");
+        env.add_filter("when", when);
+        env.add_filter("day_class", day_class);
+        env.add_filter("pct", |pct: Option<f64>| {
+            pct.map_or_else(
+                || "no data".to_string(),
+                |p| format!("{:.2} %", (p * 100.0).floor() / 100.0),
+            )
+        });
+        env
+    })
+}
+
 /// The page as HTML, escaped by the template engine.
 pub(crate) fn html(page: &PublicPage, version: &str) -> Result<String, minijinja::Error> {
-    let mut env = minijinja::Environment::new();
-    env.add_template("page.html", TEMPLATE)?;
-    env.add_filter("when", |ms: i64| when(ms));
-    env.add_filter("day_class", |pct: Option<f64>| day_class(pct));
-    env.add_filter("pct", |pct: Option<f64>| {
-        pct.map_or_else(
-            || "no data".to_string(),
-            |p| format!("{:.2} %", (p * 100.0).floor() / 100.0),
-        )
-    });
     let days: Vec<String> = (0..DAYS as i64)
         .map(|i| app::format::date(page.updated_at - (DAYS as i64 - 1 - i) * DAY_MS))
         .collect();
@@ -255,7 +264,7 @@ pub(crate) fn html(page: &PublicPage, version: &str) -> Result<String, minijinja
         first_day => days.first(),
         css => CSS,
     };
-    env.get_template("page.html")?.render(context)
+    templates().get_template("page.html")?.render(context)
 }
 
 /// `2026-12-07 04:05 UTC`: how pages and drafts say a time.
