@@ -729,3 +729,36 @@ async fn the_report_counts_outages_across_a_month_boundary_without_maintenance()
     }
     stop(t).await;
 }
+
+#[tokio::test]
+async fn an_open_vigil_serves_its_status_pages_under_any_host_and_nothing_else() {
+    // Open (loopback, no account): a page reached under a foreign Host
+    // (a rebound name) shows the page, and every other door still refuses it.
+    let (addr, _knob) = target().await;
+    let t = start_with(200, |o| {
+        o.config.checks = vec![check("website", addr), check("api-eu", addr), check(HIDDEN_CHECK, addr)];
+        o.config.status_pages = vec![StatusPageConfig {
+            hostname: None,
+            ..page()
+        }];
+    })
+    .await;
+    let foreign = |path: &str| {
+        client()
+            .get(t.http(path))
+            .header("host", format!("evil.example:{}", t.server.addr.port()))
+            .send()
+    };
+    let page = foreign("/status/public.json").await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let body = page.text().await.unwrap();
+    assert!(body.contains("\"website\"") && !body.contains(HIDDEN_CHECK), "{body}");
+    for path in ["/api/v1/snapshot", "/api/v1/checks", "/", "/status/x/y"] {
+        assert_eq!(
+            foreign(path).await.unwrap().status(),
+            StatusCode::MISDIRECTED_REQUEST,
+            "{path} under a foreign Host"
+        );
+    }
+    stop(t).await;
+}
