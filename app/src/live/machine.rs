@@ -71,6 +71,41 @@ impl Default for Backoff {
     }
 }
 
+/// How the client retries after the server said it is going away (close
+/// code 1001: a restart). A restart takes seconds, so waiting out an
+/// exponential backoff would leave pages dark long after the server is
+/// back; instead every retry waits a uniformly random `[min_ms, max_ms)`
+/// for `window_ms` after the close, then the ordinary [`Backoff`] takes
+/// over (the server did not come back; it may be gone for a while).
+///
+/// The floor keeps a restarted server from meeting every page at once:
+/// 10,000 pages retrying every 0.5–2 s reconnect spread over 2 s once it
+/// listens again (at most ~8,000 connects/s, then falling), and a refused
+/// connect costs the host a reset, nothing more. `vigil-load herd` copies
+/// this schedule to measure the herd: keep both in step.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RestartRetry {
+    pub min_ms: f64,
+    pub max_ms: f64,
+    pub window_ms: f64,
+}
+
+impl RestartRetry {
+    fn delay_ms(&self, unit: f64) -> f64 {
+        self.min_ms + (self.max_ms - self.min_ms) * unit.clamp(0.0, 1.0)
+    }
+}
+
+impl Default for RestartRetry {
+    fn default() -> Self {
+        RestartRetry {
+            min_ms: 500.0,
+            max_ms: 2_000.0,
+            window_ms: 30_000.0,
+        }
+    }
+}
+
 /// What happened, as the browser driver reports it.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Event {
@@ -85,6 +120,9 @@ pub enum Event {
     /// A frame was unusable; start over with a fresh snapshot (at most once
     /// per [`Machine::start_over_cooldown_ms`], so bad data cannot loop).
     Corrupt,
+    /// The server closed the socket saying it is going away (code 1001:
+    /// shutting down for a restart). A `Closed` follows.
+    GoingAway,
     /// The socket closed or failed, for whatever reason.
     Closed,
     /// The scheduled retry is due.
@@ -118,6 +156,11 @@ pub enum Command {
 pub struct Machine {
     state: ConnState,
     backoff: Backoff,
+    /// How retries go while the server restarts.
+    pub restart: RestartRetry,
+    /// When the server last said it was going away, until a link carries
+    /// data again.
+    going_away_since_ms: Option<f64>,
     hidden: bool,
     /// When the socket was asked to open, or the last frame arrived.
     last_activity_ms: f64,
@@ -151,6 +194,8 @@ impl Machine {
         Machine {
             state: ConnState::Disconnected,
             backoff,
+            restart: RestartRetry::default(),
+            going_away_since_ms: None,
             hidden: false,
             last_activity_ms: 0.0,
             socket: false,
@@ -213,7 +258,12 @@ impl Machine {
                 // A link that carried data is healthy: the next failure
                 // starts the backoff from the beginning again.
                 self.backoff.reset();
+                self.going_away_since_ms = None;
                 self.last_activity_ms = now_ms;
+                None
+            }
+            (Event::GoingAway, _) => {
+                self.going_away_since_ms = Some(now_ms);
                 None
             }
             (Event::Hidden, Connecting | Connected) => {
@@ -252,7 +302,15 @@ impl Machine {
                     return None;
                 }
                 self.retry_pending = true;
-                Some(Command::RetryIn(self.backoff.next_delay_ms(unit)))
+                let restarting = self
+                    .going_away_since_ms
+                    .is_some_and(|since| now_ms - since < self.restart.window_ms);
+                let delay = if restarting {
+                    self.restart.delay_ms(unit)
+                } else {
+                    self.backoff.next_delay_ms(unit)
+                };
+                Some(Command::RetryIn(delay))
             }
             _ => None,
         }
@@ -361,6 +419,53 @@ mod tests {
         h.send(Event::RetryDue);
         h.send(Event::Opened);
         h.send(Event::Frame);
+        assert_eq!(h.send(Event::Closed), Some(Command::RetryIn(250.0)));
+    }
+
+    #[test]
+    fn a_restarting_server_is_retried_often_then_with_the_backoff() {
+        let mut h = Harness::new();
+        h.send(Event::Start);
+        h.send(Event::Opened);
+        h.send(Event::Frame);
+        assert_eq!(h.send(Event::GoingAway), None);
+        // The restart takes a while: every refused retry waits 0.5–2 s
+        // (unit 0.5: 1.25 s), not a growing delay.
+        let mut delays = vec![];
+        while h.now < 27_000.0 {
+            match h.send(Event::Closed) {
+                Some(Command::RetryIn(d)) => delays.push(d),
+                other => panic!("expected a retry, got {other:?}"),
+            }
+            h.now += delays.last().copied().unwrap_or_default();
+            assert_eq!(h.send(Event::RetryDue), Some(OPEN));
+        }
+        assert!(delays.len() > 20, "{delays:?}");
+        assert!(delays.iter().all(|&d| d == 1_250.0), "{delays:?}");
+        assert_eq!(
+            h.machine.handle(Event::Closed, h.now, 0.0),
+            Some(Command::RetryIn(500.0)),
+            "never sooner than the floor"
+        );
+        h.send(Event::RetryDue);
+        // 30 s on, the server is not back: the ordinary backoff from its start.
+        h.now = 31_000.0;
+        assert_eq!(h.send(Event::Closed), Some(Command::RetryIn(250.0)));
+        h.send(Event::RetryDue);
+        assert_eq!(h.send(Event::Closed), Some(Command::RetryIn(500.0)));
+    }
+
+    #[test]
+    fn a_link_that_carries_data_ends_the_restart_schedule() {
+        let mut h = Harness::new();
+        h.send(Event::Start);
+        h.send(Event::Opened);
+        h.send(Event::GoingAway);
+        assert_eq!(h.send(Event::Closed), Some(Command::RetryIn(1_250.0)));
+        h.send(Event::RetryDue);
+        h.send(Event::Opened);
+        h.send(Event::Frame);
+        // A later ordinary drop (no going-away) backs off as usual.
         assert_eq!(h.send(Event::Closed), Some(Command::RetryIn(250.0)));
     }
 

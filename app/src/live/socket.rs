@@ -17,6 +17,9 @@ use super::store::LiveStore;
 
 type Events = mpsc::UnboundedSender<Event>;
 
+/// The close code a server sends when it shuts down (RFC 6455 "going away").
+const CLOSE_GOING_AWAY: u16 = 1001;
+
 /// Starts the page's live client: connects, keeps the connection state
 /// current and applies every frame to `store` until the page goes away.
 pub fn start(store: LiveStore) {
@@ -116,6 +119,11 @@ async fn run_socket(url: &str, close: &mut oneshot::Receiver<()>, store: LiveSto
                     if (event.code, event.reason.as_str()) == CLOSE_SIGNED_OUT =>
                 {
                     let _ = tx.unbounded_send(Event::SignedOut);
+                    return None;
+                }
+                Some(Err(WebSocketError::ConnectionClose(event))) if event.code == CLOSE_GOING_AWAY => {
+                    // The server is restarting: retry soon, not with a growing delay.
+                    let _ = tx.unbounded_send(Event::GoingAway);
                     return None;
                 }
                 Some(Err(_)) | None => return None,
