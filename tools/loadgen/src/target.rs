@@ -53,6 +53,19 @@ pub fn parse_loopback_ws_url(url: &str) -> Result<Target> {
     })
 }
 
+/// Parses a listening address (`127.0.0.1:3001`, `[::1]:3001`) and refuses
+/// anything but a loopback IP, so the floor server is never reachable from
+/// another machine.
+pub fn parse_loopback_bind(s: &str) -> Result<SocketAddr> {
+    let addr: SocketAddr = s
+        .parse()
+        .with_context(|| format!("invalid address {s:?} (expected IP:PORT, e.g. 127.0.0.1:3001)"))?;
+    if !is_loopback_ip(addr.ip()) {
+        bail!("refusing to listen on {addr}: only 127.0.0.0/8 and [::1] are allowed");
+    }
+    Ok(addr)
+}
+
 /// Resolves the target and checks that every address it resolves to is a
 /// loopback address (so a tampered `localhost` entry cannot redirect traffic).
 pub async fn resolve_loopback(target: &Target) -> Result<SocketAddr> {
@@ -130,6 +143,25 @@ mod tests {
         assert!(!is_loopback_host("128.0.0.1"));
         assert!(!is_loopback_host("[::2]"));
         assert!(!is_loopback_host(""));
+    }
+
+    #[test]
+    fn bind_addresses_must_be_loopback() {
+        assert_eq!(
+            parse_loopback_bind("127.0.0.1:3001").unwrap(),
+            "127.0.0.1:3001".parse().unwrap()
+        );
+        assert!(parse_loopback_bind("[::1]:0").is_ok());
+        for bad in [
+            "0.0.0.0:3001",
+            "[::]:3001",
+            "192.168.1.2:80",
+            "localhost:3001",
+            "127.0.0.1",
+            "",
+        ] {
+            assert!(parse_loopback_bind(bad).is_err(), "{bad} should be refused");
+        }
     }
 
     #[tokio::test]

@@ -80,6 +80,9 @@ pub struct WsReport {
     pub frames: u64,
     pub samples: u64,
     pub samples_per_sec_per_client: f64,
+    /// Mean length of a `sample` frame's JSON text: what `floor --frame-bytes`
+    /// should be to match this server.
+    pub sample_bytes_mean: Option<f64>,
     pub lag: Option<LagSummary>,
     /// Samples whose `data.ts` was later than the receive time (clock issue); recorded as 0.
     pub negative_lag: u64,
@@ -108,6 +111,7 @@ struct ClientStats {
     connected: bool,
     frames: u64,
     samples: u64,
+    sample_bytes: u64,
     negative_lag: u64,
     gaps: u64,
     missed: u64,
@@ -131,7 +135,7 @@ struct Shared {
     result_tx: mpsc::UnboundedSender<ClientStats>,
 }
 
-fn ws_config() -> WebSocketConfig {
+pub(crate) fn ws_config() -> WebSocketConfig {
     // Small buffers: with 10k connections the 128 KiB defaults add up.
     WebSocketConfig::default()
         .read_buffer_size(8 * 1024)
@@ -183,6 +187,7 @@ impl ClientStats {
         match frame.kind {
             FrameKind::Sample => {
                 self.samples += 1;
+                self.sample_bytes += text.len() as u64;
                 if let SeqCheck::Gap { missing } = check {
                     self.gaps += 1;
                     self.missed += missing;
@@ -293,11 +298,11 @@ async fn client_task(id: usize, shared: Arc<Shared>, mut phase: watch::Receiver<
     .await;
 }
 
-fn tally(map: &mut HashMap<String, u64>, key: String) {
+pub(crate) fn tally(map: &mut HashMap<String, u64>, key: String) {
     *map.entry(key).or_insert(0) += 1;
 }
 
-fn top_errors(map: HashMap<String, u64>, n: usize) -> Vec<ErrorCount> {
+pub(crate) fn top_errors(map: HashMap<String, u64>, n: usize) -> Vec<ErrorCount> {
     let mut v: Vec<ErrorCount> = map
         .into_iter()
         .map(|(error, count)| ErrorCount { error, count })
@@ -475,6 +480,7 @@ pub async fn run(cfg: WsConfig) -> Result<WsReport> {
     // --- report -------------------------------------------------------------
     let mut frames = 0;
     let mut samples = 0;
+    let mut sample_bytes = 0;
     let mut negative_lag = 0;
     let mut seq_gaps = 0;
     let mut missed_seqs = 0;
@@ -491,6 +497,7 @@ pub async fn run(cfg: WsConfig) -> Result<WsReport> {
     for s in per_client.into_iter().filter(|s| s.connected) {
         frames += s.frames;
         samples += s.samples;
+        sample_bytes += s.sample_bytes;
         negative_lag += s.negative_lag;
         seq_gaps += s.gaps;
         missed_seqs += s.missed;
@@ -559,6 +566,7 @@ pub async fn run(cfg: WsConfig) -> Result<WsReport> {
         frames,
         samples,
         samples_per_sec_per_client,
+        sample_bytes_mean: (samples > 0).then(|| sample_bytes as f64 / samples as f64),
         lag,
         negative_lag,
         seq_gaps,
@@ -609,8 +617,11 @@ pub fn render_text(r: &WsReport) -> String {
     let _ = writeln!(s, "  frames             {}", r.frames);
     let _ = writeln!(
         s,
-        "  samples            {} ({:.3}/s per client, {} clients got none)",
-        r.samples, r.samples_per_sec_per_client, r.clients_without_samples
+        "  samples            {} ({:.3}/s per client, {} clients got none, mean {} B)",
+        r.samples,
+        r.samples_per_sec_per_client,
+        r.clients_without_samples,
+        opt(r.sample_bytes_mean, 0)
     );
     match &r.lag {
         Some(l) => {
@@ -722,6 +733,7 @@ mod tests {
         assert_eq!(st.resyncs, 1);
         assert_eq!(st.heartbeats, 1);
         assert_eq!(st.negative_lag, 1);
+        assert_eq!(st.sample_bytes, 2 * 53);
         assert_eq!(lags, vec![100_000, 0]);
     }
 
