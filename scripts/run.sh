@@ -3,7 +3,7 @@
 # data under ./data. Extra arguments go to the binary, e.g. --config FILE.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
+bash scripts/setup-build.sh
 export PATH="$HOME/.cargo/bin:$PWD/node_modules/.bin:$PATH"
 # --split: every page but the overview becomes WASM chunks of its own (app/src/pages).
 # --precompress: the site is built (and brotli/gzip-compressed) before the

@@ -1,16 +1,15 @@
 #!/usr/bin/env bash
 # Installs what building and testing Vigil needs, skipping whatever is
-# already there: Debian's chromium, prometheus, victoria-metrics,
-# alertmanager and aiosmtpd (an SMTP server for the email tests) (and
-# the mount, e2fsprogs and iproute2 tools the disk tests use), the
-# wasm32 target, cargo-leptos, the wasm-bindgen CLI matching Cargo.lock, and
-# the npm packages (wasm-opt from binaryen, Playwright), and copies uPlot
-# into public/vendor/. Safe to run again and again.
+# already there: what the tests alone need, that is Debian's chromium,
+# prometheus, victoria-metrics, alertmanager and aiosmtpd (an SMTP server
+# for the email tests) (and the mount, e2fsprogs and iproute2 tools the disk
+# tests use), the root npm packages with their dev part (Anvil) and
+# end2end's (Playwright); then scripts/setup-build.sh, what the build needs
+# (the wasm32 target, cargo-leptos, the wasm-bindgen CLI matching
+# Cargo.lock, wasm-opt from binaryen, uPlot copied into public/vendor/).
+# Safe to run again and again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-
-CARGO_LEPTOS_VERSION=0.3.10
-export PATH="$HOME/.cargo/bin:$PWD/node_modules/.bin:$PATH"
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
@@ -50,40 +49,22 @@ if [ ${#missing[@]} -gt 0 ]; then
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
-  say "adding the wasm32-unknown-unknown target"
-  rustup target add wasm32-unknown-unknown
-fi
-
-if ! cargo leptos --version 2>/dev/null | grep -q " $CARGO_LEPTOS_VERSION"; then
-  say "installing cargo-leptos $CARGO_LEPTOS_VERSION (takes a while on a fresh machine)"
-  cargo install cargo-leptos --version "$CARGO_LEPTOS_VERSION" --locked
-fi
-
-# The CLI must be exactly the wasm-bindgen version the WASM is built with.
-WASM_BINDGEN_VERSION=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)
-if ! wasm-bindgen --version 2>/dev/null | grep -q " $WASM_BINDGEN_VERSION"; then
-  say "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION"
-  # Not --locked: its lock file pins a crate version the registry no longer serves.
-  cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --force
-fi
-
+# npm_install DIR BIN: `npm ci` in DIR unless its node_modules holds what its
+# lock file says, BIN included.
 npm_install() {
   local dir=$1
-  if [ ! -d "$dir/node_modules" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
+  if [ ! -d "$dir/node_modules" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ] ||
+    [ ! -e "$dir/node_modules/.bin/$2" ]; then
     say "installing npm packages in $dir"
     (cd "$dir" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
   fi
 }
-npm_install .
-npm_install end2end
+# All of the root's packages, the dev part too: Anvil (server/tests/checks.rs
+# runs node_modules/.bin/anvil). Before setup-build.sh, which then finds
+# them current and keeps them.
+npm_install . anvil
+npm_install end2end playwright
 
-# Browser libraries served as static files (public/ is the site's assets
-# dir): uPlot for the /explore chart. Copied only when changed.
-mkdir -p public/vendor
-for f in uPlot.iife.min.js uPlot.min.css; do
-  if ! cmp -s "node_modules/uplot/dist/$f" "public/vendor/$f"; then
-    say "copying $f to public/vendor/"
-    cp "node_modules/uplot/dist/$f" "public/vendor/$f"
-  fi
-done
+# What the build needs: the wasm32 target, cargo-leptos, wasm-bindgen, the
+# build's npm packages, uPlot in public/vendor/.
+bash scripts/setup-build.sh
