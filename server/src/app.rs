@@ -18,7 +18,7 @@ use crate::auth::proxy::TrustedProxies;
 use crate::collect::{self, HostCollector};
 use crate::config::Config;
 use crate::health::{self, Monitor};
-use crate::http::state::{AppState, Metrics, SiteFiles};
+use crate::http::state::{AppState, Metrics, Shared, SiteFiles};
 use crate::http::{prom, serve, site};
 use crate::live::hub::HubOptions;
 use crate::live::ws::{LiveState, SocketOptions};
@@ -100,9 +100,7 @@ impl Server {
             trusted_proxies,
         } = options;
         // Bind first: a taken port fails before anything else starts.
-        let listener = tokio::net::TcpListener::bind(bind)
-            .await
-            .map_err(|source| StartError::Bind { addr: bind, source })?;
+        let listener = listen(bind).map_err(|source| StartError::Bind { addr: bind, source })?;
         let addr = listener
             .local_addr()
             .map_err(|source| StartError::Bind { addr: bind, source })?;
@@ -302,7 +300,7 @@ impl Server {
         )
         .await;
         let exempt_proxies = auth.options().proxies.clone();
-        let state = AppState {
+        let state = AppState::new(Shared {
             status,
             alerts: alerts.clone(),
             fleet,
@@ -336,7 +334,7 @@ impl Server {
                 bytes: config.server.body_limit_kib * 1024,
                 time: config.server.body_timeout,
             },
-        };
+        });
         let router = crate::http::router(state);
 
         let serve_options = serve::ServeOptions {
@@ -478,4 +476,22 @@ async fn tidy_auth(auth: Arc<crate::auth::Auth>, shutdown: CancellationToken) {
             _ = shutdown.cancelled() => return,
         }
     }
+}
+
+/// Most connections the kernel queues before Vigil accepts them. tokio's
+/// `TcpListener::bind` asks for 128: when a restarted server is met by
+/// thousands of pages at once, the rest of the burst would be dropped and
+/// wait out a one-second SYN retry. (The kernel caps it at `somaxconn`.)
+const LISTEN_BACKLOG: u32 = 4096;
+
+/// Binds `addr` as `TcpListener::bind` does (`SO_REUSEADDR`, so a restart
+/// does not wait out old connections), with a deeper accept queue.
+fn listen(addr: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
+    let socket = match addr {
+        SocketAddr::V4(_) => tokio::net::TcpSocket::new_v4()?,
+        SocketAddr::V6(_) => tokio::net::TcpSocket::new_v6()?,
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(LISTEN_BACKLOG)
 }
