@@ -6,7 +6,7 @@
 //! a close frame: on shutdown, on a protocol violation reported by the
 //! reader, when pings go unanswered, or when a send stalls.
 
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -19,7 +19,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use serde::Deserialize;
-use tokio::sync::{broadcast, mpsc};
+use tokio::sync::{broadcast, oneshot};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -111,8 +111,9 @@ pub(crate) async fn handler(
         .max_message_size(MAX_CLIENT_FRAME_BYTES)
         .max_frame_size(MAX_CLIENT_FRAME_BYTES)
         // A small read buffer keeps 10,000 sockets cheap (the default is
-        // 128 KiB per connection).
-        .read_buffer_size(MAX_CLIENT_FRAME_BYTES)
+        // 128 KiB per connection): clients send pings of a few dozen bytes,
+        // and the buffer grows for a larger frame up to the limits above.
+        .read_buffer_size(READ_BUFFER_BYTES)
         .on_upgrade(move |socket_io| {
             let (sink, stream) = socket_io.split();
             // Tracked, so shutdown waits for every close frame to go out.
@@ -120,14 +121,52 @@ pub(crate) async fn handler(
         })
 }
 
-/// What the reader tells the writer.
-enum FromReader {
-    /// The client is alive (any frame, including pongs).
-    Alive,
+/// What a socket reads into at first; see [`handler`].
+const READ_BUFFER_BYTES: usize = 256;
+
+/// What the reader reports about the client: whether it is alive, through
+/// a clock both tasks share (a channel would cost every client a
+/// kilobyte-and-a-half block of slots), and how reading ended.
+struct Heard {
+    /// When the reader started.
+    since: Instant,
+    /// Milliseconds after `since` of the client's last frame.
+    last_ms: AtomicU64,
+}
+
+impl Heard {
+    fn new() -> Self {
+        Heard {
+            since: Instant::now(),
+            last_ms: AtomicU64::new(0),
+        }
+    }
+
+    fn now(&self) {
+        self.last_ms
+            .store(self.since.elapsed().as_millis() as u64, Ordering::Relaxed);
+    }
+
+    fn silent_for(&self) -> Duration {
+        let last = self.since + Duration::from_millis(self.last_ms.load(Ordering::Relaxed));
+        last.elapsed()
+    }
+}
+
+/// How reading ended.
+enum ReadEnd {
     /// The client broke the protocol: close with this frame.
     Violation(CloseFrame),
     /// The client closed or the connection failed.
     Gone,
+}
+
+/// What the reader makes of one frame.
+enum FromReader {
+    /// The client is alive (any frame, including pongs).
+    Alive,
+    /// Reading ends.
+    End(ReadEnd),
 }
 
 /// Serves one client until it leaves, breaks the protocol, or one of
@@ -146,9 +185,10 @@ pub(crate) async fn serve_client<W, R>(
     R: Stream<Item = Result<Message, axum::Error>> + Unpin + Send + 'static,
 {
     hub.stats.clients.fetch_add(1, Ordering::Relaxed);
-    let (tx, mut from_reader) = mpsc::channel(8);
-    let reader = tokio::spawn(read_client(stream, tx, options.max_messages_per_sec));
-    let close = write_client(&mut sink, &hub, since, &options, &stops, &mut from_reader).await;
+    let heard = Arc::new(Heard::new());
+    let (end_tx, read_end) = oneshot::channel();
+    let reader = tokio::spawn(read_client(stream, heard.clone(), end_tx, options.max_messages_per_sec));
+    let close = write_client(&mut sink, &hub, since, &options, &stops, &heard, read_end).await;
     if let Some(frame) = close {
         send_within(&mut sink, Message::Close(Some(frame)), options.write_timeout).await;
     }
@@ -183,7 +223,8 @@ async fn write_client<W>(
     since: Option<u64>,
     options: &SocketOptions,
     stops: &Stops,
-    from_reader: &mut mpsc::Receiver<FromReader>,
+    heard: &Heard,
+    read_end: oneshot::Receiver<ReadEnd>,
 ) -> Option<CloseFrame>
 where
     W: Sink<Message> + Unpin,
@@ -204,7 +245,6 @@ where
 
     let mut ping = tokio::time::interval(options.ping_every);
     ping.tick().await;
-    let mut last_heard = Instant::now();
     // Registered once: re-creating it per frame would take the token's lock
     // for every client on every tick.
     let cancelled = stops.shutdown.cancelled();
@@ -215,7 +255,7 @@ where
             None => std::future::pending().await,
         }
     };
-    tokio::pin!(cancelled, ended, expired);
+    tokio::pin!(cancelled, ended, expired, read_end);
     loop {
         tokio::select! {
             _ = &mut cancelled => {
@@ -227,13 +267,12 @@ where
             _ = &mut expired => {
                 return Some(close(CLOSE_SIGNED_OUT.0, CLOSE_SIGNED_OUT.1));
             }
-            msg = from_reader.recv() => match msg {
-                Some(FromReader::Alive) => last_heard = Instant::now(),
-                Some(FromReader::Violation(frame)) => return Some(frame),
-                Some(FromReader::Gone) | None => return None,
+            end = &mut read_end => match end {
+                Ok(ReadEnd::Violation(frame)) => return Some(frame),
+                Ok(ReadEnd::Gone) | Err(_) => return None,
             },
             _ = ping.tick() => {
-                if last_heard.elapsed() > options.idle_timeout {
+                if heard.silent_for() > options.idle_timeout {
                     return Some(close(close_code::AWAY, "no answer to pings"));
                 }
                 if !send_within(sink, Message::Ping(Default::default()), wt).await {
@@ -287,8 +326,9 @@ async fn send_frame<W: Sink<Message> + Unpin>(
     sent
 }
 
-/// Reads client frames and reports liveness or the first violation.
-async fn read_client<R>(mut stream: R, tx: mpsc::Sender<FromReader>, max_per_sec: u32)
+/// Reads client frames, notes when each came, and reports how reading
+/// ended: the client left, or its first violation.
+async fn read_client<R>(mut stream: R, heard: Arc<Heard>, end: oneshot::Sender<ReadEnd>, max_per_sec: u32)
 where
     R: Stream<Item = Result<Message, axum::Error>> + Unpin,
 {
@@ -296,27 +336,32 @@ where
     while let Some(msg) = stream.next().await {
         let flooding = !rate.allow(Instant::now());
         let report = match msg {
-            Ok(Message::Close(_)) => FromReader::Gone,
-            Ok(_) if flooding => FromReader::Violation(close(
+            Ok(Message::Close(_)) => FromReader::End(ReadEnd::Gone),
+            Ok(_) if flooding => violation(close(
                 close_code::POLICY,
                 &format!("too many frames: at most {max_per_sec} per second"),
             )),
             Ok(Message::Text(text)) => check_client_text(&text),
-            Ok(Message::Binary(_)) => {
-                FromReader::Violation(close(close_code::UNSUPPORTED, "binary frames are not accepted"))
-            }
+            Ok(Message::Binary(_)) => violation(close(close_code::UNSUPPORTED, "binary frames are not accepted")),
             Ok(Message::Ping(_) | Message::Pong(_)) => FromReader::Alive,
             Err(err) => {
                 tracing::debug!(%err, "live client read failed");
-                FromReader::Violation(close(close_code::SIZE, "frame rejected (too large or malformed)"))
+                violation(close(close_code::SIZE, "frame rejected (too large or malformed)"))
             }
         };
-        let end = !matches!(report, FromReader::Alive);
-        if tx.send(report).await.is_err() || end {
-            return;
+        match report {
+            FromReader::Alive => heard.now(),
+            FromReader::End(how) => {
+                let _ = end.send(how);
+                return;
+            }
         }
     }
-    let _ = tx.send(FromReader::Gone).await;
+    let _ = end.send(ReadEnd::Gone);
+}
+
+fn violation(frame: CloseFrame) -> FromReader {
+    FromReader::End(ReadEnd::Violation(frame))
 }
 
 /// Counts a client's frames in one-second windows.
@@ -345,11 +390,11 @@ impl RateWindow {
 fn check_client_text(text: &str) -> FromReader {
     if text.len() > MAX_CLIENT_FRAME_BYTES {
         let reason = format!("frame too large: {} bytes, limit {MAX_CLIENT_FRAME_BYTES}", text.len());
-        return FromReader::Violation(close(close_code::SIZE, &reason));
+        return violation(close(close_code::SIZE, &reason));
     }
     match serde_json::from_str::<ClientFrame>(text) {
         Ok(ClientFrame::Ping {}) => FromReader::Alive,
-        Err(_) => FromReader::Violation(close(
+        Err(_) => violation(close(
             close_code::INVALID,
             r#"malformed frame: expected {"type":"ping"}"#,
         )),
@@ -368,6 +413,7 @@ mod tests {
     use super::*;
     use app::live::protocol::ServerFrame;
     use app::metrics::Sample;
+    use tokio::sync::mpsc;
     use tokio_util::sync::PollSender;
 
     fn small_hub() -> Arc<Hub> {
@@ -448,6 +494,69 @@ mod tests {
         drop(rx);
     }
 
+    /// Serves one client whose side sends `incoming`, with pings every
+    /// 50 ms and a 300 ms idle timeout; returns what the server wrote
+    /// within `within`.
+    async fn written_to<S>(incoming: S, within: Duration) -> Vec<Message>
+    where
+        S: Stream<Item = Result<Message, axum::Error>> + Unpin + Send + 'static,
+    {
+        let hub = small_hub();
+        let (tx, mut rx) = mpsc::channel(64);
+        let options = SocketOptions {
+            ping_every: Duration::from_millis(50),
+            idle_timeout: Duration::from_millis(300),
+            ..SocketOptions::default()
+        };
+        let shutdown = CancellationToken::new();
+        let _task = tokio::spawn(serve_client(
+            PollSender::new(tx),
+            incoming,
+            hub,
+            None,
+            options,
+            Stops::shutdown(shutdown.clone()),
+        ));
+        let mut written = vec![];
+        let _ = tokio::time::timeout(within, async {
+            while let Some(msg) = rx.recv().await {
+                written.push(msg);
+            }
+        })
+        .await;
+        shutdown.cancel();
+        written
+    }
+
+    fn closes(written: &[Message]) -> Vec<(u16, String)> {
+        written
+            .iter()
+            .filter_map(|m| match m {
+                Message::Close(Some(f)) => Some((f.code, f.reason.to_string())),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn a_client_that_answers_no_ping_is_closed() {
+        let silent = futures_util::stream::pending::<Result<Message, axum::Error>>();
+        let written = written_to(silent, Duration::from_secs(2)).await;
+        assert_eq!(closes(&written), [(close_code::AWAY, "no answer to pings".to_string())]);
+    }
+
+    #[tokio::test]
+    async fn a_client_that_answers_pings_is_kept() {
+        let pongs = Box::pin(futures_util::stream::unfold((), |()| async {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            Some((Ok(Message::Pong(Default::default())), ()))
+        }));
+        let written = written_to(pongs, Duration::from_secs(1)).await;
+        assert!(closes(&written).is_empty(), "{written:?}");
+        let pings = written.iter().filter(|m| matches!(m, Message::Ping(_))).count();
+        assert!(pings >= 10, "pinged all along: {pings}");
+    }
+
     #[tokio::test]
     async fn shutdown_closes_with_going_away() {
         let hub = small_hub();
@@ -526,11 +635,11 @@ mod tests {
     fn client_frames_are_checked() {
         assert!(matches!(check_client_text(r#"{"type":"ping"}"#), FromReader::Alive));
         match check_client_text("{oops") {
-            FromReader::Violation(f) => assert_eq!(f.code, close_code::INVALID),
+            FromReader::End(ReadEnd::Violation(f)) => assert_eq!(f.code, close_code::INVALID),
             _ => panic!("malformed text must be a violation"),
         }
         match check_client_text(&"x".repeat(MAX_CLIENT_FRAME_BYTES + 1)) {
-            FromReader::Violation(f) => {
+            FromReader::End(ReadEnd::Violation(f)) => {
                 assert_eq!(f.code, close_code::SIZE);
                 assert!(f.reason.as_str().contains("frame too large"));
             }
