@@ -19,6 +19,10 @@ use vigil::auth::proxy::TrustedProxies;
 use vigil::config::Config;
 use vigil::{Options, Server};
 
+/// See `mimalloc` in Cargo.toml.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Self-hosted, real-time health and metrics dashboard.
 #[derive(Debug, Parser)]
 #[command(name = "vigil", version, about, args_conflicts_with_subcommands = true)]
