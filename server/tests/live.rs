@@ -49,7 +49,10 @@ async fn a_reconnecting_client_resumes_without_a_gap() {
     // snapshot in between and no seq skipped.
     for _ in 0..12 {
         let frame = next_json(&mut ws).await;
-        assert!(["sample", "health"].contains(&kind(&frame)), "{frame}");
+        assert!(
+            ["sample", "health", "health_changes"].contains(&kind(&frame)),
+            "{frame}"
+        );
         assert_eq!(seq(&frame), last + 1, "resume continues right after {last}");
         last = seq(&frame);
     }

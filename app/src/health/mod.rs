@@ -60,6 +60,60 @@ impl HealthReport {
         let status = components.iter().map(|c| c.status).max().unwrap_or(Status::Unknown);
         HealthReport { status, ts, components }
     }
+
+    /// Takes in what changed since the report this one was: the overall
+    /// status and time, and each changed component by name (a name this
+    /// report lacks is added at the end).
+    pub fn apply(&mut self, changes: HealthChanges) {
+        self.status = changes.status;
+        self.ts = changes.ts;
+        for component in changes.changed {
+            match self.components.iter_mut().find(|c| c.name == component.name) {
+                Some(known) => *known = component,
+                None => self.components.push(component),
+            }
+        }
+    }
+}
+
+/// The live stream's `health_changes` frame: what changed in the rollup
+/// since the previous one. With a thousand checks a whole rollup is tens
+/// of kilobytes, and Vigil's own reasons move every few seconds; this
+/// carries only the components whose status or reason moved.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HealthChanges {
+    pub status: Status,
+    pub ts: i64,
+    pub changed: Vec<ComponentHealth>,
+}
+
+impl HealthChanges {
+    /// What turns `last` into `next`, or `None` when the two do not name
+    /// the same components in the same order (a component came or went):
+    /// then only the whole report says it.
+    pub fn between(last: &HealthReport, next: &HealthReport) -> Option<HealthChanges> {
+        let same_names = last.components.len() == next.components.len()
+            && last
+                .components
+                .iter()
+                .zip(&next.components)
+                .all(|(a, b)| a.name == b.name);
+        if !same_names {
+            return None;
+        }
+        let changed = last
+            .components
+            .iter()
+            .zip(&next.components)
+            .filter(|(a, b)| a != b)
+            .map(|(_, b)| b.clone())
+            .collect();
+        Some(HealthChanges {
+            status: next.status,
+            ts: next.ts,
+            changed,
+        })
+    }
 }
 
 /// Why a health query failed.
@@ -133,6 +187,52 @@ mod tests {
             status,
             reason: String::new(),
         }
+    }
+
+    fn named(name: &str, status: Status, reason: &str) -> ComponentHealth {
+        ComponentHealth {
+            name: name.into(),
+            status,
+            reason: reason.into(),
+        }
+    }
+
+    #[test]
+    fn changes_carry_what_moved_and_apply_back() {
+        let last = HealthReport::from_components(
+            1,
+            vec![
+                named("a", Status::Up, "ok"),
+                named("b", Status::Up, "ok"),
+                named("c", Status::Up, "ok"),
+            ],
+        );
+        let next = HealthReport::from_components(
+            2,
+            vec![
+                named("a", Status::Up, "ok"),
+                named("b", Status::Up, "slow"),
+                named("c", Status::Down, "gone"),
+            ],
+        );
+        let changes = HealthChanges::between(&last, &next).unwrap();
+        assert_eq!(changes.changed, next.components[1..].to_vec());
+        assert_eq!((changes.status, changes.ts), (Status::Down, 2));
+        let mut applied = last.clone();
+        applied.apply(changes);
+        assert_eq!(applied, next);
+        let unchanged = HealthChanges::between(&next, &next).unwrap();
+        assert!(unchanged.changed.is_empty());
+    }
+
+    #[test]
+    fn a_component_that_comes_or_goes_needs_the_whole_report() {
+        let two = HealthReport::from_components(1, vec![named("a", Status::Up, ""), named("b", Status::Up, "")]);
+        let one = HealthReport::from_components(1, vec![named("a", Status::Up, "")]);
+        let renamed = HealthReport::from_components(1, vec![named("a", Status::Up, ""), named("z", Status::Up, "")]);
+        assert_eq!(HealthChanges::between(&two, &one), None);
+        assert_eq!(HealthChanges::between(&one, &two), None);
+        assert_eq!(HealthChanges::between(&two, &renamed), None);
     }
 
     #[test]

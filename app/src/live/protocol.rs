@@ -5,8 +5,12 @@
 //!
 //! - `snapshot`: the first frame of a fresh connection (`GET /ws`).
 //! - `sample`: one collector tick; `seq` is the previous frame's plus one.
-//! - `health`: the health rollup, when a status changes (and every few
-//!   seconds while only the reasons change).
+//! - `health`: the whole health rollup: the first after start, and when a
+//!   component comes or goes.
+//! - `health_changes`: what changed in the rollup since the previous one
+//!   (its status and time, and the components whose status or reason
+//!   moved), when a status changes and every few seconds while only the
+//!   reasons do.
 //! - `checks`: health checks whose round finished since the last such frame,
 //!   and the status changes announced meanwhile (at most a few per second).
 //! - `alerts`: the pending and firing alerts, when they change.
@@ -25,7 +29,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::alerts::AlertsLive;
 use crate::checks::ChecksUpdate;
-use crate::health::HealthReport;
+use crate::health::{HealthChanges, HealthReport};
 use crate::metrics::{Point, Sample, Snapshot};
 
 /// The close code (1008, policy violation) and reason of a socket whose
@@ -53,10 +57,16 @@ pub enum ServerFrame {
         seq: u64,
         data: Sample,
     },
-    /// The health rollup changed (or its reasons did, at most every few seconds).
+    /// The whole health rollup.
     Health {
         seq: u64,
         data: HealthReport,
+    },
+    /// What changed in the rollup (or its reasons, at most every few seconds).
+    #[serde(rename = "health_changes")]
+    HealthChanges {
+        seq: u64,
+        data: HealthChanges,
     },
     /// Check rounds and transitions.
     Checks {
@@ -91,6 +101,7 @@ impl ServerFrame {
             ServerFrame::Snapshot { seq, .. }
             | ServerFrame::Sample { seq, .. }
             | ServerFrame::Health { seq, .. }
+            | ServerFrame::HealthChanges { seq, .. }
             | ServerFrame::Checks { seq, .. }
             | ServerFrame::Alerts { seq, .. }
             | ServerFrame::Heartbeat { seq, .. }
@@ -159,6 +170,10 @@ pub fn parse_frame(text: &str) -> Result<ServerFrame, FrameError> {
             seq,
             data: payload(seq, "health", env.data)?,
         },
+        "health_changes" => ServerFrame::HealthChanges {
+            seq,
+            data: payload(seq, "health_changes", env.data)?,
+        },
         "checks" => ServerFrame::Checks {
             seq,
             data: payload(seq, "checks", env.data)?,
@@ -214,8 +229,10 @@ pub enum Step {
     Reset(Box<Snapshot>),
     /// The next sample.
     Sample(Sample),
-    /// The health rollup changed.
+    /// The whole health rollup.
     Health(HealthReport),
+    /// What changed in the health rollup.
+    HealthChanges(HealthChanges),
     /// Check rounds and transitions.
     Checks(ChecksUpdate),
     /// The pending and firing alerts.
@@ -250,6 +267,7 @@ impl Cursor {
             }
             ServerFrame::Sample { seq, data } => self.advance(seq, || Step::Sample(data)),
             ServerFrame::Health { seq, data } => self.advance(seq, || Step::Health(data)),
+            ServerFrame::HealthChanges { seq, data } => self.advance(seq, || Step::HealthChanges(data)),
             ServerFrame::Checks { seq, data } => self.advance(seq, || Step::Checks(data)),
             ServerFrame::Alerts { seq, data } => self.advance(seq, || Step::Alerts(data)),
             ServerFrame::Heartbeat { seq, .. } | ServerFrame::Other { seq, .. } => self.advance(seq, || Step::Nothing),
@@ -367,6 +385,19 @@ mod tests {
                 "{bad:?}"
             );
         }
+    }
+
+    #[test]
+    fn health_changes_are_a_frame_of_their_own() {
+        let text = r#"{"type":"health_changes","seq":7,"data":{"status":"down","ts":5,"changed":[{"name":"api","status":"down","reason":"refused"}]}}"#;
+        let frame = parse_frame(text).unwrap();
+        let ServerFrame::HealthChanges { seq: 7, data } = &frame else {
+            panic!("{frame:?}")
+        };
+        assert_eq!(data.changed[0].name, "api");
+        assert_eq!(serde_json::to_string(&frame).unwrap(), text, "the same on the wire");
+        let mut cursor = Cursor { seq: 6 };
+        assert!(matches!(cursor.step(Ok(frame)), Step::HealthChanges(_)));
     }
 
     #[test]

@@ -95,6 +95,13 @@ impl LiveStore {
                 self.current.set(sample);
             }
             Step::Health(report) => self.health.set(Some(report)),
+            // Changes always follow a whole report (the snapshot carries
+            // the rollup the stream's changes start from).
+            Step::HealthChanges(changes) => self.health.update(|health| {
+                if let Some(report) = health {
+                    report.apply(changes);
+                }
+            }),
             Step::Checks(update) => self.checks.update(|board| board.apply(&update)),
             Step::Alerts(alerts) => self.alerts.set(Some(alerts)),
             Step::Nothing | Step::Gap | Step::Corrupt => {}
@@ -127,6 +134,35 @@ mod tests {
             }],
             ..Default::default()
         }
+    }
+
+    #[test]
+    fn health_changes_move_the_rollup_the_store_holds() {
+        use crate::health::{ComponentHealth, HealthChanges, HealthReport, Status};
+        let component = |status, reason: &str| ComponentHealth {
+            name: "api".into(),
+            status,
+            reason: reason.into(),
+        };
+        let owner = Owner::new();
+        owner.with(|| {
+            let store = LiveStore::new();
+            let changes = HealthChanges {
+                status: Status::Down,
+                ts: 2,
+                changed: vec![component(Status::Down, "refused")],
+            };
+            store.apply(Step::HealthChanges(changes.clone()));
+            assert_eq!(store.health.get_untracked(), None, "no report to change yet");
+            store.apply(Step::Health(HealthReport::from_components(
+                1,
+                vec![component(Status::Up, "ok")],
+            )));
+            store.apply(Step::HealthChanges(changes));
+            let health = store.health.get_untracked().unwrap();
+            assert_eq!((health.status, health.ts), (Status::Down, 2));
+            assert_eq!(health.components, vec![component(Status::Down, "refused")]);
+        });
     }
 
     #[test]

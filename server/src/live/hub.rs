@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use app::checks::ChecksUpdate;
-use app::health::HealthReport;
+use app::health::{HealthChanges, HealthReport};
 use app::live::protocol::{SparkHistory, HEARTBEAT_MS};
 use app::metrics::{Point, Sample, Snapshot, SystemInfo};
 use axum::extract::ws::Utf8Bytes;
@@ -205,12 +205,34 @@ impl Hub {
         })
     }
 
-    /// Publishes a health rollup (a `health` frame); snapshots carry the
-    /// latest one. Returns its `seq`.
+    /// Publishes a health rollup: a `health_changes` frame with what
+    /// changed since the last one, or a whole `health` frame when there is
+    /// no last one or a component came or went. Snapshots carry the latest
+    /// whole report. Returns its `seq`.
     pub(crate) fn publish_health(&self, report: HealthReport) -> u64 {
-        let report = Arc::new(report);
-        let kept = report.clone();
-        self.publish("health", &*report, |ring| ring.health = Some(kept))
+        let mut ring = self.lock();
+        let seq = ring.seq + 1;
+        // Clients hold the previous report (from their snapshot, or the
+        // frames since): what changed is enough.
+        let text = match ring
+            .health
+            .as_deref()
+            .and_then(|last| HealthChanges::between(last, &report))
+        {
+            Some(changes) => to_text(&Out {
+                kind: "health_changes",
+                seq,
+                data: &changes,
+            }),
+            None => to_text(&Out {
+                kind: "health",
+                seq,
+                data: &report,
+            }),
+        };
+        ring.health = Some(Arc::new(report));
+        self.push(&mut ring, seq, text);
+        seq
     }
 
     /// Publishes the pending and firing alerts (an `alerts` frame);
@@ -422,6 +444,7 @@ pub(crate) fn test_hub(first_seq: u64) -> Arc<Hub> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use app::health::{ComponentHealth, Status};
     use app::live::protocol::ServerFrame;
 
     fn hub() -> Arc<Hub> {
@@ -572,6 +595,50 @@ mod tests {
         };
         assert!(matches!(parse(&frames[0].text), ServerFrame::Health { seq: 102, data } if data == report));
         assert_eq!(hub.snapshot().health, Some(report));
+    }
+
+    #[test]
+    fn health_frames_after_the_first_carry_only_what_changed() {
+        let hub = hub();
+        let component = |name: &str, status, reason: &str| ComponentHealth {
+            name: name.into(),
+            status,
+            reason: reason.into(),
+        };
+        let up = |name: &str| component(name, Status::Up, "fine");
+        let first = HealthReport::from_components(1, vec![up("memory"), up("api"), up("db")]);
+        let mut second = first.clone();
+        second.ts = 2;
+        second.components[1] = component("api", Status::Down, "refused");
+        second.status = Status::Down;
+        let third = HealthReport::from_components(3, vec![up("memory"), up("api")]);
+        for report in [&first, &second, &third] {
+            hub.publish_health(report.clone());
+        }
+        let Start::Replay(frames) = hub.subscribe(Some(100)).start else {
+            panic!()
+        };
+        let frames: Vec<ServerFrame> = frames.iter().map(|f| parse(&f.text)).collect();
+        assert!(
+            matches!(&frames[0], ServerFrame::Health { data, .. } if *data == first),
+            "whole at first"
+        );
+        let ServerFrame::HealthChanges { data, .. } = &frames[1] else {
+            panic!("{:?}", frames[1])
+        };
+        assert_eq!(
+            (data.status, data.ts, data.changed.clone()),
+            (Status::Down, 2, vec![second.components[1].clone()]),
+            "only api changed"
+        );
+        let mut applied = first.clone();
+        applied.apply(data.clone());
+        assert_eq!(applied, second, "the changes turn the last report into the next");
+        assert!(
+            matches!(&frames[2], ServerFrame::Health { data, .. } if *data == third),
+            "a component went: the whole report again"
+        );
+        assert_eq!(hub.snapshot().health, Some(third), "snapshots carry the whole report");
     }
 
     #[test]
