@@ -50,6 +50,8 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
+# shellcheck source=scripts/bench-common.sh
+source "$ROOT/scripts/bench-common.sh"
 
 VIGIL="${VIGIL_BIN:-$ROOT/target/release/vigil}"
 HOST=127.0.0.1
@@ -64,35 +66,10 @@ LOADGEN_MANIFEST="$ROOT/tools/loadgen/Cargo.toml"
 LOADGEN_TARGET="${CARGO_TARGET_DIR:-$ROOT/tools/loadgen/target}"
 LOADGEN="$LOADGEN_TARGET/release/vigil-load"
 
-log() { printf '\n==> %s\n' "$*" >&2; }
-warn() { printf 'warning: %s\n' "$*" >&2; }
-die() {
-	printf 'error: %s\n' "$*" >&2
-	exit 1
-}
-
 # --- state for cleanup ----------------------------------------------------------
 VIGIL_PID=""
 HERD_PID=""
 TMP_DIRS=()
-
-stop_pid() {
-	# stop_pid PID [SECONDS]: TERM, wait up to SECONDS (default 10), then KILL.
-	# Only used on PIDs we started.
-	local pid="$1" secs="${2:-10}"
-	[[ -n "$pid" ]] || return 0
-	kill -0 "$pid" 2>/dev/null || return 0
-	kill -TERM "$pid" 2>/dev/null || true
-	for _ in $(seq 1 $((secs * 10))); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	if kill -0 "$pid" 2>/dev/null; then
-		warn "pid $pid did not exit after SIGTERM; sending SIGKILL"
-		kill -KILL "$pid" 2>/dev/null || true
-	fi
-	wait "$pid" 2>/dev/null || true
-}
 
 cleanup() {
 	local rc=$?
@@ -131,38 +108,9 @@ else
 	TMP_DIRS+=("$DATA")
 fi
 
-# Many sockets on both sides: give this shell (and so vigil) the highest fd limit allowed.
-hard_nofile="$(ulimit -Hn)"
-if [[ "$hard_nofile" == unlimited ]]; then
-	ulimit -Sn 1048576 2>/dev/null || true
-else
-	ulimit -Sn "$hard_nofile" 2>/dev/null || true
-fi
-soft_nofile="$(ulimit -Sn)"
-if [[ "$soft_nofile" != unlimited ]] && ((soft_nofile < CLIENTS + 100)); then
-	warn "fd limit is $soft_nofile but $CLIENTS clients are planned; raise it (ulimit -Hn) or expect failures"
-fi
+raise_fd_limit "$CLIENTS"
 
 # --- helpers ------------------------------------------------------------------------
-wait_http() {
-	# wait_http URL SECONDS PID: until URL answers 2xx (503 is accepted with a
-	# warning: /healthz says 503 when the host itself looks down), PID exits, or
-	# time runs out.
-	local url="$1" secs="$2" pid="$3" code
-	for _ in $(seq 1 $((secs * 10))); do
-		code="$(curl -s -o /dev/null --max-time 2 -w '%{http_code}' "$url" 2>/dev/null || true)"
-		case "$code" in
-		2??) return 0 ;;
-		503)
-			warn "$url answered 503 (up, but reporting the host as down); continuing"
-			return 0
-			;;
-		esac
-		kill -0 "$pid" 2>/dev/null || return 1
-		sleep 0.1
-	done
-	return 1
-}
 
 start_vigil() {
 	# start_vigil: the same port and data dir every time; log appended to

@@ -41,6 +41,8 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
+# shellcheck source=scripts/bench-common.sh
+source "$ROOT/scripts/bench-common.sh"
 
 VIGIL="${VIGIL_BIN:-$ROOT/target/release/vigil}"
 HOST=127.0.0.1
@@ -55,34 +57,10 @@ LOADGEN_MANIFEST="$ROOT/tools/loadgen/Cargo.toml"
 LOADGEN_TARGET="${CARGO_TARGET_DIR:-$ROOT/tools/loadgen/target}"
 LOADGEN="$LOADGEN_TARGET/release/vigil-load"
 
-log() { printf '\n==> %s\n' "$*" >&2; }
-warn() { printf 'warning: %s\n' "$*" >&2; }
-die() {
-	printf 'error: %s\n' "$*" >&2
-	exit 1
-}
-
 # --- state for cleanup ----------------------------------------------------------
 VIGIL_PID=""
 GLANCES_PID=""
 TMP_DIRS=()
-
-stop_pid() {
-	# stop_pid PID: TERM, wait up to 10 s, then KILL. Only used on PIDs we started.
-	local pid="$1"
-	[[ -n "$pid" ]] || return 0
-	kill -0 "$pid" 2>/dev/null || return 0
-	kill -TERM "$pid" 2>/dev/null || true
-	for _ in $(seq 1 100); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	if kill -0 "$pid" 2>/dev/null; then
-		warn "pid $pid did not exit after SIGTERM; sending SIGKILL"
-		kill -KILL "$pid" 2>/dev/null || true
-	fi
-	wait "$pid" 2>/dev/null || true
-}
 
 cleanup() {
 	local rc=$?
@@ -110,42 +88,13 @@ command -v cargo >/dev/null || die "cargo is required to build tools/loadgen"
 OUT="${BENCH_OUT:-$(mktemp -d -t vigil-bench.XXXXXX)}"
 mkdir -p "$OUT"
 
-# Many sockets on both sides: give this shell (and so vigil) the highest fd limit allowed.
-hard_nofile="$(ulimit -Hn)"
-if [[ "$hard_nofile" == unlimited ]]; then
-	ulimit -Sn 1048576 2>/dev/null || true
-else
-	ulimit -Sn "$hard_nofile" 2>/dev/null || true
-fi
-soft_nofile="$(ulimit -Sn)"
 max_clients=0
 for n in $CLIENTS; do
 	if ((n > max_clients)); then max_clients=$n; fi
 done
-if [[ "$soft_nofile" != unlimited ]] && ((soft_nofile < max_clients + 100)); then
-	warn "fd limit is $soft_nofile but up to $max_clients clients are planned; raise it (ulimit -Hn) or expect failures"
-fi
+raise_fd_limit "$max_clients"
 
 # --- helpers ------------------------------------------------------------------------
-wait_http() {
-	# wait_http URL SECONDS PID: until URL answers 2xx (503 is accepted with a
-	# warning: /healthz says 503 when the host itself looks down), PID exits, or
-	# time runs out.
-	local url="$1" secs="$2" pid="$3" code
-	for _ in $(seq 1 $((secs * 10))); do
-		code="$(curl -s -o /dev/null --max-time 2 -w '%{http_code}' "$url" 2>/dev/null || true)"
-		case "$code" in
-		2??) return 0 ;;
-		503)
-			warn "$url answered 503 (up, but reporting the host as down); continuing"
-			return 0
-			;;
-		esac
-		kill -0 "$pid" 2>/dev/null || return 1
-		sleep 0.1
-	done
-	return 1
-}
 
 start_vigil() {
 	# start_vigil NAME: fresh data dir, log in $OUT/vigil-NAME.log, sets VIGIL_PID.
@@ -165,14 +114,6 @@ start_vigil() {
 stop_vigil() {
 	stop_pid "$VIGIL_PID"
 	VIGIL_PID=""
-}
-
-require_alive() {
-	# require_alive PID WHAT LOG
-	if ! kill -0 "$1" 2>/dev/null; then
-		tail -n 30 "$3" >&2 || true
-		die "$2 (pid $1) exited unexpectedly (log: $3)"
-	fi
 }
 
 # --- 1. build the load tool ---------------------------------------------------------

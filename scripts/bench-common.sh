@@ -1,0 +1,72 @@
+# scripts/bench-common.sh: helpers the load benchmarks share (bench.sh,
+# bench-floor.sh, bench-restart.sh). Sourced, not run.
+
+log() { printf '\n==> %s\n' "$*" >&2; }
+warn() { printf 'warning: %s\n' "$*" >&2; }
+die() {
+	printf 'error: %s\n' "$*" >&2
+	exit 1
+}
+
+stop_pid() {
+	# stop_pid PID [SECONDS]: TERM, wait up to SECONDS (default 10), then KILL.
+	# Only used on PIDs we started.
+	local pid="$1" secs="${2:-10}"
+	[[ -n "$pid" ]] || return 0
+	kill -0 "$pid" 2>/dev/null || return 0
+	kill -TERM "$pid" 2>/dev/null || true
+	for _ in $(seq 1 $((secs * 10))); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$pid" 2>/dev/null; then
+		warn "pid $pid did not exit after SIGTERM; sending SIGKILL"
+		kill -KILL "$pid" 2>/dev/null || true
+	fi
+	wait "$pid" 2>/dev/null || true
+}
+
+wait_http() {
+	# wait_http URL SECONDS PID: until URL answers 2xx (503 is accepted with a
+	# warning: /healthz says 503 when the host itself looks down), PID exits, or
+	# time runs out.
+	local url="$1" secs="$2" pid="$3" code
+	for _ in $(seq 1 $((secs * 10))); do
+		code="$(curl -s -o /dev/null --max-time 2 -w '%{http_code}' "$url" 2>/dev/null || true)"
+		case "$code" in
+		2??) return 0 ;;
+		503)
+			warn "$url answered 503 (up, but reporting the host as down); continuing"
+			return 0
+			;;
+		esac
+		kill -0 "$pid" 2>/dev/null || return 1
+		sleep 0.1
+	done
+	return 1
+}
+
+require_alive() {
+	# require_alive PID WHAT LOG
+	if ! kill -0 "$1" 2>/dev/null; then
+		tail -n 30 "$3" >&2 || true
+		die "$2 (pid $1) exited unexpectedly (log: $3)"
+	fi
+}
+
+raise_fd_limit() {
+	# raise_fd_limit CLIENTS: many sockets on both sides, so give this shell
+	# (and the servers it starts) the highest fd limit allowed, and warn when
+	# CLIENTS will not fit.
+	local clients="$1" hard soft
+	hard="$(ulimit -Hn)"
+	if [[ "$hard" == unlimited ]]; then
+		ulimit -Sn 1048576 2>/dev/null || true
+	else
+		ulimit -Sn "$hard" 2>/dev/null || true
+	fi
+	soft="$(ulimit -Sn)"
+	if [[ "$soft" != unlimited ]] && ((soft < clients + 100)); then
+		warn "fd limit is $soft but up to $clients clients are planned; raise it (ulimit -Hn) or expect failures"
+	fi
+}
