@@ -184,10 +184,19 @@ impl Hub {
     /// record what snapshots need of it, and sends the frame to every
     /// client; returns its `seq`.
     fn publish<T: Serialize>(&self, kind: &'static str, data: &T, keep: impl FnOnce(&mut Ring)) -> u64 {
+        self.publish_with(|ring, seq| {
+            let text = to_text(&Out { kind, seq, data });
+            keep(ring);
+            text
+        })
+    }
+
+    /// Gives the frame `frame` builds (from the ring as it is, under the
+    /// lock) the next `seq` and sends it to every client; returns its `seq`.
+    fn publish_with(&self, frame: impl FnOnce(&mut Ring, u64) -> Utf8Bytes) -> u64 {
         let mut ring = self.lock();
         let seq = ring.seq + 1;
-        let text = to_text(&Out { kind, seq, data });
-        keep(&mut ring);
+        let text = frame(&mut ring, seq);
         self.push(&mut ring, seq, text);
         seq
     }
@@ -210,29 +219,28 @@ impl Hub {
     /// no last one or a component came or went. Snapshots carry the latest
     /// whole report. Returns its `seq`.
     pub(crate) fn publish_health(&self, report: HealthReport) -> u64 {
-        let mut ring = self.lock();
-        let seq = ring.seq + 1;
-        // Clients hold the previous report (from their snapshot, or the
-        // frames since): what changed is enough.
-        let text = match ring
-            .health
-            .as_deref()
-            .and_then(|last| HealthChanges::between(last, &report))
-        {
-            Some(changes) => to_text(&Out {
-                kind: "health_changes",
-                seq,
-                data: &changes,
-            }),
-            None => to_text(&Out {
-                kind: "health",
-                seq,
-                data: &report,
-            }),
-        };
-        ring.health = Some(Arc::new(report));
-        self.push(&mut ring, seq, text);
-        seq
+        self.publish_with(|ring, seq| {
+            // Clients hold the previous report (from their snapshot, or the
+            // frames since): what changed is enough.
+            let changes = ring
+                .health
+                .as_deref()
+                .and_then(|last| HealthChanges::between(last, &report));
+            let text = match changes {
+                Some(changes) => to_text(&Out {
+                    kind: "health_changes",
+                    seq,
+                    data: &changes,
+                }),
+                None => to_text(&Out {
+                    kind: "health",
+                    seq,
+                    data: &report,
+                }),
+            };
+            ring.health = Some(Arc::new(report));
+            text
+        })
     }
 
     /// Publishes the pending and firing alerts (an `alerts` frame);

@@ -198,12 +198,7 @@ fn run_ws(args: WsArgs) -> Result<ExitCode> {
         }
     }
 
-    let mut builder = tokio::runtime::Builder::new_multi_thread();
-    builder.enable_all();
-    if let Some(t) = args.threads {
-        builder.worker_threads(t.max(1));
-    }
-    let runtime = builder.build().context("starting runtime")?;
+    let runtime = runtime(args.threads)?;
 
     let cfg = WsConfig {
         url: args.url,
@@ -311,12 +306,7 @@ fn run_herd(args: HerdArgs) -> Result<ExitCode> {
             Err(e) => return Err(e).with_context(|| format!("removing the old ready file {}", path.display())),
         }
     }
-    let mut builder = tokio::runtime::Builder::new_multi_thread();
-    builder.enable_all();
-    if let Some(t) = args.threads {
-        builder.worker_threads(t.max(1));
-    }
-    let runtime = builder.build().context("starting runtime")?;
+    let runtime = runtime(args.threads)?;
     let cfg = HerdConfig {
         max_wait: args.max_wait,
         restart_timeout: args.restart_timeout,
@@ -379,6 +369,17 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// A multi-threaded runtime with `threads` workers (tokio's default, one
+/// per core, when `None`).
+fn runtime(threads: Option<usize>) -> Result<tokio::runtime::Runtime> {
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    builder.enable_all();
+    if let Some(t) = threads {
+        builder.worker_threads(t.max(1));
+    }
+    builder.build().context("starting runtime")
 }
 
 #[cfg(test)]

@@ -174,7 +174,10 @@ async fn herd_comes_back_after_a_restart() {
     std::fs::remove_file(&ready).unwrap();
 
     floor.stop().await;
-    tokio::time::sleep(Duration::from_millis(700)).await;
+    // Down longer than the longest going-away retry (2 s), so every
+    // client's first retry meets a closed port: with a shorter outage, all
+    // 20 first retries could land after it and none be refused.
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
     let again = Floor::start_on(&addr.to_string(), fast(200)).await;
     let report = run.await.unwrap().unwrap();
     again.stop().await;
