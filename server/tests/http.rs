@@ -143,6 +143,52 @@ async fn the_first_paint_has_real_values() {
     assert!(html.contains("/pkg/vigil.js"), "hydration script referenced");
 }
 
+/// Listing the pages renders the app with resource loading switched off
+/// for the whole process: were the listing made again while another
+/// server renders (the tests run many servers in one process), that
+/// render's resources would never load and its response never come.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_render_while_another_thread_lists_the_routes() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    let t = start(1000).await;
+    let done = Arc::new(AtomicBool::new(false));
+    let lister = std::thread::spawn({
+        let done = done.clone();
+        move || {
+            // As a server starting on another test thread does: in a runtime.
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            let _entered = runtime.enter();
+            let mut lists = 0u32;
+            while !done.load(Ordering::Relaxed) {
+                assert!(!vigil::http::endpoints().is_empty());
+                lists += 1;
+            }
+            lists
+        }
+    });
+    let client = reqwest::Client::new();
+    for i in 0..100 {
+        let page = tokio::time::timeout(Duration::from_secs(10), async {
+            let res = client.get(t.http("/")).send().await.unwrap();
+            assert_eq!(res.status(), 200);
+            res.text().await.unwrap()
+        })
+        .await;
+        if page.is_err() {
+            done.store(true, Ordering::Relaxed);
+            panic!("page {i} never came while the routes were being listed");
+        }
+    }
+    done.store(true, Ordering::Relaxed);
+    assert!(lister.join().unwrap() > 0, "the lister ran alongside");
+}
+
 #[tokio::test]
 async fn unknown_pages_are_404() {
     let t = start(1000).await;

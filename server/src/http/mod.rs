@@ -23,7 +23,7 @@ pub(crate) mod serve;
 pub(crate) mod site;
 pub(crate) mod state;
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use app::auth::{Accounts, Principal};
 use app::checks::ChecksQuery;
@@ -37,7 +37,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, MethodRouter};
 use axum::{Json, Router};
 use leptos::prelude::*;
-use leptos_axum::{generate_route_list, LeptosRoutes};
+use leptos_axum::{generate_route_list, AxumRouteListing, LeptosRoutes};
 use tower_http::compression::CompressionLayer;
 
 use self::state::{AppState, Metrics, SiteFiles};
@@ -45,6 +45,20 @@ use crate::health::Monitor;
 use crate::live::ws;
 use crate::local::LocalHost;
 use app::error::ApiError;
+
+/// The Leptos pages, listed once per process.
+///
+/// Listing them renders the whole app with resource loading switched off,
+/// and that switch (leptos_server's `SuppressResourceLoad`) is one flag for
+/// the whole process, not for the listing thread: a page rendering on any
+/// other thread meanwhile gets resources that never load, and its response
+/// never comes. So the list is made once, before the first router (and so
+/// before any page can render), and every router and [`endpoints`] share it.
+/// One process holds several servers in the tests.
+fn page_routes() -> &'static [AxumRouteListing] {
+    static ROUTES: OnceLock<Vec<AxumRouteListing>> = OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(App))
+}
 
 /// The HTTP surface.
 pub(crate) fn router(state: AppState) -> Router {
@@ -75,7 +89,7 @@ pub(crate) fn router(state: AppState) -> Router {
     let pages = own_routes()
         .into_iter()
         .fold(Router::new(), |router, (path, _, handler)| router.route(path, handler))
-        .leptos_routes_with_context(&state, generate_route_list(App), context.clone(), move || {
+        .leptos_routes_with_context(&state, page_routes().to_vec(), context.clone(), move || {
             shell(options.clone())
         })
         .fallback(site::files_or_not_found(state.site.site.clone(), {
@@ -155,7 +169,7 @@ pub fn endpoints() -> Vec<Endpoint> {
             path: path.to_string(),
         })
         .collect();
-    for listing in generate_route_list(App) {
+    for listing in page_routes() {
         for method in listing.methods() {
             let method = match method {
                 leptos_router::Method::Get => Method::GET,
