@@ -69,7 +69,12 @@ start_vigil() {
 	port="$(free_port)"
 	local args=(--bind "127.0.0.1:$port" --data-dir "$WORK/data-$name")
 	[[ $# -ge 2 ]] && args+=(--config "$2")
-	RUST_LOG=warn "$VIGIL" "${args[@]}" >"$WORK/$name.log" 2>&1 &
+	# Each Vigil runs its own copy of the binary: two processes mapping one
+	# file share its pages, and a shared page is not handed back when Vigil
+	# releases its start-up pages (src/footprint.rs), which one Vigil on a
+	# host would.
+	cp "$VIGIL" "$WORK/vigil-$name"
+	RUST_LOG=warn "$WORK/vigil-$name" "${args[@]}" >"$WORK/$name.log" 2>&1 &
 	local pid=$!
 	for _ in $(seq 1 300); do
 		curl -s -o /dev/null "http://127.0.0.1:$port/healthz" && break

@@ -12,7 +12,7 @@
 //! sinks      live (hub, /ws)   store (SQLite)   remote_write (push)   health (rollup)   alerts (rules, channels)
 //! sources    collect (host metrics)   checks (outside services)
 //! signals    samples · checks · health · stats · clock
-//! shared     catalog (the series)   outbound (outgoing HTTP)   private (files, secrets)   coding (Accept-Encoding)
+//! shared     catalog (the series)   outbound (outgoing HTTP)   private (files, secrets)   coding (Accept-Encoding)   footprint
 //! ```
 //!
 //! How data moves:
@@ -56,6 +56,7 @@
 //! - [`entries`]: what the config's arrays of tables share.
 //! - [`catalog`]: every series Vigil keeps, declared once.
 //! - [`outbound`]: what every outgoing request shares.
+//! - [`footprint`]: giving back the binary's pages that only start-up used.
 //! - [`coding`]: which content codings a request accepts.
 //! - [`private`]: the data dir and databases, readable by Vigil's user
 //!   only, and secrets read from files.
@@ -70,6 +71,7 @@ pub(crate) mod collect;
 pub mod config;
 pub(crate) mod entries;
 pub(crate) mod fleet;
+pub mod footprint;
 pub(crate) mod health;
 pub mod http;
 pub(crate) mod live;
