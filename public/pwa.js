@@ -1,54 +1,24 @@
-// Vigil's one page script, loaded in <head> without `defer`:
-// 1. the theme: the choice stored in this browser (light or dark; none
-//    means the system's) goes on <html data-theme> before the first paint,
-//    and the header's theme button cycles system -> light -> dark;
+// Vigil's page script, deferred (it runs once the document is parsed,
+// before the app's module script, so it never holds up the first paint):
+// 1. the theme button cycles system -> light -> dark (the stored choice was
+//    applied before the first paint by the inline script, app/src/theme.js);
 // 2. the skip link: focus moves to the page, also after hydration;
 // 3. the service worker: registered once the app is up, with a reload
 //    offered when a new version of Vigil is waiting;
 // 4. the live connection, opened now so its handshake overlaps loading the
 //    WASM; the app's live client adopts it.
 // It needs neither the WASM nor hydration. A file of its own (not an inline
-// script), so a strict Content-Security-Policy can allow it.
+// script), so a strict Content-Security-Policy can allow it, and the
+// browser caches it.
 (function () {
-  var root = document.documentElement;
-  var KEY = 'vigil.theme';
-  var CHOICES = ['system', 'light', 'dark'];
-  // Tells the stylesheet that scripts run (the theme button is shown only then).
-  root.setAttribute('data-js', '');
-
-  // The theme-color metas as the server wrote them, one per system scheme.
-  var metas = Array.prototype.map.call(document.querySelectorAll('meta[name="theme-color"]'), function (el) {
-    return { el: el, color: el.getAttribute('content'), dark: /dark/.test(el.getAttribute('media') || '') };
-  });
-  var scheme = document.querySelector('meta[name="color-scheme"]');
-
-  var stored = function () {
-    try {
-      var value = localStorage.getItem(KEY);
-      return value === 'light' || value === 'dark' ? value : 'system';
-    } catch (e) {
-      return 'system'; // storage blocked: follow the system
-    }
-  };
-  var current = function () {
-    var value = root.getAttribute('data-theme');
-    return value === 'light' || value === 'dark' ? value : 'system';
-  };
-  var apply = function (choice) {
-    if (choice === 'system') root.removeAttribute('data-theme');
-    else root.setAttribute('data-theme', choice);
-    if (scheme) scheme.setAttribute('content', choice === 'system' ? 'light dark' : choice);
-    // The browser's title bar: with a choice, every meta carries that
-    // scheme's color, so it applies whatever the system prefers.
-    metas.forEach(function (m) {
-      var from = m;
-      if (choice !== 'system') {
-        for (var i = 0; i < metas.length; i++) if (metas[i].dark === (choice === 'dark')) from = metas[i];
-      }
-      m.el.setAttribute('content', from.color);
-    });
-  };
-  apply(stored());
+  // Defined and first applied by the inline script before it (app/src/theme.js).
+  var theme = window.vigilTheme;
+  if (!theme) return;
+  var KEY = theme.KEY;
+  var CHOICES = theme.CHOICES;
+  var stored = theme.stored;
+  var current = theme.current;
+  var apply = theme.apply;
 
   // One listener on the document: it works before the header exists and
   // whatever renders the button (the server, or the app after hydration).

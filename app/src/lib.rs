@@ -68,13 +68,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="theme-color" content="#0f766e" media="(prefers-color-scheme: light)"/>
                 <meta name="theme-color" content="#0d1117" media="(prefers-color-scheme: dark)"/>
                 <link rel="apple-touch-icon" href="/icons/icon-192.png"/>
-                // First in <head>: starts the WASM's download and compile.
+                // After the metas the theme updates: every script of the page.
                 <StartScripts options=options.clone()/>
-                // Applies the chosen theme before the first paint (so not
-                // deferred, and after the metas it updates), wires the theme
-                // button and registers the service worker. A file, not an
-                // inline script, so a strict CSP can allow it.
-                <script src="/pwa.js"></script>
                 <AutoReload options/>
                 <MetaTags/>
             </head>
@@ -85,15 +80,25 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
-/// Starts the app in the browser, in place of Leptos's `HydrationScripts`.
+/// Every script of the page, in the order they must run; in place of
+/// Leptos's `HydrationScripts`.
 ///
 /// That component's module script only starts fetching the WASM once the
 /// document is parsed and the script runs, and then compiles it after
-/// `vigil.js` has loaded. Here a classic script, the first in `<head>`,
-/// starts the download and the browser's streaming compile at once (off
-/// the main thread, while the page is parsed and laid out), and the module
-/// script hands the compiled module to the generated `init`. Should the
-/// early compile fail, `init` fetches the file itself and reports why.
+/// `vigil.js` has loaded. Here:
+/// 1. a classic inline script starts the download and the browser's
+///    streaming compile at once (off the main thread, while the page is
+///    parsed and laid out);
+/// 2. an inline script applies the stored theme before the first paint
+///    (`theme.js`; inline, so no request holds the paint up);
+/// 3. `/pwa.js`, deferred: the theme button, the service worker and the
+///    early live socket. Deferred scripts and module scripts run in
+///    document order once the page is parsed, so it runs before
+///    4. the module script, which hands the compiled module to the
+///    generated `init` and hydrates (and adopts the socket 3 opened).
+///
+/// Should the early compile fail, `init` fetches the file itself and
+/// reports why.
 #[component]
 fn StartScripts(options: LeptosOptions) -> impl IntoView {
     // Leptos's component also tells the server which WASM chunks a page's
@@ -114,6 +119,8 @@ fn StartScripts(options: LeptosOptions) -> impl IntoView {
     view! {
         <link rel="modulepreload" href=js/>
         <script nonce=nonce.clone()>{compile}</script>
+        <script nonce=nonce.clone()>{include_str!("theme.js")}</script>
+        <script src="/pwa.js" defer></script>
         <script type="module" nonce=nonce>{start}</script>
     }
 }
