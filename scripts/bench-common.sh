@@ -1,5 +1,5 @@
 # scripts/bench-common.sh: helpers the load benchmarks share (bench.sh,
-# bench-floor.sh, bench-restart.sh). Sourced, not run.
+# bench-floor.sh, bench-restart.sh, bench-ceiling.sh). Sourced, not run.
 
 log() { printf '\n==> %s\n' "$*" >&2; }
 warn() { printf 'warning: %s\n' "$*" >&2; }
@@ -59,6 +59,8 @@ raise_fd_limit() {
 	# (and the servers it starts) the highest fd limit allowed, and warn when
 	# CLIENTS will not fit.
 	local clients="$1" hard soft
+	# Root may raise the hard limit itself (up to fs.nr_open).
+	((EUID != 0)) || ulimit -Hn 1048576 2>/dev/null || true
 	hard="$(ulimit -Hn)"
 	if [[ "$hard" == unlimited ]]; then
 		ulimit -Sn 1048576 2>/dev/null || true
@@ -69,4 +71,23 @@ raise_fd_limit() {
 	if [[ "$soft" != unlimited ]] && ((soft < clients + 100)); then
 		warn "fd limit is $soft but up to $clients clients are planned; raise it (ulimit -Hn) or expect failures"
 	fi
+}
+
+wait_drain() {
+	# wait_drain PORT [SECONDS]: until no connection on PORT is left but
+	# TIME-WAIT ones (which hold no process resources), at most SECONDS
+	# (default 60); then a short pause.
+	local port="$1" secs="${2:-60}" open=0
+	if ! command -v ss >/dev/null; then
+		sleep 5
+		return 0
+	fi
+	for _ in $(seq 1 $((secs * 2))); do
+		open="$(ss -Htan "( sport = :$port or dport = :$port )" 2>/dev/null |
+			awk '$1 != "TIME-WAIT" && $1 != "LISTEN"' | wc -l)"
+		((open == 0)) && break
+		sleep 0.5
+	done
+	((open == 0)) || warn "$open connections on port $port still open after ${secs}s"
+	sleep 2
 }

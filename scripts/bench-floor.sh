@@ -115,24 +115,6 @@ raise_fd_limit "$CLIENTS"
 
 rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
 
-wait_drain() {
-	# wait_drain: until no connection on $PORT is left but TIME-WAIT ones (which
-	# hold no process resources), at most $DRAIN_TIMEOUT s; then a short pause.
-	if ! command -v ss >/dev/null; then
-		sleep 5
-		return 0
-	fi
-	local open=0
-	for _ in $(seq 1 $((DRAIN_TIMEOUT * 2))); do
-		open="$(ss -Htan "( sport = :$PORT or dport = :$PORT )" 2>/dev/null |
-			awk '$1 != "TIME-WAIT" && $1 != "LISTEN"' | wc -l)"
-		((open == 0)) && break
-		sleep 0.5
-	done
-	((open == 0)) || warn "$open connections on port $PORT still open after ${DRAIN_TIMEOUT}s"
-	sleep 2
-}
-
 start_server() {
 	# start_server KIND NAME: KIND is vigil or floor; log in $OUT/NAME.log; sets SERVER_PID.
 	local kind="$1" name="$2" data
@@ -190,7 +172,7 @@ run_side() {
 			warn "no sample frame size in $OUT/$name.json; the floor keeps ${FRAME_BYTES:-its default} B"
 		fi
 	fi
-	wait_drain
+	wait_drain "$PORT" "$DRAIN_TIMEOUT"
 }
 
 # --- 1. build the load tool ---------------------------------------------------------
