@@ -58,7 +58,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-num() { jq -r "($2) // \"n/a\" | if type == \"number\" then (. * 10 | round / 10) else . end" "$1" 2>/dev/null || echo n/a; }
 row_fmt="%-8s %10s %10s %10s %10s %6s %9s %7s\n"
 rows=()
 for n in $STEPS; do

@@ -1,5 +1,6 @@
 # scripts/bench-common.sh: helpers the load benchmarks share (bench.sh,
-# bench-floor.sh, bench-restart.sh, bench-ceiling.sh). Sourced, not run.
+# bench-floor.sh, bench-restart.sh, bench-ceiling.sh, bench-http.sh,
+# bench-status.sh). Sourced, not run.
 
 log() { printf '\n==> %s\n' "$*" >&2; }
 warn() { printf 'warning: %s\n' "$*" >&2; }
@@ -90,4 +91,12 @@ wait_drain() {
 	done
 	((open == 0)) || warn "$open connections on port $port still open after ${secs}s"
 	sleep 2
+}
+
+# num FILE FILTER: a number from a JSON report (to two decimals), or n/a.
+num() { jq -r "($2) // \"n/a\" | if type == \"number\" then (. * 100 | round / 100) else . end" "$1" 2>/dev/null || echo n/a; }
+
+require_wrk() {
+	# require_wrk: installs Debian's wrk when it is missing.
+	command -v wrk >/dev/null || apt-get install -y wrk >/dev/null || die "wrk is missing and could not be installed"
 }

@@ -197,8 +197,6 @@ for pair in $(seq 1 "$PAIRS"); do
 done
 
 # --- 3. tables ----------------------------------------------------------------------
-# num FILE FILTER: a number from a JSON report, or n/a.
-num() { jq -r "($2) // \"n/a\" | if type == \"number\" then (. * 100 | round / 100) else . end" "$1" 2>/dev/null || echo n/a; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "n/a" || b == "n/a" || b + 0 == 0) print "n/a"; else printf "%.2f", a / b }'; }
 median() {
 	sort -g | awk '$1 != "n/a" { v[++n] = $1 } END {

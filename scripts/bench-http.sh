@@ -25,6 +25,8 @@
 
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=scripts/bench-common.sh
+source "$ROOT/scripts/bench-common.sh"
 A="${VIGIL_A:-$ROOT/target/release/vigil}"
 B="${VIGIL_B:-}"
 PORT="${BENCH_PORT:-3902}"
@@ -33,7 +35,7 @@ DURATION="${DURATION:-10s}"
 ROUNDS="${ROUNDS:-3}"
 PATHS="${PATHS:-/api/v1/health /api/v1/snapshot / /healthz /robots.txt /favicon.svg}"
 
-command -v wrk >/dev/null || { apt-get install -y wrk >/dev/null || { echo "wrk is missing and could not be installed" >&2; exit 1; }; }
+require_wrk
 for bin in "$A" ${B:+"$B"}; do
 	[ -x "$bin" ] || { echo "no server binary at $bin: build it first" >&2; exit 1; }
 done

@@ -187,8 +187,6 @@ stop_pid "$VIGIL_PID" "$STOP_TIMEOUT"
 VIGIL_PID=""
 
 # --- 4. tables ----------------------------------------------------------------------
-# num FILE FILTER: a number from a JSON report, or n/a.
-num() { jq -r "($2) // \"n/a\" | if type == \"number\" then (. * 100 | round / 100) else . end" "$1" 2>/dev/null || echo n/a; }
 median() {
 	sort -g | awk '$1 != "n/a" { v[++n] = $1 } END {
 		if (n == 0) print "n/a"; else if (n % 2) printf "%.0f", v[(n + 1) / 2]; else printf "%.0f", (v[n / 2] + v[n / 2 + 1]) / 2 }'

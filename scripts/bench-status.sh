@@ -19,13 +19,15 @@
 
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=scripts/bench-common.sh
+source "$ROOT/scripts/bench-common.sh"
 VIGIL="${VIGIL_BIN:-$ROOT/target/release/vigil}"
 PORT="${BENCH_PORT:-3901}"
 CONNECTIONS="${CONNECTIONS:-100}"
 DURATION="${DURATION:-15s}"
 ROUNDS="${ROUNDS:-3}"
 
-command -v wrk >/dev/null || { apt-get install -y wrk >/dev/null || { echo "wrk is missing and could not be installed" >&2; exit 1; }; }
+require_wrk
 [ -x "$VIGIL" ] || { echo "no server binary at $VIGIL: build it first" >&2; exit 1; }
 
 DIR="$(mktemp -d)"

@@ -429,25 +429,38 @@ mod tests {
         }
     }
 
-    /// The client's socket as channels: what the server writes arrives on
-    /// the receiver (capacity 1, so an unread client stalls the writer), and
-    /// the client sends nothing.
-    fn client(
+    /// A client served over channels: what the server writes arrives on
+    /// the receiver (`capacity` frames, so an unread client stalls the
+    /// writer), and the client sends `incoming`.
+    fn spawn_client<S>(
         hub: &Arc<Hub>,
+        incoming: S,
         options: SocketOptions,
-    ) -> (mpsc::Receiver<Message>, tokio::task::JoinHandle<()>, CancellationToken) {
-        let (tx, rx) = mpsc::channel(1);
+        capacity: usize,
+    ) -> (mpsc::Receiver<Message>, tokio::task::JoinHandle<()>, CancellationToken)
+    where
+        S: Stream<Item = Result<Message, axum::Error>> + Unpin + Send + 'static,
+    {
+        let (tx, rx) = mpsc::channel(capacity);
         let shutdown = CancellationToken::new();
-        let silent = futures_util::stream::pending::<Result<Message, axum::Error>>();
         let task = tokio::spawn(serve_client(
             PollSender::new(tx),
-            silent,
+            incoming,
             hub.clone(),
             None,
             options,
             Stops::shutdown(shutdown.clone()),
         ));
         (rx, task, shutdown)
+    }
+
+    /// A client that sends nothing and reads one frame at a time.
+    fn client(
+        hub: &Arc<Hub>,
+        options: SocketOptions,
+    ) -> (mpsc::Receiver<Message>, tokio::task::JoinHandle<()>, CancellationToken) {
+        let silent = futures_util::stream::pending::<Result<Message, axum::Error>>();
+        spawn_client(hub, silent, options, 1)
     }
 
     fn frame(msg: Option<Message>) -> ServerFrame {
@@ -501,22 +514,12 @@ mod tests {
     where
         S: Stream<Item = Result<Message, axum::Error>> + Unpin + Send + 'static,
     {
-        let hub = small_hub();
-        let (tx, mut rx) = mpsc::channel(64);
         let options = SocketOptions {
             ping_every: Duration::from_millis(50),
             idle_timeout: Duration::from_millis(300),
             ..SocketOptions::default()
         };
-        let shutdown = CancellationToken::new();
-        let _task = tokio::spawn(serve_client(
-            PollSender::new(tx),
-            incoming,
-            hub,
-            None,
-            options,
-            Stops::shutdown(shutdown.clone()),
-        ));
+        let (mut rx, _task, shutdown) = spawn_client(&small_hub(), incoming, options, 64);
         let mut written = vec![];
         let _ = tokio::time::timeout(within, async {
             while let Some(msg) = rx.recv().await {
@@ -601,22 +604,13 @@ mod tests {
 
     #[tokio::test]
     async fn a_flooding_client_is_closed_with_policy_violation() {
-        let hub = small_hub();
-        let (tx, mut rx) = mpsc::channel(64);
         let pings = (0..50).map(|_| Ok(Message::Text(r#"{"type":"ping"}"#.into())));
         let flood = futures_util::stream::iter(pings).chain(futures_util::stream::pending());
         let options = SocketOptions {
             max_messages_per_sec: 10,
             ..SocketOptions::default()
         };
-        let task = tokio::spawn(serve_client(
-            PollSender::new(tx),
-            flood,
-            hub,
-            None,
-            options,
-            Stops::shutdown(CancellationToken::new()),
-        ));
+        let (mut rx, task, _shutdown) = spawn_client(&small_hub(), flood, options, 64);
         loop {
             match rx.recv().await {
                 Some(Message::Close(Some(f))) => {
