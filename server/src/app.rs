@@ -20,6 +20,7 @@ use crate::config::Config;
 use crate::health::{self, Monitor};
 use crate::http::state::{AppState, Metrics, Shared, SiteFiles};
 use crate::http::{prom, serve, site};
+use crate::live::fanout::Fanout;
 use crate::live::hub::HubOptions;
 use crate::live::ws::{LiveState, SocketOptions};
 use crate::local::LocalHost;
@@ -320,10 +321,15 @@ impl Server {
             },
             local,
             live: LiveState {
-                hub,
-                socket,
-                shutdown: shutdown.clone(),
-                tasks: tasks.clone(),
+                // One shard per worker thread: each frame is written by all
+                // of them at once.
+                fanout: Fanout::start(
+                    hub,
+                    socket,
+                    tokio::runtime::Handle::current().metrics().num_workers(),
+                    shutdown.clone(),
+                    tasks.clone(),
+                ),
             },
             monitor,
             site: SiteFiles {

@@ -43,11 +43,10 @@ pub(crate) enum Start {
     Resync(Utf8Bytes),
 }
 
-/// A client's view of the stream.
+/// A client's view of the stream (tests).
+#[cfg(test)]
 pub(crate) struct Subscription {
     pub(crate) start: Start,
-    /// `seq` of the last frame `start` covers; later frames come from `rx`.
-    pub(crate) seq: u64,
     pub(crate) rx: broadcast::Receiver<SharedFrame>,
 }
 
@@ -351,23 +350,41 @@ impl Hub {
         (snapshot, resync)
     }
 
-    /// Subscribes a client. With `since`, replays the frames after it if the
-    /// ring still holds all of them, and otherwise starts with a resync.
-    pub(crate) fn subscribe(&self, since: Option<u64>) -> Subscription {
-        let mut ring = self.lock();
-        // Subscribing under the lock: no frame can slip between the replay
-        // (or snapshot) and the receiver.
-        let rx = self.tx.subscribe();
+    /// How a client starts, and the `seq` of the last frame that start
+    /// covers (later frames come from [`Hub::frames`]). With `since`,
+    /// replays the frames after it if the ring still holds all of them, and
+    /// otherwise starts with a resync.
+    pub(crate) fn start(&self, since: Option<u64>) -> (Start, u64) {
+        self.start_locked(&mut self.lock(), since)
+    }
+
+    fn start_locked(&self, ring: &mut Ring, since: Option<u64>) -> (Start, u64) {
         let seq = ring.seq;
         let start = match since {
-            None => Start::Snapshot(self.snapshot_frames(&mut ring).0),
+            None => Start::Snapshot(self.snapshot_frames(ring).0),
             Some(s) if s == seq => Start::Replay(Vec::new()),
             Some(s) if s < seq && ring.frames.front().is_some_and(|f| f.seq <= s + 1) => {
                 Start::Replay(ring.frames.iter().filter(|f| f.seq > s).cloned().collect())
             }
-            Some(_) => Start::Resync(self.snapshot_frames(&mut ring).1),
+            Some(_) => Start::Resync(self.snapshot_frames(ring).1),
         };
-        Subscription { start, seq, rx }
+        (start, seq)
+    }
+
+    /// Every frame published from now on. A receiver that falls more than
+    /// the channel's capacity behind gets `Lagged` and must resync.
+    pub(crate) fn frames(&self) -> broadcast::Receiver<SharedFrame> {
+        self.tx.subscribe()
+    }
+
+    /// [`Hub::start`] and [`Hub::frames`] in one step, under the ring's lock,
+    /// so no frame can slip between the start and the receiver.
+    #[cfg(test)]
+    pub(crate) fn subscribe(&self, since: Option<u64>) -> Subscription {
+        let mut ring = self.lock();
+        let rx = self.tx.subscribe();
+        let (start, _) = self.start_locked(&mut ring, since);
+        Subscription { start, rx }
     }
 
     /// A `resync` frame for a client that fell behind, and its `seq`.

@@ -3,11 +3,14 @@
 //! - [`hub`]: subscribes to the sample bus, gives each frame its `seq`,
 //!   serializes it once, keeps a replay ring and broadcasts the shared bytes.
 //! - [`checks`]: gathers check rounds and transitions into `checks` frames.
-//! - [`ws`]: one reader and one writer task per client, fed by the hub.
+//! - [`fanout`]: a few shard tasks that write each hub frame to their
+//!   clients in one pass, with pings, timeouts and closes.
+//! - [`ws`]: the `/ws` handler, and one reader task per client.
 //!
 //! Both keep the live stream's counters in `signals::stats::LiveStats`.
 
 pub(crate) mod checks;
+pub(crate) mod fanout;
 pub(crate) mod hub;
 pub(crate) mod ws;
 
