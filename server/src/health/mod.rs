@@ -23,10 +23,10 @@ use crate::signals::{CheckBus, CheckEvent, HealthBus, SampleBus};
 #[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Thresholds {
-    pub(crate) memory_degraded_pct: f64,
-    pub(crate) memory_down_pct: f64,
-    pub(crate) storage_degraded_pct: f64,
-    pub(crate) storage_down_pct: f64,
+    pub memory_degraded_pct: f64,
+    pub memory_down_pct: f64,
+    pub storage_degraded_pct: f64,
+    pub storage_down_pct: f64,
 }
 
 impl Default for Thresholds {

@@ -62,6 +62,13 @@ const HOST_RULES: [&str; 3] = ["disk-full", "disk-full-critical", "memory-full"]
 pub async fn start_in(data: tempfile::TempDir, interval_ms: u64, tune: impl FnOnce(&mut Options)) -> TestServer {
     let mut config = Config::default();
     config.collector.interval = Duration::from_millis(interval_ms);
+    // Likewise the host's memory and disks never make a test server's own
+    // components degraded or down (a build disk at 98 % would turn
+    // `/healthz` to 503), unless a test sets thresholds of its own.
+    config.thresholds.memory_degraded_pct = 100.0;
+    config.thresholds.memory_down_pct = 100.0;
+    config.thresholds.storage_degraded_pct = 100.0;
+    config.thresholds.storage_down_pct = 100.0;
     let mut options = Options::new("127.0.0.1:0".parse().unwrap(), data.path().join("data"), config);
     // No built front end in Rust tests: pages render, assets are absent.
     options.site_root = Some(data.path().join("no-site"));
