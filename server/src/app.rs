@@ -382,8 +382,16 @@ impl Server {
     }
 
     /// Waits until the server has stopped.
-    pub async fn wait(self) -> std::io::Result<()> {
-        self.done.await.map_err(std::io::Error::other)?
+    pub async fn wait(mut self) -> std::io::Result<()> {
+        (&mut self.done).await.map_err(std::io::Error::other)?
+    }
+}
+
+/// A server dropped without [`Server::wait`] shuts down (gracefully, in the
+/// background) instead of serving on unowned.
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
     }
 }
 

@@ -190,6 +190,26 @@ async fn pages_render_while_another_thread_lists_the_routes() {
 }
 
 #[tokio::test]
+async fn a_dropped_server_stops_serving() {
+    let t = start(1000).await;
+    let url = t.http("/healthz");
+    let client = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(1))
+        .build()
+        .unwrap();
+    assert_eq!(client.get(&url).send().await.unwrap().status(), 200);
+    drop(t);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    while client.get(&url).send().await.is_ok() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "still serving 15 s after the drop"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
 async fn unknown_pages_are_404() {
     let t = start(1000).await;
     let res = reqwest::get(t.http("/no/such/page")).await.unwrap();
