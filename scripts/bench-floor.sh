@@ -47,6 +47,7 @@
 #                      shard per core; the load tool shares those cores, so on a small
 #                      machine fewer writer threads can make a lower floor: try both)
 #   BENCH_OUT          directory for JSON reports and logs
+#   VIGIL_ARGS         more `vigil` flags, e.g. "--config checks.toml" to measure with checks
 #   VIGIL_BIN          server binary                           (default target/release/vigil)
 
 set -euo pipefail
@@ -122,7 +123,8 @@ start_server() {
 	vigil)
 		data="$(mktemp -d -t vigil-bench-data.XXXXXX)"
 		TMP_DIRS+=("$data")
-		"$VIGIL" --bind "$HOST:$PORT" --data-dir "$data" >"$OUT/$name.log" 2>&1 &
+		# shellcheck disable=SC2086 # VIGIL_ARGS is a list of flags
+		"$VIGIL" --bind "$HOST:$PORT" --data-dir "$data" ${VIGIL_ARGS:-} >"$OUT/$name.log" 2>&1 &
 		;;
 	floor)
 		local size=() extra=()
