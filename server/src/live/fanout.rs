@@ -239,6 +239,9 @@ where
 
     /// Writes one hub frame to every client that has not had it.
     fn deliver(&mut self, frame: &Frame, cx: &mut Context<'_>) {
+        if self.clients.is_empty() {
+            return;
+        }
         // This shard's own copy of the bytes: each client's handle to them
         // counts references on this thread's cache line, not on one that
         // every shard writes at once.
@@ -254,11 +257,11 @@ where
             let message = if client.queue.len() >= MAX_QUEUED {
                 // Too far behind to catch up frame by frame: what is
                 // waiting becomes the current state.
-                let (seq, text) = resync.get_or_insert_with(|| self.hub.resync()).clone();
+                let (seq, current) = resync.get_or_insert_with(|| self.hub.resync()).clone();
                 client.queue.clear();
                 client.last_seq = seq;
                 self.hub.stats.lagged.fetch_add(1, Ordering::Relaxed);
-                Message::Text(text)
+                Message::Text(current)
             } else {
                 Message::Text(text.clone())
             };
