@@ -16,9 +16,9 @@
 //! opened the socket, and ends with one [`ReadEnd`] for the shard.
 
 use std::collections::{HashMap, VecDeque};
-use std::future::poll_fn;
+use std::future::{poll_fn, Future};
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
@@ -43,7 +43,7 @@ pub(crate) const MAX_QUEUED: usize = 64;
 /// The shards and how to reach them.
 pub(crate) struct Fanout<W> {
     shards: Vec<ShardHandle<W>>,
-    next_shard: AtomicUsize,
+    /// The next client's id; its shard is the id modulo the shard count.
     next_id: AtomicU64,
     hub: Arc<Hub>,
     options: SocketOptions,
@@ -93,7 +93,6 @@ where
             .collect();
         Arc::new(Fanout {
             shards,
-            next_shard: AtomicUsize::new(0),
             next_id: AtomicU64::new(0),
             hub,
             options,
@@ -109,7 +108,7 @@ where
         R: Stream<Item = Result<Message, axum::Error>> + Unpin + Send + 'static,
     {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let shard = &self.shards[self.next_shard.fetch_add(1, Ordering::Relaxed) % self.shards.len()];
+        let shard = &self.shards[id as usize % self.shards.len()];
         let heard = Arc::new(Heard::new());
         let report = shard.ends.clone();
         let reader = self.tasks.spawn(read_client(
@@ -179,8 +178,7 @@ where
         loop {
             let waiting = !self.waiting.is_empty();
             let event = {
-                // Outside the budget, as `with_cx` says.
-                let pump = tokio::task::unconstrained(poll_fn(|cx| self.pump(cx)));
+                let pump = self.pumping();
                 tokio::select! {
                     _ = shutdown.cancelled() => Event::Shutdown,
                     frame = frames.recv() => Event::Frame(frame),
@@ -228,7 +226,7 @@ where
         tokio::pin!(deadline);
         while !self.waiting.is_empty() {
             tokio::select! {
-                () = tokio::task::unconstrained(poll_fn(|cx| self.pump(cx))) => {}
+                () = self.pumping() => {}
                 _ = &mut deadline => break,
             }
         }
@@ -265,13 +263,10 @@ where
             } else {
                 Message::Text(text.clone())
             };
-            match client.offer(message, cx) {
-                Step::Done => sent += 1,
-                Step::Waiting => {
-                    sent += 1;
-                    note_waiting(&mut self.waiting, id, client);
-                }
-                Step::Failed => gone.push(id),
+            if offer(&mut self.waiting, id, client, message, cx) {
+                sent += 1;
+            } else {
+                gone.push(id);
             }
         }
         // Counted when handed to the socket, written or waiting.
@@ -286,24 +281,23 @@ where
     /// from the current state.
     fn resync_all(&mut self, cx: &mut Context<'_>) {
         let (seq, text) = self.hub.resync();
+        let (mut lagged, mut sent) = (0, 0);
         let mut gone = Vec::new();
         for (&id, client) in self.clients.iter_mut() {
             if client.closing.is_some() {
                 continue;
             }
-            self.hub.stats.lagged.fetch_add(1, Ordering::Relaxed);
+            lagged += 1;
             client.last_seq = seq;
             client.queue.clear();
-            match client.offer(Message::Text(text.clone()), cx) {
-                Step::Done => {}
-                Step::Waiting => note_waiting(&mut self.waiting, id, client),
-                Step::Failed => {
-                    gone.push(id);
-                    continue;
-                }
+            if offer(&mut self.waiting, id, client, Message::Text(text.clone()), cx) {
+                sent += 1;
+            } else {
+                gone.push(id);
             }
-            self.hub.stats.frames_sent.fetch_add(1, Ordering::Relaxed);
         }
+        self.hub.stats.lagged.fetch_add(lagged, Ordering::Relaxed);
+        self.hub.stats.frames_sent.fetch_add(sent, Ordering::Relaxed);
         for id in gone {
             self.remove(id);
         }
@@ -335,19 +329,15 @@ where
             Start::Snapshot(text) | Start::Resync(text) => vec![text],
             Start::Replay(frames) => frames.iter().map(|f| f.text.clone()).collect(),
         };
-        let mut step = Step::Done;
-        for text in first {
-            step = client.offer(Message::Text(text), cx);
-            if matches!(step, Step::Failed) {
-                break;
-            }
-            self.hub.stats.frames_sent.fetch_add(1, Ordering::Relaxed);
-        }
-        if matches!(step, Step::Waiting) {
-            note_waiting(&mut self.waiting, id, &mut client);
-        }
+        let mut sent = 0;
+        let failed = !first.into_iter().all(|text| {
+            let offered = offer(&mut self.waiting, id, &mut client, Message::Text(text), cx);
+            sent += u64::from(offered);
+            offered
+        });
+        self.hub.stats.frames_sent.fetch_add(sent, Ordering::Relaxed);
         self.clients.insert(id, client);
-        if matches!(step, Step::Failed) {
+        if failed {
             self.remove(id);
         }
     }
@@ -383,12 +373,8 @@ where
             }
             if client.heard.silent_for() > options.idle_timeout {
                 ends.push((id, Some(close(close_code::AWAY, "no answer to pings"))));
-            } else if !client.busy() {
-                match client.offer(Message::Ping(Default::default()), cx) {
-                    Step::Done => {}
-                    Step::Waiting => note_waiting(&mut self.waiting, id, client),
-                    Step::Failed => ends.push((id, None)),
-                }
+            } else if !client.busy() && !offer(&mut self.waiting, id, client, Message::Ping(Default::default()), cx) {
+                ends.push((id, None));
             }
         }
         for (id, frame) in ends {
@@ -418,6 +404,11 @@ where
             Step::Waiting => note_waiting(&mut self.waiting, id, client),
             Step::Done | Step::Failed => self.remove(id),
         }
+    }
+
+    /// [`Shard::pump`] as a future, outside the budget as [`with_cx`] says.
+    fn pumping(&mut self) -> impl Future<Output = ()> + '_ {
+        tokio::task::unconstrained(poll_fn(|cx| self.pump(cx)))
     }
 
     /// Goes on writing to the clients that were waiting for their socket.
@@ -457,6 +448,26 @@ where
             self.hub.stats.clients.fetch_sub(1, Ordering::Relaxed);
         }
         // A removed id left in `waiting` is skipped by the next pump.
+    }
+}
+
+/// Offers `message` to `client` (see [`Client::offer`]) and, when it must
+/// wait for its socket, puts it on its shard's `waiting` list. False when
+/// the socket failed.
+fn offer<W: Sink<Message> + Unpin>(
+    waiting: &mut Vec<u64>,
+    id: u64,
+    client: &mut Client<W>,
+    message: Message,
+    cx: &mut Context<'_>,
+) -> bool {
+    match client.offer(message, cx) {
+        Step::Done => true,
+        Step::Waiting => {
+            note_waiting(waiting, id, client);
+            true
+        }
+        Step::Failed => false,
     }
 }
 
