@@ -9,22 +9,22 @@ use crate::auth::view::{AccountPage, LoginPage, SetupPage, UsersPage};
 
 lazy_route!(
     /// `/login`.
-    Login => login
+    Login => login, in people
 );
 
 lazy_route!(
     /// `/setup`: the first admin account.
-    Setup => setup
+    Setup => setup, in people
 );
 
 lazy_route!(
     /// `/account`: one's own password.
-    Account => account
+    Account => account, in people
 );
 
 lazy_route!(
     /// `/admin/users`.
-    Users => users
+    Users => users, in people
 );
 
 fn login() -> AnyView {

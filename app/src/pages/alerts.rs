@@ -12,7 +12,7 @@ use crate::auth::sentence;
 
 lazy_route!(
     /// `/alerts`.
-    Alerts => alerts
+    Alerts => alerts, in notices
 );
 
 fn alerts() -> AnyView {

@@ -13,12 +13,12 @@ use crate::live::use_live;
 
 lazy_route!(
     /// `/checks`.
-    Checks => checks
+    Checks => checks, in ops
 );
 
 lazy_route!(
     /// `/checks/NAME`.
-    Check => check
+    Check => check, in ops
 );
 
 fn checks() -> AnyView {

@@ -12,7 +12,7 @@ use crate::explorer::Explorer;
 
 lazy_route!(
     /// The `/explore` route.
-    Explore => page
+    Explore => page, in explore
 );
 
 impl Explore {

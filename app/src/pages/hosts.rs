@@ -15,7 +15,7 @@ const REFRESH_MS: u64 = 5_000;
 
 lazy_route!(
     /// `/hosts`.
-    Hosts => hosts
+    Hosts => hosts, in ops
 );
 
 fn hosts() -> AnyView {

@@ -15,12 +15,12 @@ use crate::status::{
 
 lazy_route!(
     /// `/incidents`.
-    Incidents => incidents
+    Incidents => incidents, in notices
 );
 
 lazy_route!(
     /// `/reports`.
-    Reports => reports
+    Reports => reports, in notices
 );
 
 fn incidents() -> AnyView {
