@@ -53,6 +53,9 @@ pub(crate) fn drive_chart(parts: ChartParts) {
     follow_clock(view, data, tick);
 
     let chart = StoredValue::new_local(None::<Chart>);
+    // Counts the draws asked for, so a deferred draw knows when a newer
+    // one has replaced it.
+    let draws = StoredValue::new_local(Cell::new(0u64));
     // When the theme's colors change (the header's button, another tab, the
     // system's scheme), the chart is dropped and drawn again: a new one
     // takes the new colors.
@@ -84,10 +87,18 @@ pub(crate) fn drive_chart(parts: ChartParts) {
         let (Some(container), Some(canvas)) = (container.get(), canvas.get()) else {
             return;
         };
-        let mark = |points: usize, from: i64, to: i64| {
-            let _ = container.set_attribute("data-points", &points.to_string());
-            let _ = container.set_attribute("data-from", &from.to_string());
-            let _ = container.set_attribute("data-to", &to.to_string());
+        // Any run of this effect supersedes a draw still waiting for its task.
+        let generation = draws.with_value(|n| {
+            n.set(n.get() + 1);
+            n.get()
+        });
+        let mark = {
+            let container = container.clone();
+            move |points: usize, from: i64, to: i64| {
+                let _ = container.set_attribute("data-points", &points.to_string());
+                let _ = container.set_attribute("data-from", &from.to_string());
+                let _ = container.set_attribute("data-to", &to.to_string());
+            }
         };
         let loaded = match data.get() {
             None => return,
@@ -126,29 +137,40 @@ pub(crate) fn drive_chart(parts: ChartParts) {
         let pixels = canvas.client_width().max(200) as f64 * window().device_pixel_ratio().max(1.0);
         let columns = chart_columns(&series, pixels as usize);
         recolor.track();
-        let drawn = chart.try_update_value(|current| {
-            if current.as_ref().is_none_or(|c| *c.spec() != spec) {
-                // Drop (and destroy) the old chart before building the new one.
-                *current = None;
-                match Chart::new(&canvas, spec, on_zoom.clone()) {
-                    Ok(c) => *current = Some(c),
-                    Err(e) => return Err(describe(&e)),
-                }
+        let built = chart.try_update_value(|current| {
+            if current.as_ref().is_some_and(|c| *c.spec() == spec) {
+                return Ok(false);
             }
-            if let Some(c) = current {
-                c.draw(&columns, loaded.from, loaded.to);
-            }
-            Ok(())
+            // Drop (and destroy) the old chart before building the new one.
+            *current = None;
+            *current = Some(Chart::new(&canvas, spec, on_zoom.clone()).map_err(|e| describe(&e))?);
+            Ok(true)
         });
-        match drawn {
-            Some(Ok(())) => {
-                mark(columns.drawn, loaded.from, loaded.to);
-                status.set(if columns.drawn == 0 {
-                    ChartStatus::NoData
-                } else {
-                    ChartStatus::Drawn
-                });
+        let (from, to) = (loaded.from, loaded.to);
+        let draw = move || {
+            // A newer load (or the page's end) came first: it draws instead.
+            if draws.try_with_value(|n| n.get()) != Some(generation) {
+                return;
             }
+            chart.try_with_value(|c| {
+                if let Some(c) = c {
+                    c.draw(&columns, from, to);
+                }
+            });
+            mark(columns.drawn, from, to);
+            status.set(if columns.drawn == 0 {
+                ChartStatus::NoData
+            } else {
+                ChartStatus::Drawn
+            });
+        };
+        match built {
+            // A new plot draws its points in a task of its own: building it
+            // and drawing many points each take tens of milliseconds on a
+            // slow phone, and together they would hold up input as one
+            // long task (BENCHMARKS.md, Lighthouse).
+            Some(Ok(true)) => set_timeout(draw, Duration::ZERO),
+            Some(Ok(false)) => draw(),
             Some(Err(why)) => status.set(ChartStatus::Failed(why)),
             None => {}
         }
