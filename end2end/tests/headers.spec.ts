@@ -1,6 +1,6 @@
 // Security headers as the browser sees them: every page runs, hydrates, goes
-// live and loads its lazy code under the Content-Security-Policy without a
-// single violation; the policy is really enforced (an inline script without
+// live and loads its lazy code (a few files) under the Content-Security-Policy
+// without a single violation; the policy is really enforced (an inline script without
 // the nonce is refused); static files and the service worker carry the
 // headers too.
 
@@ -63,6 +63,21 @@ for (const p of PAGES) {
       expect(inline.length, 'the document has its hydration script').toBeGreaterThan(0);
       for (const n of inline) expect(n).toBe(nonce);
       expect(await violations(page)).toEqual([]);
+    });
+
+    // Lazy routes come in groups (app/src/pages/mod.rs): a page fetches the
+    // main module, its group's module and the few chunks groups share. One
+    // module per route made a first visit fetch 22 to 73 small files, each
+    // fetched, compiled and linked on the main thread.
+    test('fetches at most nine WASM files on a first visit', async ({ page }) => {
+      const wasm = new Set<string>();
+      page.on('request', (r) => {
+        const path = new URL(r.url()).pathname;
+        if (path.endsWith('.wasm')) wasm.add(path);
+      });
+      await openPage(page, vigil().url, p);
+      expect(wasm.size, [...wasm].join(', ')).toBeGreaterThan(0);
+      expect(wasm.size, [...wasm].join(', ')).toBeLessThanOrEqual(9);
     });
   });
 }
