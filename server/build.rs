@@ -36,6 +36,37 @@ fn main() {
         None => empty(),
     };
     std::fs::write(out.join("site.rs"), code).expect("cannot write site.rs");
+    order_idle_code();
+}
+
+/// Lays the functions an idle server runs side by side at the start of the
+/// code segment (`idle-symbols.txt`, written by `scripts/idle-symbols.sh`).
+/// The kernel maps 64 KB around every page of the binary it faults in, so
+/// the idle server's thirteen hundred functions, scattered over the 23 MB
+/// of code, kept about 9 MB of it resident; packed, they take about 1.5 MB
+/// (BENCHMARKS.md, "Footprint"). Names the list does not find (a function
+/// renamed or gone since the list was written) are skipped; the list only
+/// moves code, it never changes what runs. Only where rustc links with its
+/// own LLD (x86_64 Linux with glibc), which reads the list.
+fn order_idle_code() {
+    let var = |name: &str| std::env::var(name).unwrap_or_default();
+    if var("CARGO_CFG_TARGET_OS") != "linux"
+        || var("CARGO_CFG_TARGET_ENV") != "gnu"
+        || var("CARGO_CFG_TARGET_ARCH") != "x86_64"
+    {
+        return;
+    }
+    let manifest = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
+    let list = manifest.join("idle-symbols.txt");
+    println!("cargo:rerun-if-changed={}", list.display());
+    if !list.is_file() {
+        return;
+    }
+    println!(
+        "cargo:rustc-link-arg-bins=-Wl,--symbol-ordering-file={}",
+        list.display()
+    );
+    println!("cargo:rustc-link-arg-bins=-Wl,--no-warn-symbol-ordering");
 }
 
 /// The site directory named by cargo-leptos (relative to the workspace root,
