@@ -24,6 +24,8 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
+# shellcheck source=scripts/bench-common.sh
+source "$ROOT/scripts/bench-common.sh"
 VIGIL="${VIGIL_BIN:-$ROOT/target/release/vigil}"
 CHECKS="${CHECKS:-1000}"
 INTERVAL="${INTERVAL:-10s}"
@@ -45,23 +47,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-
-TARGET_PORT="$(free_port)"
-mkdir -p "$WORK/www"
-echo ok >"$WORK/www/index.html"
-python3 -m http.server "$TARGET_PORT" --bind 127.0.0.1 --directory "$WORK/www" >/dev/null 2>&1 &
-PIDS+=($!)
-
-{
-	for i in $(seq 1 "$CHECKS"); do
-		if ((i % 2)); then
-			printf '[[checks]]\nname = "http-%d"\ntype = "http"\nurl = "http://127.0.0.1:%d/"\ninterval = "%s"\ntimeout = "3s"\n\n' "$i" "$TARGET_PORT" "$INTERVAL"
-		else
-			printf '[[checks]]\nname = "tcp-%d"\ntype = "tcp"\naddress = "127.0.0.1:%d"\ninterval = "%s"\ntimeout = "3s"\n\n' "$i" "$TARGET_PORT" "$INTERVAL"
-		fi
-	done
-} >"$WORK/checks.toml"
+start_check_target "$WORK"
+PIDS+=("$TARGET_PID")
+write_checks "$CHECKS" "$INTERVAL" "$TARGET_PORT" >"$WORK/checks.toml"
 
 start_vigil() {
 	# start_vigil NAME [CONFIG]: prints the PID once /healthz answers.

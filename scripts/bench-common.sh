@@ -1,6 +1,7 @@
-# scripts/bench-common.sh: helpers the load benchmarks share (bench.sh,
+# scripts/bench-common.sh: helpers the benchmarks share (bench.sh,
 # bench-floor.sh, bench-restart.sh, bench-ceiling.sh, bench-http.sh,
-# bench-status.sh). Sourced, not run.
+# bench-status.sh, bench-checks.sh, bench-lighthouse.sh, idle-symbols.sh).
+# Sourced, not run.
 
 log() { printf '\n==> %s\n' "$*" >&2; }
 warn() { printf 'warning: %s\n' "$*" >&2; }
@@ -99,4 +100,31 @@ num() { jq -r "($2) // \"n/a\" | if type == \"number\" then (. * 100 | round / 1
 require_wrk() {
 	# require_wrk: installs Debian's wrk when it is missing.
 	command -v wrk >/dev/null || apt-get install -y wrk >/dev/null || die "wrk is missing and could not be installed"
+}
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+start_check_target() {
+	# start_check_target DIR: serves a one-line page from DIR/www over HTTP on
+	# a free local port (Python's http.server, in its own process so its work
+	# is not counted); sets TARGET_PORT and TARGET_PID.
+	mkdir -p "$1/www"
+	echo ok >"$1/www/index.html"
+	TARGET_PORT="$(free_port)"
+	python3 -m http.server "$TARGET_PORT" --bind 127.0.0.1 --directory "$1/www" >/dev/null 2>&1 &
+	TARGET_PID=$!
+}
+
+write_checks() {
+	# write_checks N INTERVAL PORT: a Vigil config with N checks of
+	# 127.0.0.1:PORT every INTERVAL, HTTP and TCP in turn (http-1, tcp-2,
+	# http-3, ...), on stdout.
+	local i
+	for i in $(seq 1 "$1"); do
+		if ((i % 2)); then
+			printf '[[checks]]\nname = "http-%d"\ntype = "http"\nurl = "http://127.0.0.1:%d/"\ninterval = "%s"\ntimeout = "3s"\n\n' "$i" "$3" "$2"
+		else
+			printf '[[checks]]\nname = "tcp-%d"\ntype = "tcp"\naddress = "127.0.0.1:%d"\ninterval = "%s"\ntimeout = "3s"\n\n' "$i" "$3" "$2"
+		fi
+	done
 }

@@ -56,20 +56,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-
-TARGET_PORT="$(free_port)"
-mkdir -p "$WORK/www"
-echo ok >"$WORK/www/index.html"
-python3 -m http.server "$TARGET_PORT" --bind 127.0.0.1 --directory "$WORK/www" >/dev/null 2>&1 &
-PIDS+=($!)
-
-{
-	for i in 1 2 3 4 5; do
-		printf '[[checks]]\nname = "http-%d"\ntype = "http"\nurl = "http://127.0.0.1:%d/"\ninterval = "10s"\n\n' "$i" "$TARGET_PORT"
-		printf '[[checks]]\nname = "tcp-%d"\ntype = "tcp"\naddress = "127.0.0.1:%d"\ninterval = "10s"\n\n' "$i" "$TARGET_PORT"
-	done
-} >"$WORK/checks.toml"
+start_check_target "$WORK"
+PIDS+=("$TARGET_PID")
+write_checks 10 10s "$TARGET_PORT" >"$WORK/checks.toml"
 
 mkdir -p "$WORK/data"
 "$VIGIL" --bind "127.0.0.1:$PORT" --data-dir "$WORK/data" --config "$WORK/checks.toml" >"$WORK/vigil.log" 2>&1 &
