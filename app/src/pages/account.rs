@@ -1,7 +1,8 @@
 //! The sign-in and account pages (`/login`, `/setup`, `/account`,
 //! `/admin/users`), whose views live in [`crate::auth::view`]. Lazy routes
-//! (see [`super`]): most visits never open them, and a visitor who must
-//! sign in first gets the sign-in page's chunk along with the main module.
+//! of the `people` group (see [`super`]): most visits never open them, and
+//! a visitor who must sign in first gets the group's module along with the
+//! main module.
 
 use leptos::prelude::*;
 

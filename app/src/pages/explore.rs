@@ -3,7 +3,7 @@
 //! chart (uPlot, loaded only on this page) mounts after hydration.
 //!
 //! A lazy route (see [`super`]): the explorer, its data and chart code are
-//! a chunk of their own.
+//! the `explore` group's module, the only route in it.
 
 use leptos::prelude::*;
 use leptos_meta::{Script, Stylesheet, Title};
