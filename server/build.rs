@@ -47,12 +47,14 @@ fn main() {
 /// (BENCHMARKS.md, "Footprint"). Names the list does not find (a function
 /// renamed or gone since the list was written) are skipped; the list only
 /// moves code, it never changes what runs. Only where rustc links with its
-/// own LLD (x86_64 Linux with glibc), which reads the list.
+/// own LLD by default (x86_64 Linux with glibc, Rust 1.90 and later), which
+/// reads the list; GNU ld would refuse the flag.
 fn order_idle_code() {
     let var = |name: &str| std::env::var(name).unwrap_or_default();
     if var("CARGO_CFG_TARGET_OS") != "linux"
         || var("CARGO_CFG_TARGET_ENV") != "gnu"
         || var("CARGO_CFG_TARGET_ARCH") != "x86_64"
+        || !rustc_links_with_lld()
     {
         return;
     }
@@ -222,4 +224,19 @@ fn content_type(ext: &str) -> &'static str {
         "woff2" => "font/woff2",
         _ => "application/octet-stream",
     }
+}
+
+/// Whether the compiler is Rust 1.90 or later, whose default linker for
+/// x86_64 Linux with glibc is LLD.
+fn rustc_links_with_lld() -> bool {
+    let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
+    let Ok(out) = std::process::Command::new(rustc).arg("--version").output() else {
+        return false;
+    };
+    // "rustc 1.95.0 (59807616e 2026-04-14)"
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut numbers = text.split_whitespace().nth(1).unwrap_or("").split('.');
+    let major: u32 = numbers.next().and_then(|n| n.parse().ok()).unwrap_or(0);
+    let minor: u32 = numbers.next().and_then(|n| n.parse().ok()).unwrap_or(0);
+    (major, minor) >= (1, 90)
 }
