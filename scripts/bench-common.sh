@@ -128,3 +128,11 @@ write_checks() {
 		fi
 	done
 }
+
+median() {
+	# median [DECIMALS]: the median of the numbers on stdin, one per line
+	# ("n/a" lines skipped), printed with DECIMALS places (default 2); n/a
+	# when there are none.
+	sort -g | awk -v d="${1:-2}" '$1 != "n/a" { v[++n] = $1 } END {
+		if (n == 0) print "n/a"; else if (n % 2) printf "%.*f", d, v[(n + 1) / 2]; else printf "%.*f", d, (v[n / 2] + v[n / 2 + 1]) / 2 }'
+}

@@ -200,10 +200,6 @@ done
 
 # --- 3. tables ----------------------------------------------------------------------
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "n/a" || b == "n/a" || b + 0 == 0) print "n/a"; else printf "%.2f", a / b }'; }
-median() {
-	sort -g | awk '$1 != "n/a" { v[++n] = $1 } END {
-		if (n == 0) print "n/a"; else if (n % 2) printf "%.2f", v[(n + 1) / 2]; else printf "%.2f", (v[n / 2] + v[n / 2 + 1]) / 2 }'
-}
 per_client_kib() {
 	# per_client_kib REPORT IDLE_FILE: (RSS median at N clients - idle RSS) / N connected.
 	local rss conn idle

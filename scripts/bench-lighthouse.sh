@@ -67,8 +67,6 @@ wait_http "http://127.0.0.1:$PORT/healthz" 60 "${PIDS[-1]}" || die "Vigil did no
 log "Vigil on :$PORT with 10 checks; warming for ${WARM}s"
 sleep "$WARM"
 
-median() { sort -n | awk '{ v[NR] = $1 } END { if (NR == 0) print "-"; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-
 printf '%-10s %4s %6s %8s %8s %8s\n' page run score TBT_ms LCP_ms FCP_ms
 for page in $PAGES; do
 	slug="$(echo "$page" | tr -c 'a-zA-Z0-9\n' '_')"
@@ -90,7 +88,7 @@ done
 printf '\nmedians over %s runs\n%-10s %6s %8s %8s\n' "$RUNS" page score TBT_ms LCP_ms
 for page in $PAGES; do
 	printf '%-10s %6s %8s %8s\n' "$page" \
-		"$(awk -v p="$page" '$1 == p { print $3 }' "$OUT/runs.txt" | median)" \
-		"$(awk -v p="$page" '$1 == p { print $4 }' "$OUT/runs.txt" | median)" \
-		"$(awk -v p="$page" '$1 == p { print $5 }' "$OUT/runs.txt" | median)"
+		"$(awk -v p="$page" '$1 == p { print $3 }' "$OUT/runs.txt" | median 0)" \
+		"$(awk -v p="$page" '$1 == p { print $4 }' "$OUT/runs.txt" | median 0)" \
+		"$(awk -v p="$page" '$1 == p { print $5 }' "$OUT/runs.txt" | median 0)"
 done

@@ -187,10 +187,6 @@ stop_pid "$VIGIL_PID" "$STOP_TIMEOUT"
 VIGIL_PID=""
 
 # --- 4. tables ----------------------------------------------------------------------
-median() {
-	sort -g | awk '$1 != "n/a" { v[++n] = $1 } END {
-		if (n == 0) print "n/a"; else if (n % 2) printf "%.0f", v[(n + 1) / 2]; else printf "%.0f", (v[n / 2] + v[n / 2 + 1]) / 2 }'
-}
 worst() { sort -g | awk '$1 != "n/a" { w = $1; n++ } END { if (n == 0) print "n/a"; else printf "%.0f", w }'; }
 
 row_fmt='  %-4s %7s %9s %11s %6s %7s %7s %7s %7s %10s %13s\n'
@@ -218,7 +214,7 @@ for i in $(seq 1 "$RESTARTS"); do
 done
 
 printf '\nover %s restarts    p50 ms   p99 ms\n' "$RESTARTS"
-printf '  median          %8s %8s\n' "$(printf '%s\n' "${p50s[@]}" | median)" "$(printf '%s\n' "${p99s[@]}" | median)"
+printf '  median          %8s %8s\n' "$(printf '%s\n' "${p50s[@]}" | median 0)" "$(printf '%s\n' "${p99s[@]}" | median 0)"
 printf '  worst           %8s %8s\n' "$(printf '%s\n' "${p50s[@]}" | worst)" "$(printf '%s\n' "${p99s[@]}" | worst)"
 
 log "done"
