@@ -190,3 +190,77 @@ async fn the_snapshot_carries_health_and_the_stream_announces_it() {
     }
     assert_eq!(kinds, ["sample", "health"], "frames after {since}");
 }
+
+#[tokio::test]
+async fn a_clients_ping_is_answered_and_its_close_echoed() {
+    use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+    let t = start(100).await;
+    let mut ws = connect(&t.ws_url("")).await;
+    assert_eq!(kind(&next_json(&mut ws).await), "snapshot");
+    ws.send(Message::Ping("are you there".into())).await.unwrap();
+    let pong = async {
+        loop {
+            match next_message(&mut ws).await {
+                Message::Pong(payload) => return payload,
+                Message::Text(_) | Message::Ping(_) => continue,
+                other => panic!("expected a pong, got {other:?}"),
+            }
+        }
+    };
+    let payload = tokio::time::timeout(Duration::from_secs(5), pong)
+        .await
+        .expect("a pong within 5 s");
+    assert_eq!(&payload[..], b"are you there");
+    ws.close(Some(CloseFrame {
+        code: CloseCode::Away,
+        reason: "leaving".into(),
+    }))
+    .await
+    .unwrap();
+    // Frames already on their way may come first; then the echo, then the end.
+    let echo = async {
+        loop {
+            match next_message(&mut ws).await {
+                Message::Close(frame) => return frame,
+                _ => continue,
+            }
+        }
+    };
+    let echo = tokio::time::timeout(Duration::from_secs(5), echo)
+        .await
+        .expect("the close echoed within 5 s");
+    assert_eq!(
+        echo.map(|f| f.code),
+        Some(CloseCode::Away),
+        "the client's code comes back"
+    );
+    let end = tokio::time::timeout(Duration::from_secs(5), futures_util::StreamExt::next(&mut ws))
+        .await
+        .expect("the server ends the connection");
+    assert!(
+        end.is_none() || end.is_some_and(|r| r.is_err()),
+        "nothing after the close"
+    );
+}
+
+#[tokio::test]
+async fn a_request_that_is_no_websocket_handshake_is_told_what_is_missing() {
+    let t = start(1000).await;
+    let res = reqwest::get(t.http("/ws")).await.unwrap();
+    assert_eq!(res.status(), 426);
+    assert_eq!(res.headers()["upgrade"], "websocket");
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert!(body["error"].as_str().unwrap().contains("Upgrade: websocket"), "{body}");
+
+    let res = reqwest::Client::new()
+        .get(t.http("/ws"))
+        .header("connection", "upgrade")
+        .header("upgrade", "websocket")
+        .header("sec-websocket-version", "13")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert!(body["error"].as_str().unwrap().contains("Sec-WebSocket-Key"), "{body}");
+}

@@ -461,6 +461,45 @@ struct Tracked {
     _slots: (OwnedSemaphorePermit, AddressSlot),
 }
 
+/// A connection hyper has handed over after an upgrade, taken back down to
+/// its TCP socket: what the live socket writes below the WebSocket layer.
+pub(crate) struct RawConnection {
+    pub(crate) stream: TcpStream,
+    /// Bytes hyper had read past the upgrade request (the client's first
+    /// frames, if it sent any before the 101 arrived).
+    pub(crate) read_ahead: bytes::Bytes,
+    /// The connection's slots, held for as long as the socket is open.
+    pub(crate) slots: ConnectionSlots,
+}
+
+/// The connection cap's and its address's slots, freed when dropped.
+pub(crate) struct ConnectionSlots {
+    _slots: (OwnedSemaphorePermit, AddressSlot),
+}
+
+#[cfg(test)]
+impl ConnectionSlots {
+    /// Slots of a cap of one, for sockets made in tests.
+    pub(crate) fn for_tests() -> Self {
+        let permit = Arc::new(Semaphore::new(1)).try_acquire_owned().expect("a fresh permit");
+        ConnectionSlots {
+            _slots: (permit, AddressSlot(None)),
+        }
+    }
+}
+
+/// The plain TCP socket under an upgraded connection; `Err` gives the
+/// connection back when it is not one (inside TLS).
+pub(crate) fn raw_connection(upgraded: hyper::upgrade::Upgraded) -> Result<RawConnection, hyper::upgrade::Upgraded> {
+    let parts = upgraded.downcast::<TokioIo<Tracked>>()?;
+    let Tracked { inner, _slots, .. } = parts.io.into_inner();
+    Ok(RawConnection {
+        stream: inner,
+        read_ahead: parts.read_buf,
+        slots: ConnectionSlots { _slots },
+    })
+}
+
 impl AsyncRead for Tracked {
     fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<std::io::Result<()>> {
         let before = buf.filled().len();

@@ -13,7 +13,8 @@
 //! Pings, the idle check and the write timeout run from one timer per
 //! shard. Each client also has a reader task (see `ws`): it checks what the
 //! client sends, notes that the client is alive, watches the session that
-//! opened the socket, and ends with one [`ReadEnd`] for the shard.
+//! opened the socket, has the shard answer its pings, and ends with one
+//! [`ReadEnd`] for the shard.
 
 use std::collections::{HashMap, VecDeque};
 use std::future::{poll_fn, Future};
@@ -23,15 +24,18 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use axum::extract::ws::{close_code, CloseFrame, Message, Utf8Bytes};
+use bytes::Bytes;
 use futures_util::{Sink, Stream};
 use tokio::sync::{broadcast, mpsc};
 use tokio::task::AbortHandle;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::{Error as WsError, Message, Utf8Bytes};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::hub::{Frame, Hub, Start};
-use super::ws::{close, read_client, Heard, ReadEnd, SessionEnd, SocketOptions};
+use super::ws::{close, read_client, FromClient, Heard, ReadEnd, SessionEnd, SocketOptions};
 
 /// Most messages a client whose socket is full may have waiting; the next
 /// frame replaces them with one `resync` (the current state). As many as
@@ -52,7 +56,7 @@ pub(crate) struct Fanout<W> {
 
 struct ShardHandle<W> {
     joins: mpsc::UnboundedSender<Joining<W>>,
-    ends: mpsc::UnboundedSender<(u64, ReadEnd)>,
+    from_clients: mpsc::UnboundedSender<(u64, FromClient)>,
 }
 
 /// A client on its way to its shard.
@@ -80,15 +84,15 @@ where
         let shards = (0..shards.max(1))
             .map(|_| {
                 let (joins, joins_rx) = mpsc::unbounded_channel();
-                let (ends, ends_rx) = mpsc::unbounded_channel();
+                let (from_clients, from_clients_rx) = mpsc::unbounded_channel();
                 let shard = Shard {
                     hub: hub.clone(),
                     options: options.clone(),
                     clients: HashMap::new(),
                     waiting: Vec::new(),
                 };
-                tasks.spawn(shard.run(hub.frames(), joins_rx, ends_rx, shutdown.clone()));
-                ShardHandle { joins, ends }
+                tasks.spawn(shard.run(hub.frames(), joins_rx, from_clients_rx, shutdown.clone()));
+                ShardHandle { joins, from_clients }
             })
             .collect();
         Arc::new(Fanout {
@@ -105,19 +109,19 @@ where
     /// everything after them until the client leaves or is closed.
     pub(crate) fn join<R>(&self, sink: W, stream: R, since: Option<u64>, session: SessionEnd)
     where
-        R: Stream<Item = Result<Message, axum::Error>> + Unpin + Send + 'static,
+        R: Stream<Item = Result<Message, WsError>> + Unpin + Send + 'static,
     {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let shard = &self.shards[id as usize % self.shards.len()];
         let heard = Arc::new(Heard::new());
-        let report = shard.ends.clone();
+        let report = shard.from_clients.clone();
         let reader = self.tasks.spawn(read_client(
             stream,
             heard.clone(),
             session,
             self.options.max_messages_per_sec,
-            move |end| {
-                let _ = report.send((id, end));
+            move |said| {
+                let _ = report.send((id, said));
             },
         ));
         self.hub.stats.clients.fetch_add(1, Ordering::Relaxed);
@@ -135,7 +139,7 @@ where
             let mut sink = late.sink;
             let timeout = self.options.write_timeout;
             self.tasks.spawn(async move {
-                let away = Message::Close(Some(close(close_code::AWAY, "server shutting down")));
+                let away = Message::Close(Some(close(CloseCode::Away, "server shutting down")));
                 let _ = tokio::time::timeout(timeout, futures_util::SinkExt::send(&mut sink, away)).await;
             });
         }
@@ -156,7 +160,7 @@ struct Shard<W> {
 enum Event<W> {
     Frame(Result<Arc<Frame>, broadcast::error::RecvError>),
     Join(Joining<W>),
-    End(u64, ReadEnd),
+    FromClient(u64, FromClient),
     Tick,
     Pumped,
     Shutdown,
@@ -170,7 +174,7 @@ where
         mut self,
         mut frames: broadcast::Receiver<Arc<Frame>>,
         mut joins: mpsc::UnboundedReceiver<Joining<W>>,
-        mut ends: mpsc::UnboundedReceiver<(u64, ReadEnd)>,
+        mut from_clients: mpsc::UnboundedReceiver<(u64, FromClient)>,
         shutdown: CancellationToken,
     ) {
         let mut timer = tokio::time::interval(self.options.ping_every.min(Duration::from_secs(1)));
@@ -183,7 +187,7 @@ where
                     _ = shutdown.cancelled() => Event::Shutdown,
                     frame = frames.recv() => Event::Frame(frame),
                     Some(join) = joins.recv() => Event::Join(join),
-                    Some((id, end)) = ends.recv() => Event::End(id, end),
+                    Some((id, said)) = from_clients.recv() => Event::FromClient(id, said),
                     _ = timer.tick() => Event::Tick,
                     () = pump, if waiting => Event::Pumped,
                 }
@@ -196,7 +200,8 @@ where
                 }
                 Event::Frame(Err(broadcast::error::RecvError::Closed)) | Event::Shutdown => break,
                 Event::Join(joining) => with_cx(|cx| self.add(joining, cx)).await,
-                Event::End(id, end) => {
+                Event::FromClient(id, FromClient::Ping(payload)) => with_cx(|cx| self.pong(id, payload, cx)).await,
+                Event::FromClient(id, FromClient::End(end)) => {
                     let frame = match end {
                         ReadEnd::Close(frame) => Some(frame),
                         ReadEnd::Gone => None,
@@ -218,7 +223,7 @@ where
         let ids: Vec<u64> = self.clients.keys().copied().collect();
         with_cx(|cx| {
             for id in ids {
-                self.close(id, Some(close(close_code::AWAY, "server shutting down")), cx);
+                self.close(id, Some(close(CloseCode::Away, "server shutting down")), cx);
             }
         })
         .await;
@@ -358,7 +363,7 @@ where
             if client.blocked_since.is_some_and(|at| now - at > options.write_timeout) {
                 ends.push((
                     id,
-                    Some(close(close_code::POLICY, "client is not reading; reconnect to resume")),
+                    Some(close(CloseCode::Policy, "client is not reading; reconnect to resume")),
                 ));
                 continue;
             }
@@ -372,7 +377,7 @@ where
                 client.next_ping = now + options.ping_every;
             }
             if client.heard.silent_for() > options.idle_timeout {
-                ends.push((id, Some(close(close_code::AWAY, "no answer to pings"))));
+                ends.push((id, Some(close(CloseCode::Away, "no answer to pings"))));
             } else if !client.busy() && !offer(&mut self.waiting, id, client, Message::Ping(Default::default()), cx) {
                 ends.push((id, None));
             }
@@ -383,6 +388,16 @@ where
                 // Out of time, or the socket failed: let it go.
                 None => self.remove(id),
             }
+        }
+    }
+
+    /// Answers a client's ping, after what is already waiting for it.
+    fn pong(&mut self, id: u64, payload: Bytes, cx: &mut Context<'_>) {
+        let Some(client) = self.clients.get_mut(&id) else {
+            return;
+        };
+        if client.closing.is_none() && !offer(&mut self.waiting, id, client, Message::Pong(payload), cx) {
+            self.remove(id);
         }
     }
 
@@ -635,7 +650,7 @@ mod tests {
         /// unread client fills its socket).
         fn client<S>(&self, incoming: S, capacity: usize, session: SessionEnd) -> mpsc::Receiver<Message>
         where
-            S: Stream<Item = Result<Message, axum::Error>> + Unpin + Send + 'static,
+            S: Stream<Item = Result<Message, WsError>> + Unpin + Send + 'static,
         {
             let (tx, rx) = mpsc::channel(capacity);
             self.fanout.join(PollSender::new(tx), incoming, None, session);
@@ -648,7 +663,7 @@ mod tests {
         }
     }
 
-    fn silence() -> futures_util::stream::Pending<Result<Message, axum::Error>> {
+    fn silence() -> futures_util::stream::Pending<Result<Message, WsError>> {
         futures_util::stream::pending()
     }
 
@@ -671,7 +686,7 @@ mod tests {
         written
     }
 
-    fn closes(written: &[Message]) -> Vec<(u16, String)> {
+    fn closes(written: &[Message]) -> Vec<(CloseCode, String)> {
         written
             .iter()
             .filter_map(|m| match m {
@@ -841,7 +856,7 @@ mod tests {
         let served = serve(&small_hub(), quick_pings(), 1);
         let mut rx = served.silent(64);
         let written = written(&mut rx, Duration::from_secs(2)).await;
-        assert_eq!(closes(&written), [(close_code::AWAY, "no answer to pings".to_string())]);
+        assert_eq!(closes(&written), [(CloseCode::Away, "no answer to pings".to_string())]);
     }
 
     #[tokio::test]
@@ -859,6 +874,28 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_clients_ping_is_answered_and_its_close_echoed() {
+        let said = Box::pin(futures_util::stream::iter([
+            Ok(Message::Ping(Bytes::from_static(b"hi"))),
+            Ok(Message::Close(Some(CloseFrame {
+                code: CloseCode::Away,
+                reason: "leaving".into(),
+            }))),
+        ]))
+        .chain(futures_util::stream::pending());
+        let hub = small_hub();
+        let served = serve(&hub, SocketOptions::default(), 1);
+        let mut rx = served.client(said, 64, SessionEnd::default());
+        let written = written(&mut rx, Duration::from_secs(2)).await;
+        assert!(
+            written.contains(&Message::Pong(Bytes::from_static(b"hi"))),
+            "the ping's payload comes back: {written:?}"
+        );
+        assert_eq!(closes(&written), [(CloseCode::Away, String::new())], "its code, echoed");
+        all_gone(&hub).await;
+    }
+
+    #[tokio::test]
     async fn shutdown_closes_with_going_away() {
         let hub = small_hub();
         let served = serve(&hub, SocketOptions::default(), 1);
@@ -866,7 +903,7 @@ mod tests {
         assert!(matches!(frame(rx.recv().await), ServerFrame::Snapshot { .. }));
         served.shutdown.cancel();
         match rx.recv().await {
-            Some(Message::Close(Some(f))) => assert_eq!(f.code, close_code::AWAY),
+            Some(Message::Close(Some(f))) => assert_eq!(f.code, CloseCode::Away),
             other => panic!("expected a close frame, got {other:?}"),
         }
         assert!(rx.recv().await.is_none(), "the socket is let go");
@@ -882,14 +919,17 @@ mod tests {
         assert!(matches!(frame(rx.recv().await), ServerFrame::Snapshot { .. }));
         session.ended.cancel();
         let written = written(&mut rx, Duration::from_secs(2)).await;
-        assert_eq!(closes(&written), [(CLOSE_SIGNED_OUT.0, CLOSE_SIGNED_OUT.1.to_string())]);
+        assert_eq!(
+            closes(&written),
+            [(CloseCode::from(CLOSE_SIGNED_OUT.0), CLOSE_SIGNED_OUT.1.to_string())]
+        );
         all_gone(&hub).await;
     }
 
     #[tokio::test]
     async fn a_flooding_client_is_closed_with_policy_violation() {
-        let pings = (0..50).map(|_| Ok(Message::Text(r#"{"type":"ping"}"#.into())));
-        let flood = futures_util::stream::iter(pings).chain(futures_util::stream::pending());
+        let pings = std::iter::repeat_with(|| Message::Text(r#"{"type":"ping"}"#.into())).take(50);
+        let flood = futures_util::stream::iter(pings.map(Ok)).chain(futures_util::stream::pending());
         let options = SocketOptions {
             max_messages_per_sec: 10,
             ..SocketOptions::default()
@@ -900,7 +940,7 @@ mod tests {
         let written = written(&mut rx, Duration::from_secs(2)).await;
         let closes = closes(&written);
         assert_eq!(closes.len(), 1, "{written:?}");
-        assert_eq!(closes[0].0, close_code::POLICY);
+        assert_eq!(closes[0].0, CloseCode::Policy);
         assert!(closes[0].1.contains("too many frames"), "{}", closes[0].1);
         all_gone(&hub).await;
     }

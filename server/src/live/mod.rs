@@ -6,12 +6,17 @@
 //! - [`fanout`]: a few shard tasks that write each hub frame to their
 //!   clients in one pass, with pings, timeouts and closes.
 //! - [`ws`]: the `/ws` handler, and one reader task per client.
+//! - [`upgrade`]: the WebSocket opening handshake.
+//! - [`wire`]: a socket's halves; over plain TCP the shards write frames
+//!   straight to the socket, below the WebSocket layer.
 //!
 //! Both keep the live stream's counters in `signals::stats::LiveStats`.
 
 pub(crate) mod checks;
 pub(crate) mod fanout;
 pub(crate) mod hub;
+pub(crate) mod upgrade;
+pub(crate) mod wire;
 pub(crate) mod ws;
 
 use std::sync::Arc;

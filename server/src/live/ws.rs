@@ -1,12 +1,14 @@
 //! `GET /ws`: the live WebSocket.
 //!
-//! The handler checks the query and upgrades; the socket's send half goes to
-//! a shard of the [`Fanout`], which writes every hub frame, pings and closes
-//! it. Its receive half gets a reader task, here: it checks what the client
-//! sends, keeps it counted as alive, and watches the session that opened the
+//! The handler checks the query and upgrades ([`super::upgrade`]); the
+//! socket's send half goes to a shard of the [`Fanout`], which writes every
+//! hub frame, pings and closes it. Its receive half gets a reader task,
+//! here: it checks what the client sends, keeps it counted as alive, has
+//! the shard answer its pings, and watches the session that opened the
 //! socket. The connection ends with a close frame: on shutdown, on a
-//! protocol violation reported by the reader, when the session ends, when
-//! pings go unanswered, or when the client stops reading.
+//! protocol violation reported by the reader, when the client closes (its
+//! close is echoed), when the session ends, when pings go unanswered, or
+//! when the client stops reading.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -15,16 +17,23 @@ use std::time::{Duration, Instant};
 use app::error::ApiError;
 use app::live::protocol::{ClientFrame, CLOSE_SIGNED_OUT, MAX_CLIENT_FRAME_BYTES};
 use axum::extract::rejection::QueryRejection;
-use axum::extract::ws::{close_code, CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use futures_util::stream::SplitSink;
+use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
+use hyper_util::rt::TokioIo;
 use serde::Deserialize;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
+use tokio_tungstenite::tungstenite::{Error as WsError, Message};
+use tokio_tungstenite::WebSocketStream;
 use tokio_util::sync::CancellationToken;
 
 use super::fanout::Fanout;
+use super::upgrade::WsUpgrade;
+use super::wire::{LiveSink, RawSink, ReadSide};
+use crate::http::serve::raw_connection;
 
 /// Tuning of one client connection.
 #[derive(Clone, Debug)]
@@ -52,13 +61,10 @@ impl Default for SocketOptions {
     }
 }
 
-/// The send half of a live socket, as its shard keeps it.
-pub(crate) type SocketSink = SplitSink<WebSocket, Message>;
-
 /// What `/ws` handlers reach: the shards that serve the sockets.
 #[derive(Clone)]
 pub(crate) struct LiveState {
-    pub(crate) fanout: Arc<Fanout<SocketSink>>,
+    pub(crate) fanout: Arc<Fanout<LiveSink>>,
 }
 
 /// When the session that opens a socket ends: the gate puts it on every
@@ -85,7 +91,7 @@ pub(crate) async fn handler(
     State(state): State<LiveState>,
     session: Option<axum::Extension<SessionEnd>>,
     since: Result<Query<Since>, QueryRejection>,
-    upgrade: WebSocketUpgrade,
+    upgrade: WsUpgrade,
 ) -> Response {
     let since = match since {
         Ok(Query(Since { since })) => since,
@@ -99,19 +105,34 @@ pub(crate) async fn handler(
     };
     let session = session.map(|axum::Extension(end)| end).unwrap_or_default();
     let fanout = state.fanout;
-    upgrade
-        // Clients send only tiny control frames: anything larger is refused
-        // while it is read (closed with 1009), before it is buffered whole.
-        .max_message_size(MAX_CLIENT_FRAME_BYTES)
-        .max_frame_size(MAX_CLIENT_FRAME_BYTES)
-        // A small read buffer keeps 10,000 sockets cheap (the default is
-        // 128 KiB per connection): clients send pings of a few dozen bytes,
-        // and the buffer grows for a larger frame up to the limits above.
-        .read_buffer_size(READ_BUFFER_BYTES)
-        .on_upgrade(move |socket| async move {
-            let (sink, stream) = socket.split();
-            fanout.join(sink, stream, since, session);
-        })
+    upgrade.on_upgrade(move |upgraded| async move {
+        let config = WebSocketConfig::default()
+            // Clients send only tiny control frames: anything larger is
+            // refused while it is read (closed with 1009), before it is
+            // buffered whole.
+            .max_message_size(Some(MAX_CLIENT_FRAME_BYTES))
+            .max_frame_size(Some(MAX_CLIENT_FRAME_BYTES))
+            // A small read buffer keeps 10,000 sockets cheap (the default is
+            // 128 KiB per connection): clients send pings of a few dozen
+            // bytes, and the buffer grows for a larger frame up to the
+            // limits above.
+            .read_buffer_size(READ_BUFFER_BYTES);
+        match raw_connection(upgraded) {
+            Ok(raw) => {
+                let (read, write) = raw.stream.into_split();
+                let read_ahead = raw.read_ahead.to_vec();
+                let stream =
+                    WebSocketStream::from_partially_read(ReadSide::new(read), read_ahead, Role::Server, Some(config))
+                        .await;
+                fanout.join(LiveSink::Raw(RawSink::new(write, raw.slots)), stream, since, session);
+            }
+            Err(upgraded) => {
+                let socket = WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(config)).await;
+                let (sink, stream) = socket.split();
+                fanout.join(LiveSink::Tls(sink), stream, since, session);
+            }
+        }
+    })
 }
 
 /// What a socket reads into at first; see [`handler`].
@@ -148,53 +169,69 @@ impl Heard {
 /// How reading ended.
 #[derive(Debug)]
 pub(crate) enum ReadEnd {
-    /// Close with this frame: the client broke the protocol, or the session
-    /// that opened the socket ended.
+    /// Close with this frame: the client broke the protocol or closed (the
+    /// echo of its close), or the session that opened the socket ended.
     Close(CloseFrame),
-    /// The client closed or the connection failed.
+    /// The connection ended or failed.
     Gone,
+}
+
+/// What a reader tells its shard.
+#[derive(Debug)]
+pub(crate) enum FromClient {
+    /// The client pinged: answer with a pong carrying this payload.
+    Ping(Bytes),
+    /// Reading ended.
+    End(ReadEnd),
 }
 
 /// What the reader makes of one frame.
 enum FromReader {
     /// The client is alive (any frame, including pongs).
     Alive,
+    /// The client pinged: alive, and owed a pong.
+    Ping(Bytes),
     /// Reading ends.
     End(ReadEnd),
 }
 
 /// Reads client frames and notes when each came, until the client leaves,
 /// breaks the protocol, or the session that opened the socket ends or
-/// expires; then tells `report` how it ended.
+/// expires; tells `report` of each ping, then how reading ended.
 pub(crate) async fn read_client<R>(
     mut stream: R,
     heard: Arc<Heard>,
     session: SessionEnd,
     max_per_sec: u32,
-    report: impl FnOnce(ReadEnd),
+    mut report: impl FnMut(FromClient),
 ) where
-    R: Stream<Item = Result<Message, axum::Error>> + Unpin,
+    R: Stream<Item = Result<Message, WsError>> + Unpin,
 {
     let read = async {
         let mut rate = RateWindow::new(max_per_sec, Instant::now());
         while let Some(msg) = stream.next().await {
             let flooding = !rate.allow(Instant::now());
             let seen = match msg {
-                Ok(Message::Close(_)) => FromReader::End(ReadEnd::Gone),
+                Ok(Message::Close(frame)) => FromReader::End(ReadEnd::Close(echo(frame))),
                 Ok(_) if flooding => violation(close(
-                    close_code::POLICY,
+                    CloseCode::Policy,
                     &format!("too many frames: at most {max_per_sec} per second"),
                 )),
                 Ok(Message::Text(text)) => check_client_text(&text),
-                Ok(Message::Binary(_)) => violation(close(close_code::UNSUPPORTED, "binary frames are not accepted")),
-                Ok(Message::Ping(_) | Message::Pong(_)) => FromReader::Alive,
+                Ok(Message::Binary(_)) => violation(close(CloseCode::Unsupported, "binary frames are not accepted")),
+                Ok(Message::Ping(payload)) => FromReader::Ping(payload),
+                Ok(Message::Pong(_) | Message::Frame(_)) => FromReader::Alive,
                 Err(err) => {
                     tracing::debug!(%err, "live client read failed");
-                    violation(close(close_code::SIZE, "frame rejected (too large or malformed)"))
+                    violation(close(CloseCode::Size, "frame rejected (too large or malformed)"))
                 }
             };
             match seen {
                 FromReader::Alive => heard.now(),
+                FromReader::Ping(payload) => {
+                    heard.now();
+                    report(FromClient::Ping(payload));
+                }
                 FromReader::End(how) => return how,
             }
         }
@@ -206,13 +243,20 @@ pub(crate) async fn read_client<R>(
             None => std::future::pending().await,
         }
     };
-    let signed_out = || ReadEnd::Close(close(CLOSE_SIGNED_OUT.0, CLOSE_SIGNED_OUT.1));
+    let signed_out = || ReadEnd::Close(close(CloseCode::from(CLOSE_SIGNED_OUT.0), CLOSE_SIGNED_OUT.1));
     let end = tokio::select! {
         end = read => end,
         _ = session.ended.cancelled() => signed_out(),
         _ = expired => signed_out(),
     };
-    report(end);
+    report(FromClient::End(end));
+}
+
+/// The answer to a client's close: its status code when it gave one that
+/// may be sent (RFC 6455, section 5.5.1), else 1000.
+fn echo(frame: Option<CloseFrame>) -> CloseFrame {
+    let code = frame.map(|f| f.code).filter(|code| code.is_allowed());
+    close(code.unwrap_or(CloseCode::Normal), "")
 }
 
 fn violation(frame: CloseFrame) -> FromReader {
@@ -245,18 +289,18 @@ impl RateWindow {
 fn check_client_text(text: &str) -> FromReader {
     if text.len() > MAX_CLIENT_FRAME_BYTES {
         let reason = format!("frame too large: {} bytes, limit {MAX_CLIENT_FRAME_BYTES}", text.len());
-        return violation(close(close_code::SIZE, &reason));
+        return violation(close(CloseCode::Size, &reason));
     }
     match serde_json::from_str::<ClientFrame>(text) {
         Ok(ClientFrame::Ping {}) => FromReader::Alive,
         Err(_) => violation(close(
-            close_code::INVALID,
+            CloseCode::Invalid,
             r#"malformed frame: expected {"type":"ping"}"#,
         )),
     }
 }
 
-pub(crate) fn close(code: u16, reason: &str) -> CloseFrame {
+pub(crate) fn close(code: CloseCode, reason: &str) -> CloseFrame {
     CloseFrame {
         code,
         reason: reason.into(),
@@ -300,12 +344,12 @@ mod tests {
     fn client_frames_are_checked() {
         assert!(matches!(check_client_text(r#"{"type":"ping"}"#), FromReader::Alive));
         match check_client_text("{oops") {
-            FromReader::End(ReadEnd::Close(f)) => assert_eq!(f.code, close_code::INVALID),
+            FromReader::End(ReadEnd::Close(f)) => assert_eq!(f.code, CloseCode::Invalid),
             _ => panic!("malformed text must be a violation"),
         }
         match check_client_text(&"x".repeat(MAX_CLIENT_FRAME_BYTES + 1)) {
             FromReader::End(ReadEnd::Close(f)) => {
-                assert_eq!(f.code, close_code::SIZE);
+                assert_eq!(f.code, CloseCode::Size);
                 assert!(f.reason.as_str().contains("frame too large"));
             }
             _ => panic!("oversized text must be a violation"),
