@@ -14,9 +14,9 @@ use app::checks::ChecksUpdate;
 use app::health::{HealthChanges, HealthReport};
 use app::live::protocol::{SparkHistory, HEARTBEAT_MS};
 use app::metrics::{Point, Sample, Snapshot, SystemInfo};
-use axum::extract::ws::Utf8Bytes;
 use serde::Serialize;
 use tokio::sync::broadcast;
+use tokio_tungstenite::tungstenite::Utf8Bytes;
 use tokio_util::sync::CancellationToken;
 
 use crate::signals::LiveStats;
@@ -406,6 +406,12 @@ pub(crate) async fn run(
     use broadcast::error::RecvError;
     loop {
         tokio::select! {
+            // In this order when several are ready. A rollup is evaluated on
+            // each sample, so the two often arrive together: the sample goes
+            // first, or it would wait for the health frame's pass over every
+            // client (a whole pass of lag for every client, once every few
+            // seconds, in whichever order `select!` happened to pick).
+            biased;
             _ = shutdown.cancelled() => return,
             sample = samples.recv() => match sample {
                 Ok(sample) => {
@@ -620,6 +626,36 @@ mod tests {
         };
         assert!(matches!(parse(&frames[0].text), ServerFrame::Health { seq: 102, data } if data == report));
         assert_eq!(hub.snapshot().health, Some(report));
+    }
+
+    #[tokio::test]
+    async fn a_sample_and_a_rollup_waiting_together_go_out_sample_first() {
+        // Unordered, each round would be a coin toss: twenty make a wrong
+        // order all but certain to show.
+        for round in 0..20 {
+            let hub = hub();
+            let (samples, samples_rx) = broadcast::channel(4);
+            let (reports, reports_rx) = broadcast::channel(4);
+            let mut frames = hub.frames();
+            reports
+                .send(Arc::new(HealthReport::from_components(round, vec![])))
+                .unwrap();
+            samples.send(sample(round)).unwrap();
+            let shutdown = CancellationToken::new();
+            let task = tokio::spawn(run(hub.clone(), samples_rx, reports_rx, shutdown.clone()));
+            let first = frames.recv().await.unwrap();
+            let second = frames.recv().await.unwrap();
+            assert!(
+                matches!(parse(&first.text), ServerFrame::Sample { .. }),
+                "round {round}"
+            );
+            assert!(
+                matches!(parse(&second.text), ServerFrame::Health { .. }),
+                "round {round}"
+            );
+            shutdown.cancel();
+            task.await.unwrap();
+        }
     }
 
     #[test]
