@@ -5,6 +5,7 @@
 # Usage (after `cargo leptos build --release --split --precompress`):
 #
 #     scripts/idle-symbols.sh            # then build again
+#     scripts/idle-symbols.sh --check    # how much of the list the build still has
 #
 # Runs target/release/vigil under valgrind's callgrind with 10 checks (5
 # HTTP, 5 TCP at 10 s) against a local target and a fresh data dir. START
@@ -34,6 +35,17 @@ IDLE="${IDLE:-150}"
 OUT="$ROOT/server/idle-symbols.txt"
 
 [[ -x "$VIGIL" ]] || die "$VIGIL not found; run cargo leptos build --release --split --precompress"
+
+if [[ "${1:-}" == --check ]]; then
+	# Generic functions are named with a hash of their types, so code
+	# changes rename them; the linker skips names it does not find.
+	listed="$(grep -v '^#' "$OUT" | sort -u)"
+	total="$(wc -l <<<"$listed")"
+	found="$(comm -12 <(echo "$listed") <(nm --defined-only "$VIGIL" | awk '{print $3}' | sort -u) | wc -l)"
+	echo "$found of $total listed functions are in $VIGIL"
+	((found * 10 >= total * 9)) || die "the list has aged (under 90 % found): run scripts/idle-symbols.sh, then build again"
+	exit 0
+fi
 if ! command -v valgrind >/dev/null; then
 	log "installing valgrind (Debian)"
 	sudo_() { if ((EUID == 0)); then "$@"; else sudo "$@"; fi; }
