@@ -71,14 +71,20 @@ async fn resuming_from_frames_no_longer_held_sends_one_resync() {
     assert_eq!((kind(&next), seq(&next)), ("sample", seq(&first) + 1));
 }
 
-#[tokio::test]
-async fn a_bogus_since_is_a_json_error() {
-    let t = start(1000).await;
-    let res = reqwest::Client::new()
-        .get(t.http("/ws?since=yesterday"))
+/// A WebSocket opening handshake without its key, sent as a plain request
+/// to read the server's refusal.
+fn upgrade_request(url: &str) -> reqwest::RequestBuilder {
+    reqwest::Client::new()
+        .get(url)
         .header("connection", "upgrade")
         .header("upgrade", "websocket")
         .header("sec-websocket-version", "13")
+}
+
+#[tokio::test]
+async fn a_bogus_since_is_a_json_error() {
+    let t = start(1000).await;
+    let res = upgrade_request(&t.http("/ws?since=yesterday"))
         .header("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ==")
         .send()
         .await
@@ -252,14 +258,7 @@ async fn a_request_that_is_no_websocket_handshake_is_told_what_is_missing() {
     let body: serde_json::Value = res.json().await.unwrap();
     assert!(body["error"].as_str().unwrap().contains("Upgrade: websocket"), "{body}");
 
-    let res = reqwest::Client::new()
-        .get(t.http("/ws"))
-        .header("connection", "upgrade")
-        .header("upgrade", "websocket")
-        .header("sec-websocket-version", "13")
-        .send()
-        .await
-        .unwrap();
+    let res = upgrade_request(&t.http("/ws")).send().await.unwrap();
     assert_eq!(res.status(), 400);
     let body: serde_json::Value = res.json().await.unwrap();
     assert!(body["error"].as_str().unwrap().contains("Sec-WebSocket-Key"), "{body}");

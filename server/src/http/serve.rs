@@ -288,7 +288,7 @@ async fn connection(
     let io = Tracked {
         inner: stream,
         activity: activity.clone(),
-        _slots: slots,
+        slots: ConnectionSlots { _slots: slots },
     };
     match &shared.options.tls {
         None => drive(io, peer, activity, &shared).await,
@@ -458,7 +458,7 @@ impl Activity {
 struct Tracked {
     inner: TcpStream,
     activity: Arc<Activity>,
-    _slots: (OwnedSemaphorePermit, AddressSlot),
+    slots: ConnectionSlots,
 }
 
 /// A connection hyper has handed over after an upgrade, taken back down to
@@ -492,11 +492,11 @@ impl ConnectionSlots {
 /// connection back when it is not one (inside TLS).
 pub(crate) fn raw_connection(upgraded: hyper::upgrade::Upgraded) -> Result<RawConnection, hyper::upgrade::Upgraded> {
     let parts = upgraded.downcast::<TokioIo<Tracked>>()?;
-    let Tracked { inner, _slots, .. } = parts.io.into_inner();
+    let Tracked { inner, slots, .. } = parts.io.into_inner();
     Ok(RawConnection {
         stream: inner,
         read_ahead: parts.read_buf,
-        slots: ConnectionSlots { _slots },
+        slots,
     })
 }
 

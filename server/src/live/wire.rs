@@ -19,6 +19,7 @@ use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 
 use bytes::Bytes;
+use futures_util::future::Either;
 use futures_util::stream::SplitSink;
 use futures_util::Sink;
 use hyper::upgrade::Upgraded;
@@ -32,45 +33,10 @@ use tokio_tungstenite::WebSocketStream;
 
 use crate::http::serve::ConnectionSlots;
 
-/// The send half of a live socket, as its shard keeps it.
-pub(crate) enum LiveSink {
-    /// Plain TCP: frames written straight to the socket.
-    Raw(RawSink),
-    /// Inside TLS: through tungstenite.
-    Tls(SplitSink<WebSocketStream<TokioIo<Upgraded>>, Message>),
-}
-
-impl Sink<Message> for LiveSink {
-    type Error = WsError;
-
-    fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), WsError>> {
-        match self.get_mut() {
-            LiveSink::Raw(raw) => Pin::new(raw).poll_ready(cx),
-            LiveSink::Tls(tls) => Pin::new(tls).poll_ready(cx),
-        }
-    }
-
-    fn start_send(self: Pin<&mut Self>, message: Message) -> Result<(), WsError> {
-        match self.get_mut() {
-            LiveSink::Raw(raw) => Pin::new(raw).start_send(message),
-            LiveSink::Tls(tls) => Pin::new(tls).start_send(message),
-        }
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), WsError>> {
-        match self.get_mut() {
-            LiveSink::Raw(raw) => Pin::new(raw).poll_flush(cx),
-            LiveSink::Tls(tls) => Pin::new(tls).poll_flush(cx),
-        }
-    }
-
-    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), WsError>> {
-        match self.get_mut() {
-            LiveSink::Raw(raw) => Pin::new(raw).poll_close(cx),
-            LiveSink::Tls(tls) => Pin::new(tls).poll_close(cx),
-        }
-    }
-}
+/// The send half of a live socket, as its shard keeps it: `Left` over
+/// plain TCP, frames written straight to the socket; `Right` inside TLS,
+/// through tungstenite.
+pub(crate) type LiveSink = Either<RawSink, SplitSink<WebSocketStream<TokioIo<Upgraded>>, Message>>;
 
 /// The longest frame header a server writes: 2 bytes, then a 64-bit
 /// length (server frames are not masked).

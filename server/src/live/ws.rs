@@ -21,6 +21,7 @@ use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
+use futures_util::future::Either;
 use futures_util::{Stream, StreamExt};
 use hyper_util::rt::TokioIo;
 use serde::Deserialize;
@@ -124,12 +125,12 @@ pub(crate) async fn handler(
                 let stream =
                     WebSocketStream::from_partially_read(ReadSide::new(read), read_ahead, Role::Server, Some(config))
                         .await;
-                fanout.join(LiveSink::Raw(RawSink::new(write, raw.slots)), stream, since, session);
+                fanout.join(Either::Left(RawSink::new(write, raw.slots)), stream, since, session);
             }
             Err(upgraded) => {
                 let socket = WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(config)).await;
                 let (sink, stream) = socket.split();
-                fanout.join(LiveSink::Tls(sink), stream, since, session);
+                fanout.join(Either::Right(sink), stream, since, session);
             }
         }
     })
