@@ -263,3 +263,58 @@ async fn a_request_that_is_no_websocket_handshake_is_told_what_is_missing() {
     let body: serde_json::Value = res.json().await.unwrap();
     assert!(body["error"].as_str().unwrap().contains("Sec-WebSocket-Key"), "{body}");
 }
+
+#[tokio::test]
+async fn a_frame_sent_with_the_handshake_is_read_not_lost() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio_tungstenite::tungstenite::protocol::frame::Frame;
+    use tokio_tungstenite::tungstenite::protocol::Role;
+    let t = start(100).await;
+    let mut tcp = tokio::net::TcpStream::connect(t.server.addr).await.unwrap();
+    // The handshake and a masked ping in one write, before any 101: the
+    // ping reaches the server in the same read as the request's header.
+    let mut bytes = format!(
+        "GET /ws HTTP/1.1\r\nHost: {}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\
+         Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n",
+        t.server.addr
+    )
+    .into_bytes();
+    let mut ping = Frame::ping(&b"early"[..]);
+    ping.header_mut().mask = Some([1, 2, 3, 4]);
+    ping.format(&mut bytes).unwrap();
+    tcp.write_all(&bytes).await.unwrap();
+    // Read the 101's header; what follows it is the start of the frames.
+    let mut read = Vec::new();
+    let end = loop {
+        let mut chunk = [0u8; 4096];
+        let n = tokio::time::timeout(Duration::from_secs(5), tcp.read(&mut chunk))
+            .await
+            .expect("an answer within 5 s")
+            .unwrap();
+        assert!(n > 0, "the server closed: {}", String::from_utf8_lossy(&read));
+        read.extend_from_slice(&chunk[..n]);
+        if let Some(at) = read.windows(4).position(|w| w == b"\r\n\r\n") {
+            break at + 4;
+        }
+    };
+    assert!(
+        read.starts_with(b"HTTP/1.1 101"),
+        "{}",
+        String::from_utf8_lossy(&read[..end])
+    );
+    let rest = read.split_off(end);
+    let mut ws = tokio_tungstenite::WebSocketStream::from_partially_read(tcp, rest, Role::Client, None).await;
+    let pong = async {
+        loop {
+            match futures_util::StreamExt::next(&mut ws).await {
+                Some(Ok(Message::Pong(payload))) => return payload,
+                Some(Ok(_)) => continue,
+                other => panic!("the stream ended before a pong: {other:?}"),
+            }
+        }
+    };
+    let payload = tokio::time::timeout(Duration::from_secs(5), pong)
+        .await
+        .expect("the early ping answered within 5 s");
+    assert_eq!(&payload[..], b"early");
+}
