@@ -25,9 +25,9 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use futures_util::future::{AbortHandle, Abortable};
 use futures_util::{Sink, Stream};
 use tokio::sync::{broadcast, mpsc};
-use tokio::task::AbortHandle;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message, Utf8Bytes};
@@ -55,8 +55,15 @@ pub(crate) struct Fanout<W> {
 }
 
 struct ShardHandle<W> {
-    joins: mpsc::UnboundedSender<Joining<W>>,
-    from_clients: mpsc::UnboundedSender<(u64, FromClient)>,
+    inbox: mpsc::UnboundedSender<Inbox<W>>,
+}
+
+/// What reaches a shard from outside, in the order it was sent: a client's
+/// join is sent before its reader starts, so the shard knows the client
+/// before its first ping or its end.
+enum Inbox<W> {
+    Join(Joining<W>),
+    FromClient(u64, FromClient),
 }
 
 /// A client on its way to its shard.
@@ -83,16 +90,15 @@ where
     ) -> Arc<Self> {
         let shards = (0..shards.max(1))
             .map(|_| {
-                let (joins, joins_rx) = mpsc::unbounded_channel();
-                let (from_clients, from_clients_rx) = mpsc::unbounded_channel();
+                let (inbox, inbox_rx) = mpsc::unbounded_channel();
                 let shard = Shard {
                     hub: hub.clone(),
                     options: options.clone(),
                     clients: HashMap::new(),
                     waiting: Vec::new(),
                 };
-                tasks.spawn(shard.run(hub.frames(), joins_rx, from_clients_rx, shutdown.clone()));
-                ShardHandle { joins, from_clients }
+                tasks.spawn(shard.run(hub.frames(), inbox_rx, shutdown.clone()));
+                ShardHandle { inbox }
             })
             .collect();
         Arc::new(Fanout {
@@ -114,35 +120,45 @@ where
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let shard = &self.shards[id as usize % self.shards.len()];
         let heard = Arc::new(Heard::new());
-        let report = shard.from_clients.clone();
-        let reader = self.tasks.spawn(read_client(
-            stream,
-            heard.clone(),
-            session,
-            self.options.max_messages_per_sec,
-            move |said| {
-                let _ = report.send((id, said));
-            },
-        ));
+        let report = shard.inbox.clone();
+        let (reader, registration) = AbortHandle::new_pair();
+        let read = Abortable::new(
+            read_client(
+                stream,
+                heard.clone(),
+                session,
+                self.options.max_messages_per_sec,
+                move |said| {
+                    let _ = report.send(Inbox::FromClient(id, said));
+                },
+            ),
+            registration,
+        );
         self.hub.stats.clients.fetch_add(1, Ordering::Relaxed);
         let joining = Joining {
             id,
             sink,
             since,
             heard,
-            reader: reader.abort_handle(),
+            reader,
         };
-        if let Err(mpsc::error::SendError(late)) = shard.joins.send(joining) {
+        // The join goes first: the reader may report a ping that came with
+        // the handshake at once, and the shard must know the client by then.
+        if let Err(mpsc::error::SendError(late)) = shard.inbox.send(Inbox::Join(joining)) {
             // The shard has shut down: say so, and let the socket go.
             self.hub.stats.clients.fetch_sub(1, Ordering::Relaxed);
-            late.reader.abort();
+            let Inbox::Join(late) = late else {
+                unreachable!("a join was sent")
+            };
             let mut sink = late.sink;
             let timeout = self.options.write_timeout;
             self.tasks.spawn(async move {
                 let away = Message::Close(Some(close(CloseCode::Away, "server shutting down")));
                 let _ = tokio::time::timeout(timeout, futures_util::SinkExt::send(&mut sink, away)).await;
             });
+            return;
         }
+        self.tasks.spawn(read);
     }
 }
 
@@ -159,8 +175,7 @@ struct Shard<W> {
 /// What woke a shard.
 enum Event<W> {
     Frame(Result<Arc<Frame>, broadcast::error::RecvError>),
-    Join(Joining<W>),
-    FromClient(u64, FromClient),
+    Inbox(Inbox<W>),
     Tick,
     Pumped,
     Shutdown,
@@ -173,8 +188,7 @@ where
     async fn run(
         mut self,
         mut frames: broadcast::Receiver<Arc<Frame>>,
-        mut joins: mpsc::UnboundedReceiver<Joining<W>>,
-        mut from_clients: mpsc::UnboundedReceiver<(u64, FromClient)>,
+        mut inbox: mpsc::UnboundedReceiver<Inbox<W>>,
         shutdown: CancellationToken,
     ) {
         let mut timer = tokio::time::interval(self.options.ping_every.min(Duration::from_secs(1)));
@@ -186,8 +200,7 @@ where
                 tokio::select! {
                     _ = shutdown.cancelled() => Event::Shutdown,
                     frame = frames.recv() => Event::Frame(frame),
-                    Some(join) = joins.recv() => Event::Join(join),
-                    Some((id, said)) = from_clients.recv() => Event::FromClient(id, said),
+                    Some(sent) = inbox.recv() => Event::Inbox(sent),
                     _ = timer.tick() => Event::Tick,
                     () = pump, if waiting => Event::Pumped,
                 }
@@ -199,9 +212,11 @@ where
                     with_cx(|cx| self.resync_all(cx)).await;
                 }
                 Event::Frame(Err(broadcast::error::RecvError::Closed)) | Event::Shutdown => break,
-                Event::Join(joining) => with_cx(|cx| self.add(joining, cx)).await,
-                Event::FromClient(id, FromClient::Ping(payload)) => with_cx(|cx| self.pong(id, payload, cx)).await,
-                Event::FromClient(id, FromClient::End(end)) => {
+                Event::Inbox(Inbox::Join(joining)) => with_cx(|cx| self.add(joining, cx)).await,
+                Event::Inbox(Inbox::FromClient(id, FromClient::Ping(payload))) => {
+                    with_cx(|cx| self.pong(id, payload, cx)).await
+                }
+                Event::Inbox(Inbox::FromClient(id, FromClient::End(end))) => {
                     let frame = match end {
                         ReadEnd::Close(frame) => Some(frame),
                         ReadEnd::Gone => None,
@@ -215,10 +230,12 @@ where
         // New clients are refused from here on; the ones already sent are
         // let go, then every client is closed with 1001 within the write
         // timeout.
-        joins.close();
-        while let Ok(late) = joins.try_recv() {
-            late.reader.abort();
-            self.hub.stats.clients.fetch_sub(1, Ordering::Relaxed);
+        inbox.close();
+        while let Ok(sent) = inbox.try_recv() {
+            if let Inbox::Join(late) = sent {
+                late.reader.abort();
+                self.hub.stats.clients.fetch_sub(1, Ordering::Relaxed);
+            }
         }
         let ids: Vec<u64> = self.clients.keys().copied().collect();
         with_cx(|cx| {
@@ -760,7 +777,7 @@ mod tests {
         for id in 0..1000 {
             let (tx, rx) = mpsc::channel(4);
             receivers.push(rx);
-            let reader = tokio::spawn(std::future::pending::<()>()).abort_handle();
+            let (reader, _) = AbortHandle::new_pair();
             let joining = Joining {
                 id,
                 sink: PollSender::new(tx),
@@ -893,6 +910,47 @@ mod tests {
         );
         assert_eq!(closes(&written), [(CloseCode::Away, String::new())], "its code, echoed");
         all_gone(&hub).await;
+    }
+
+    #[tokio::test]
+    async fn a_ping_read_the_moment_a_client_joins_is_answered() {
+        // A ping that came with the handshake is read as soon as the
+        // reader starts, maybe before its shard next looks at what was
+        // sent to it: the shard must know the client by then, or the pong
+        // is lost. Here every reader runs before the shard wakes, and the
+        // shard picks among what is ready at random: rounds make a lost
+        // pong all but certain to show.
+        let hub = small_hub();
+        publish(&hub, 1);
+        for round in 0..30 {
+            let served = serve(&hub, SocketOptions::default(), 1);
+            tokio::task::yield_now().await;
+            let mut clients: Vec<_> = (0..20u32)
+                .map(|n| {
+                    let ping = Message::Ping(Bytes::from(n.to_be_bytes().to_vec()));
+                    let said = Box::pin(futures_util::stream::iter([Ok(ping)]).chain(futures_util::stream::pending()));
+                    (n, served.client(said, 64, SessionEnd::default()))
+                })
+                .collect();
+            for (n, rx) in &mut clients {
+                let pong = tokio::time::timeout(Duration::from_secs(2), async {
+                    loop {
+                        match rx.recv().await {
+                            Some(Message::Pong(payload)) => return payload,
+                            Some(_) => continue,
+                            None => panic!("round {round}: client {n} closed before its pong"),
+                        }
+                    }
+                })
+                .await;
+                assert_eq!(
+                    pong.as_deref().ok(),
+                    Some(&n.to_be_bytes()[..]),
+                    "round {round}: client {n}'s pong"
+                );
+            }
+            served.shutdown.cancel();
+        }
     }
 
     #[tokio::test]
