@@ -19,7 +19,8 @@ use tokio::sync::broadcast;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 use tokio_util::sync::CancellationToken;
 
-use crate::signals::LiveStats;
+use super::checks::CheckFrames;
+use crate::signals::{CheckEvent, LiveStats};
 
 /// One serialized frame, shared by every client.
 #[derive(Debug)]
@@ -394,28 +395,52 @@ impl Hub {
     }
 }
 
-/// Publishes every sample of the sample bus and every announced rollup of
-/// the health bus until `shutdown`. A hub that falls behind a bus skips
-/// what it missed: clients see a gap in time, never in `seq`.
-pub(crate) async fn run(
-    hub: Arc<Hub>,
-    mut samples: broadcast::Receiver<Arc<Sample>>,
-    mut reports: broadcast::Receiver<Arc<HealthReport>>,
-    shutdown: CancellationToken,
-) {
+/// What [`run`] publishes from.
+pub(crate) struct Feeds {
+    pub(crate) samples: broadcast::Receiver<Arc<Sample>>,
+    pub(crate) reports: broadcast::Receiver<Arc<HealthReport>>,
+    pub(crate) checks: broadcast::Receiver<CheckEvent>,
+    /// How long check events may wait for a sample to go out behind (see
+    /// [`CheckFrames`]).
+    pub(crate) checks_period: Duration,
+}
+
+/// Publishes every sample of the sample bus, every announced rollup of the
+/// health bus and the check events gathered into `checks` frames, until
+/// `shutdown`. A hub that falls behind a bus skips what it missed: clients
+/// see a gap in time, never in `seq`.
+pub(crate) async fn run(hub: Arc<Hub>, feeds: Feeds, shutdown: CancellationToken) {
     use broadcast::error::RecvError;
+    let Feeds {
+        mut samples,
+        mut reports,
+        mut checks,
+        checks_period,
+    } = feeds;
+    let mut check_frames = CheckFrames::new(checks_period);
     loop {
+        let deadline = check_frames.deadline();
+        let overdue = async {
+            match deadline {
+                Some(at) => tokio::time::sleep_until(at).await,
+                None => std::future::pending().await,
+            }
+        };
         tokio::select! {
             // In this order when several are ready. A rollup is evaluated on
             // each sample, so the two often arrive together: the sample goes
             // first, or it would wait for the health frame's pass over every
             // client (a whole pass of lag for every client, once every few
-            // seconds, in whichever order `select!` happened to pick).
+            // seconds, in whichever order `select!` happened to pick). Check
+            // events go out right behind a sample for the same reason.
             biased;
             _ = shutdown.cancelled() => return,
             sample = samples.recv() => match sample {
                 Ok(sample) => {
                     hub.publish_sample(sample);
+                    if let Some(update) = check_frames.behind_sample(tokio::time::Instant::now()) {
+                        hub.publish_checks(&update);
+                    }
                 }
                 Err(RecvError::Lagged(n)) => tracing::warn!(missed = n, "live hub fell behind the sample bus"),
                 Err(RecvError::Closed) => return,
@@ -427,6 +452,17 @@ pub(crate) async fn run(
                 Err(RecvError::Lagged(n)) => tracing::debug!(missed = n, "live hub skipped health reports"),
                 Err(RecvError::Closed) => return,
             },
+            event = checks.recv() => match event {
+                Ok(event) => check_frames.gather(event, tokio::time::Instant::now()),
+                // A lost round is made good by the check's next one.
+                Err(RecvError::Lagged(n)) => tracing::warn!(missed = n, "live stream fell behind the checks"),
+                Err(RecvError::Closed) => return,
+            },
+            () = overdue => {
+                if let Some(update) = check_frames.overdue(tokio::time::Instant::now()) {
+                    hub.publish_checks(&update);
+                }
+            }
         }
     }
 }
@@ -642,7 +678,13 @@ mod tests {
                 .unwrap();
             samples.send(sample(round)).unwrap();
             let shutdown = CancellationToken::new();
-            let task = tokio::spawn(run(hub.clone(), samples_rx, reports_rx, shutdown.clone()));
+            let feeds = Feeds {
+                samples: samples_rx,
+                reports: reports_rx,
+                checks: broadcast::channel(1).1,
+                checks_period: Duration::from_secs(1),
+            };
+            let task = tokio::spawn(run(hub.clone(), feeds, shutdown.clone()));
             let first = frames.recv().await.unwrap();
             let second = frames.recv().await.unwrap();
             assert!(

@@ -51,18 +51,18 @@ pub fn start(
     if let Some(report) = reports.latest() {
         hub.publish_health(app::health::HealthReport::clone(&report));
     }
-    tasks.spawn(hub::run(hub.clone(), sample_rx, report_rx, shutdown.child_token()));
+    let feeds = hub::Feeds {
+        samples: sample_rx,
+        reports: report_rx,
+        checks: check_rx,
+        checks_period: interval.clamp(Duration::from_millis(250), Duration::from_secs(1)),
+    };
+    tasks.spawn(hub::run(hub.clone(), feeds, shutdown.child_token()));
     let alerts = alerts.subscribe();
     if !alerts.borrow().alerts.is_empty() {
         hub.publish_alerts(alerts.borrow().clone());
     }
     tasks.spawn(hub::alerts(hub.clone(), alerts, shutdown.child_token()));
     tasks.spawn(hub::heartbeat(hub.clone(), shutdown.child_token()));
-    tasks.spawn(checks::run(
-        hub.clone(),
-        check_rx,
-        interval.clamp(Duration::from_millis(250), Duration::from_secs(1)),
-        shutdown.child_token(),
-    ));
     hub
 }
