@@ -32,6 +32,21 @@
 //! browser hydrates it; the app-wide live client resumes the stream after
 //! the snapshot's `seq` and applies each frame to the live store's signals.
 
+/// Awaits a server function's call where the page is rendered on the
+/// server, as `Ok(Some(value))`; in the browser it is `Ok(None)` and the
+/// call is not compiled. For a resource whose value comes with the page (its
+/// hydration data) and is never asked for again: the module every page
+/// loads first then holds no server-function client for it.
+macro_rules! on_server {
+    ($call:expr) => {{
+        #[cfg(feature = "ssr")]
+        let value = $call.await.map(Some);
+        #[cfg(not(feature = "ssr"))]
+        let value: Result<Option<_>, $crate::error::ApiError> = Ok(None);
+        value
+    }};
+}
+
 pub mod alerts;
 pub mod auth;
 pub mod checks;

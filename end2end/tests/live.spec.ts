@@ -86,6 +86,31 @@ test('the live socket opens while the app loads, and the app takes it over', asy
   expectNoConsoleErrors(errors);
 });
 
+test('the overview and the header ask the server nothing: the page and the stream hold it all', async ({ page }) => {
+  const errors = watchErrors(page);
+  const asked: string[] = [];
+  page.on('request', (request) => {
+    const path = new URL(request.url()).pathname;
+    if (path === '/api/v1/snapshot' || path === '/api/v1/me') asked.push(path);
+  });
+  const ov = await openLiveOverview(page, vigil().url);
+  const account = page.getByTestId('account');
+  await expect(account).toBeVisible();
+  // Away and back by the navigation: the overview is drawn again in the
+  // browser, from the live store.
+  await page.getByRole('link', { name: 'Checks' }).click();
+  await expect(page.getByRole('heading', { level: 1, name: 'Checks' })).toBeVisible();
+  await page.getByRole('link', { name: 'Overview' }).click();
+  await expect(page).toHaveURL(/\/$/);
+  await expect(ov.cpuTotal).toHaveText(/^\d+(\.\d+)?%$/);
+  await expect(page.getByTestId('health-status')).not.toHaveText('unknown');
+  await expectNextSample(ov, await lastUpdateTs(ov), 5_000, 'live after coming back');
+  await expect(account, 'the menu outlives hydration and navigation').toBeVisible();
+  expect(asked).toEqual([]);
+  expectNoPageErrors(errors);
+  expectNoConsoleErrors(errors);
+});
+
 test.describe('on a phone-sized screen', () => {
   test.use({ viewport: { width: 390, height: 844 } });
 

@@ -317,13 +317,17 @@ pub fn AccountPage() -> impl IntoView {
 
 /// The header's account part: who is signed in, the users page for
 /// admins, and sign-out; while Vigil runs open, a way to turn sign-in on.
+///
+/// The header is drawn once per page load, so its principal comes with the
+/// page (the resource's hydration data): the browser never asks again, and
+/// the module every page loads first holds no server-function client for it.
 #[component]
 pub fn AccountMenu() -> impl IntoView {
-    let me = Resource::new_blocking(|| (), |_| who_am_i());
+    let me = Resource::new_blocking(|| (), |_| async { on_server!(who_am_i()) });
     view! {
         <Suspense>
             {move || Suspend::new(async move {
-                match me.await.ok().flatten() {
+                match me.await.ok().flatten().flatten() {
                     Some(Principal { name: Some(name), role }) => view! {
                         <div class="account" data-testid="account">
                             <a class="account-name" href="/account" data-testid="account-link"

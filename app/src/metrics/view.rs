@@ -7,18 +7,17 @@ use std::fmt::Write as _;
 
 use leptos::prelude::*;
 
-use super::{Sample, Snapshot};
+use super::Sample;
 use crate::format;
 use crate::live::{use_live, LiveStore};
 
 const SPARK_W: f64 = 120.0;
 const SPARK_H: f64 = 32.0;
 
-/// The overview's cards, seeded from `snapshot` and kept live.
+/// The overview's cards, drawn from the app's live store.
 #[component]
-pub fn Dashboard(snapshot: Snapshot) -> impl IntoView {
+pub fn Dashboard() -> impl IntoView {
     let live = use_live();
-    live.seed(snapshot);
     view! {
         <UpdateLine live/>
         <StaleNotice live/>
