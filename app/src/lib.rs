@@ -64,7 +64,7 @@ pub mod varint;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, Link, Meta, MetaTags, Stylesheet, Title};
-use leptos_router::components::{Route, Router, Routes, A};
+use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{path, Lazy, SsrMode};
 
 use live::ConnectionBadge;
@@ -236,20 +236,41 @@ fn Header() -> impl IntoView {
     .into_any()
 }
 
+/// The sections, each marked `aria-current="page"` while the page is in
+/// it. Plain links (the router takes their clicks), and one memo of the
+/// section for them all rather than a router link each.
 #[component]
 fn MainNav() -> impl IntoView {
-    view! {
-        <nav aria-label="Main">
-            <A href="/">"Overview"</A>
-            <A href="/explore">"Explore"</A>
-            <A href="/checks">"Checks"</A>
-            <A href="/hosts">"Hosts"</A>
-            <A href="/alerts">"Alerts"</A>
-            <A href="/incidents">"Incidents"</A>
-            <A href="/reports">"Reports"</A>
-        </nav>
+    const SECTIONS: [(&str, &str); 7] = [
+        ("/", "Overview"),
+        ("/explore", "Explore"),
+        ("/checks", "Checks"),
+        ("/hosts", "Hosts"),
+        ("/alerts", "Alerts"),
+        ("/incidents", "Incidents"),
+        ("/reports", "Reports"),
+    ];
+    let location = leptos_router::hooks::use_location();
+    let current = Memo::new(move |_| location.pathname.with(|path| section_of(path).to_string()));
+    let links = SECTIONS
+        .into_iter()
+        .map(|(href, label)| {
+            let here = move || current.with(|section| section == href).then_some("page");
+            view! { <a href=href aria-current=here>{label}</a> }
+        })
+        .collect_view();
+    view! { <nav aria-label="Main">{links}</nav> }.into_any()
+}
+
+/// The section a path is in: `/` alone, or `/` and its first segment
+/// (`/checks/rpc` is in `/checks`).
+fn section_of(path: &str) -> &str {
+    let rest = path.strip_prefix('/').unwrap_or(path);
+    match rest.find('/') {
+        Some(end) => &path[..end + 1],
+        None if rest.is_empty() => "/",
+        None => path,
     }
-    .into_any()
 }
 
 /// Marks the document once the WASM has taken over the page it ends
@@ -310,5 +331,19 @@ fn NotFound() -> impl IntoView {
         <h1>"Page not found"</h1>
         <p><a href="/">"Back to the overview"</a></p>
         <HydrationMark/>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::section_of;
+
+    #[test]
+    fn a_path_is_in_the_section_of_its_first_segment() {
+        assert_eq!(section_of("/"), "/");
+        assert_eq!(section_of("/checks"), "/checks");
+        assert_eq!(section_of("/checks/"), "/checks");
+        assert_eq!(section_of("/checks/rpc"), "/checks");
+        assert_eq!(section_of("/explore"), "/explore");
     }
 }

@@ -87,6 +87,7 @@ test('the navigation works by tapping', async ({ page }) => {
   await expect(page).toHaveURL(/\/explore$/);
   await expect(page.getByTestId('explorer-chart')).toBeVisible();
   await expect(nav.getByRole('link', { name: 'Explore' })).toHaveAttribute('aria-current', 'page');
+  await expect(nav.locator('[aria-current]'), 'one section is current').toHaveCount(1);
 
   await nav.getByRole('link', { name: 'Checks' }).tap();
   await expect(page).toHaveURL(/\/checks$/);
@@ -95,6 +96,8 @@ test('the navigation works by tapping', async ({ page }) => {
   await nav.getByRole('link', { name: 'Overview' }).tap();
   await expect(page).toHaveURL(/\/$/);
   await expect(page.getByTestId('cpu-total')).toHaveText(/^\d+(\.\d+)?%$/);
+  await expect(nav.getByRole('link', { name: 'Overview' })).toHaveAttribute('aria-current', 'page');
+  await expect(nav.locator('[aria-current]')).toHaveCount(1);
   // Still the same document and the same live connection: client-side
   // navigation, no reload.
   expect(await sameDocument(), 'the page was not reloaded').toBe(true);
