@@ -63,7 +63,7 @@ pub mod status;
 pub mod varint;
 
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, Link, Meta, MetaTags, Stylesheet, Title};
+use leptos_meta::{provide_meta_context, MetaTags, Title};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{path, Lazy, SsrMode};
 
@@ -86,6 +86,11 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 // After the metas the theme updates: every script of the page.
                 <StartScripts options=options.clone()/>
                 <AutoReload options/>
+                // The same on every page: here rather than in the app, whose
+                // module every page loads first.
+                <link rel="stylesheet" id="leptos" href="/pkg/vigil.css"/>
+                <meta name="description" content="Live health and metrics of this host"/>
+                <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
                 <MetaTags/>
             </head>
             <body>
@@ -148,10 +153,7 @@ pub fn App() -> impl IntoView {
     live::provide_live();
 
     view! {
-        <Stylesheet id="leptos" href="/pkg/vigil.css"/>
         <Title text="Vigil"/>
-        <Meta name="description" content="Live health and metrics of this host"/>
-        <Link rel="icon" href="/favicon.svg" type_="image/svg+xml"/>
         <Router>
             // The first thing Tab reaches: straight past the header to the page.
             <a class="skip-link" href="#main">"Skip to content"</a>
