@@ -1,8 +1,9 @@
 //! The hub: the one broadcast every live frame goes through.
 //!
-//! [`run`] feeds it from the sample bus: each [`Sample`] gets the next `seq`,
-//! serializes the frame once, keeps it in a replay ring (for `?since=SEQ`),
-//! and broadcasts the shared bytes to every client task. Snapshots for new
+//! [`run`] feeds it from the sample, health and check buses (check events
+//! gathered into one frame behind the next sample): each frame gets the
+//! next `seq`, is serialized once, kept in a replay ring (for `?since=SEQ`),
+//! and broadcast as shared bytes to the fan-out's shards. Snapshots for new
 //! clients are built from the latest sample and a compact history, and
 //! cached per `seq` so a burst of connects serializes once.
 
