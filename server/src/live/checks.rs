@@ -85,12 +85,9 @@ impl CheckFrames {
         self.first.map(|first| first + self.period * 5 / 4)
     }
 
-    /// The frame to publish at the [`deadline`](Self::deadline).
-    pub(crate) fn overdue(&mut self, now: Instant) -> Option<ChecksUpdate> {
-        self.take(now)
-    }
-
-    fn take(&mut self, now: Instant) -> Option<ChecksUpdate> {
+    /// The frame to publish now (at the [`deadline`](Self::deadline)):
+    /// everything gathered.
+    pub(crate) fn take(&mut self, now: Instant) -> Option<ChecksUpdate> {
         self.first = None;
         let update = self.gathered.take()?;
         self.last_sent = Some(now);

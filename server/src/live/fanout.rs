@@ -144,21 +144,24 @@ where
         };
         // The join goes first: the reader may report a ping that came with
         // the handshake at once, and the shard must know the client by then.
-        if let Err(mpsc::error::SendError(late)) = shard.inbox.send(Inbox::Join(joining)) {
-            // The shard has shut down: say so, and let the socket go.
-            self.hub.stats.clients.fetch_sub(1, Ordering::Relaxed);
-            let Inbox::Join(late) = late else {
-                unreachable!("a join was sent")
-            };
-            let mut sink = late.sink;
-            let timeout = self.options.write_timeout;
-            self.tasks.spawn(async move {
-                let away = Message::Close(Some(close(CloseCode::Away, "server shutting down")));
-                let _ = tokio::time::timeout(timeout, futures_util::SinkExt::send(&mut sink, away)).await;
-            });
-            return;
+        match shard.inbox.send(Inbox::Join(joining)) {
+            Ok(()) => {
+                self.tasks.spawn(read);
+            }
+            // The shard has shut down: say so, and let the socket go (its
+            // reader never starts).
+            Err(mpsc::error::SendError(late)) => {
+                self.hub.stats.clients.fetch_sub(1, Ordering::Relaxed);
+                let Inbox::Join(Joining { mut sink, .. }) = late else {
+                    unreachable!("a join was sent")
+                };
+                let timeout = self.options.write_timeout;
+                self.tasks.spawn(async move {
+                    let away = Message::Close(Some(close(CloseCode::Away, "server shutting down")));
+                    let _ = tokio::time::timeout(timeout, futures_util::SinkExt::send(&mut sink, away)).await;
+                });
+            }
         }
-        self.tasks.spawn(read);
     }
 }
 

@@ -419,14 +419,20 @@ pub(crate) async fn run(hub: Arc<Hub>, feeds: Feeds, shutdown: CancellationToken
         checks_period,
     } = feeds;
     let mut check_frames = CheckFrames::new(checks_period);
+    // One timer for the gathered checks' deadline, moved only when the
+    // deadline does (not a new one per event: a thousand checks send a
+    // hundred events a second).
+    let overdue = tokio::time::sleep(Duration::ZERO);
+    tokio::pin!(overdue);
+    let mut armed = None;
     loop {
         let deadline = check_frames.deadline();
-        let overdue = async {
-            match deadline {
-                Some(at) => tokio::time::sleep_until(at).await,
-                None => std::future::pending().await,
+        if deadline != armed {
+            if let Some(at) = deadline {
+                overdue.as_mut().reset(at);
             }
-        };
+            armed = deadline;
+        }
         tokio::select! {
             // In this order when several are ready. A rollup is evaluated on
             // each sample, so the two often arrive together: the sample goes
@@ -459,8 +465,8 @@ pub(crate) async fn run(hub: Arc<Hub>, feeds: Feeds, shutdown: CancellationToken
                 Err(RecvError::Lagged(n)) => tracing::warn!(missed = n, "live stream fell behind the checks"),
                 Err(RecvError::Closed) => return,
             },
-            () = overdue => {
-                if let Some(update) = check_frames.overdue(tokio::time::Instant::now()) {
+            () = &mut overdue, if deadline.is_some() => {
+                if let Some(update) = check_frames.take(tokio::time::Instant::now()) {
                     hub.publish_checks(&update);
                 }
             }
